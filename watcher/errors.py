@@ -1,0 +1,36 @@
+"""Exception tree for watcher.
+
+    WatcherError
+    ├── ConfigError      the watchlist cannot be read or is invalid
+    ├── FetchError       no usable HTTP response arrived (never a removal)
+    ├── StoreError       the database refused or is unreachable
+    └── NotifyError      an alert could not be delivered (permanent or not)
+
+A 404/410/451 or a redirect is *not* an error: it is data in ``FetchResult``.
+"""
+
+from __future__ import annotations
+
+
+class WatcherError(Exception):
+    """Root of every error watcher raises on purpose."""
+
+
+class ConfigError(WatcherError):
+    """The watchlist is unreadable or invalid; the message names file, line and key."""
+
+
+class FetchError(WatcherError):
+    """No usable response: DNS, connect, TLS, timeout, deadline, oversized body."""
+
+
+class StoreError(WatcherError):
+    """The database could not be reached or refused a write."""
+
+
+class NotifyError(WatcherError):
+    """An alert could not be delivered; ``permanent`` means retrying will not help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -1,0 +1,90 @@
+"""Database tables (SQLModel): pages, raw bodies, snapshots and changes.
+
+Every datetime is timezone-aware UTC. Raw bodies are content-addressed by SHA-256 and
+compressed, so identical versions cost nothing twice and evidence stays verifiable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+
+class Page(SQLModel, table=True):
+    """One watched URL and where its schedule stands; the watchlist says *what*, this *when*."""
+
+    __tablename__ = "page"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    name: str = ""
+    is_active: bool = True  # false once the URL leaves the watchlist; history stays
+    created_at: datetime
+    next_check_at: datetime | None = Field(default=None, index=True)
+    lease_until: datetime | None = None
+    leased_by: str | None = None
+    last_checked_at: datetime | None = None
+    last_status: int | None = None  # HTTP status of the last response, None if none arrived
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    consecutive_errors: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class Blob(SQLModel, table=True):
+    """A raw response body, stored once per SHA-256 of the uncompressed bytes."""
+
+    __tablename__ = "blob"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    codec: str = "zstd"
+    size: int  # uncompressed length in bytes
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
+class Snapshot(SQLModel, table=True):
+    """One stored version of a page: evidence (raw body, headers, hops) plus what was read."""
+
+    __tablename__ = "snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    page_id: int = Field(foreign_key="page.id", index=True)
+    fetched_at: datetime
+    status: int
+    final_url: str = Field(sa_column=Column(Text, nullable=False))
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    redirects: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    body_sha256: str = Field(foreign_key="blob.sha256", max_length=64)
+    encoding: str = ""
+    state: str = "ok"  # "ok" or "removed"
+    removal: str | None = None  # gone, legal, redirected, soft_404, notice, emptied
+    title: str = Field(default="", sa_column=Column(Text, nullable=False))
+    byline: str = Field(default="", sa_column=Column(Text, nullable=False))
+    published: str = ""
+    page_title: str = Field(default="", sa_column=Column(Text, nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))  # normalised body
+    text_sha256: str = Field(default="", max_length=64)
+
+
+class Change(SQLModel, table=True):
+    """A detected event between two snapshots: new, changed, removed or restored."""
+
+    __tablename__ = "change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    page_id: int = Field(foreign_key="page.id", index=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id")
+    previous_snapshot_id: int | None = Field(default=None, foreign_key="snapshot.id")
+    kind: str  # new, changed, removed, restored
+    parts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    removal: str | None = None
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    words_added: int = 0
+    words_removed: int = 0
+    detected_at: datetime = Field(index=True)
