@@ -9,8 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, Text
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
+
+# Deterministic constraint names on every dialect: SQLite's batch migrations can only drop
+# or alter a constraint that has a name, and migrations must name the same objects on both.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# ``datetime`` fields map to SQLModel's UTCDateTime: aware values are stored as UTC and read
+# back aware on SQLite too (tests check it), and naive values are refused at write time.
 
 
 class Page(SQLModel, table=True):
@@ -42,6 +54,8 @@ class Blob(SQLModel, table=True):
     sha256: str = Field(primary_key=True, max_length=64)
     codec: str = "zstd"
     size: int  # uncompressed length in bytes
+    # zstd output; on PostgreSQL the migration sets STORAGE EXTERNAL so TOAST does not
+    # spend CPU trying to compress it again
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
 
@@ -50,9 +64,11 @@ class Snapshot(SQLModel, table=True):
     """One stored version of a page: evidence (raw body, headers, hops) plus what was read."""
 
     __tablename__ = "snapshot"
+    # (page_id, id) serves "newest version of a page" without a sort on PostgreSQL
+    __table_args__ = (Index("ix_snapshot_page_id_id", "page_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    page_id: int = Field(foreign_key="page.id", index=True)
+    page_id: int = Field(foreign_key="page.id")
     fetched_at: datetime
     status: int
     final_url: str = Field(sa_column=Column(Text, nullable=False))
@@ -76,10 +92,11 @@ class Change(SQLModel, table=True):
     """A detected event between two snapshots: new, changed, removed or restored."""
 
     __tablename__ = "change"
+    __table_args__ = (Index("ix_change_page_id_id", "page_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    page_id: int = Field(foreign_key="page.id", index=True)
-    snapshot_id: int = Field(foreign_key="snapshot.id")
+    page_id: int = Field(foreign_key="page.id")
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
     previous_snapshot_id: int | None = Field(default=None, foreign_key="snapshot.id")
     kind: str  # new, changed, removed, restored
     parts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

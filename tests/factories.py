@@ -1,0 +1,56 @@
+"""Plain builders for the values the store consumes: fetch results and articles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from watcher.extract import Article
+from watcher.fetch import FetchResult, Hop
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def make_fetch_result(
+    body: bytes | str = "<html><body><p>Hello</p></body></html>",
+    *,
+    url: str = "https://news.example/a",
+    final_url: str | None = None,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    redirects: Sequence[Hop] = (),
+    encoding: str = "utf-8",
+    fetched_at: datetime = T0,
+    elapsed_seconds: float = 0.05,
+) -> FetchResult:
+    """A ``FetchResult`` as ``fetch_page`` would return it (str bodies are encoded)."""
+    data = body.encode(encoding) if isinstance(body, str) else body
+    return FetchResult(
+        url=url,
+        final_url=final_url or url,
+        status=status,
+        headers=dict(headers if headers is not None else {"content-type": "text/html"}),
+        body=data,
+        text="" if status == 304 else data.decode(encoding, errors="replace"),
+        encoding=encoding,
+        redirects=tuple(redirects),
+        fetched_at=fetched_at,
+        elapsed_seconds=elapsed_seconds,
+    )
+
+
+def make_article(
+    *paragraphs: str,
+    title: str = "Minister resigns",
+    byline: str = "Jane Doe",
+    published: str = "2026-11-27",
+    page_title: str = "Minister resigns | News",
+) -> Article:
+    """An ``Article``; without paragraphs it gets two short ones."""
+    return Article(
+        title=title,
+        byline=byline,
+        published=published,
+        paragraphs=paragraphs or ("First paragraph.", "Second paragraph."),
+        page_title=page_title,
+    )
