@@ -1,0 +1,423 @@
+"""The watchlist: TOML -> frozen, validated models, and the JSON schema editors validate with.
+
+Every error names the file, the line and the key (``watcher.toml:14: watch[2].every: …``),
+because users edit this file by hand and run watcher unattended.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from watcher.errors import ConfigError
+from watcher.normalize import compile_ignore
+
+DEFAULT_USER_AGENT = "watcher/0.1 (+https://github.com/watcher-news/watcher)"
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_DURATION_WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w)\s*)+$", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Accept ``"15m"``, ``"1h30m"``, ``"90s"``, ``"2d"`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and _DURATION_WHOLE.match(value):
+        seconds = sum(
+            float(n) * _UNIT_SECONDS[unit.lower()] for n, unit in _DURATION_PART.findall(value)
+        )
+    else:
+        raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 1h30m, 2d)")
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """The inverse of ``parse_duration`` for whole seconds: ``timedelta(minutes=90)`` -> 1h30m."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _DURATION_WHOLE.pattern},
+                {"type": "number", "exclusiveMinimum": 0},
+            ],
+            "description": "A duration: 90s, 15m, 1h30m, 2d, or seconds as a number.",
+        }
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Settings(_Model):
+    """Defaults for every watch, and where state is kept."""
+
+    database: str = Field(
+        default="sqlite:///watcher.db",
+        description="SQLAlchemy URL; the environment variable WATCHER_DATABASE overrides it.",
+    )
+    user_agent: str = Field(default=DEFAULT_USER_AGENT, min_length=1)
+    every: Duration = Field(default=timedelta(minutes=15), description="Default check interval.")
+    timeout: Duration = Field(
+        default=timedelta(seconds=20), description="Connect and read timeout per request."
+    )
+    deadline: Duration = Field(
+        default=timedelta(seconds=60), description="Total time one fetch may take."
+    )
+    max_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="Largest page body accepted, decompressed."
+    )
+    workers: int = Field(default=4, ge=1, le=64, description="Pages fetched at the same time.")
+
+
+class Route(_Model):
+    """A named set of apprise URLs; secrets can live in the environment or a file."""
+
+    urls: list[str] = Field(default_factory=list, description="apprise URLs.")
+    urls_env: str | None = Field(
+        default=None, description="Environment variable holding URLs, separated by spaces."
+    )
+    urls_file: str | None = Field(
+        default=None, description="File holding URLs, one per line (systemd LoadCredential=)."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> Route:
+        if not (self.urls or self.urls_env or self.urls_file):
+            raise ValueError("a route needs urls, urls_env or urls_file")
+        return self
+
+
+Mode = Literal["article", "selector", "page"]
+
+
+class Watch(_Model):
+    """One page to watch."""
+
+    url: str = Field(description="http(s) URL of the article.")
+    name: str = Field(default="", description="Shown in alerts; defaults to the URL.")
+    tags: list[str] = Field(default_factory=list)
+    mode: Mode = Field(
+        default="article",
+        description="article: main text; selector: elements matching `selector`; page: all text.",
+    )
+    selector: str | None = Field(default=None, description="CSS selector for mode = selector.")
+    exclude: list[str] = Field(
+        default_factory=list, description="CSS selectors removed before extraction."
+    )
+    ignore: list[str] = Field(
+        default_factory=list, description="Regular expressions dropped before comparing."
+    )
+    every: Duration | None = Field(default=None, description="Check interval; default: settings.")
+    cron: str | None = Field(default=None, description="Cron schedule instead of `every`.")
+    headers: dict[str, str] = Field(default_factory=dict)
+    cookies: dict[str, str] = Field(default_factory=dict)
+    proxy: str | None = Field(
+        default=None, description="Proxy URL: http://, https://, socks5:// or socks5h://."
+    )
+    notify: list[str] = Field(default_factory=list, description="Names of [notify.*] routes.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.strip()
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in ("http", "https", "socks4", "socks4a", "socks5", "socks5h"):
+            raise ValueError(f"{value!r}: proxy must be http, https, socks4, socks5 or socks5h")
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _regexes_compile(cls, value: list[str]) -> list[str]:
+        compile_ignore(value)
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _selectors_parse(cls, value: list[str]) -> list[str]:
+        for selector in value:
+            _check_selector(selector)
+        return value
+
+    @field_validator("selector")
+    @classmethod
+    def _selector_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_selector(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_cron(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Watch:
+        if self.mode == "selector" and not self.selector:
+            raise ValueError('mode = "selector" needs a selector')
+        if self.selector and self.mode != "selector":
+            raise ValueError('selector is only used with mode = "selector"')
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give either every or cron, not both")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+class Watchlist(_Model):
+    """The whole file: settings, notification routes and the watches."""
+
+    settings: Settings = Field(default_factory=Settings)
+    notify: dict[str, Route] = Field(default_factory=dict)
+    watch: list[Watch] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Watchlist:
+        seen: dict[str, int] = {}
+        for index, watch in enumerate(self.watch):
+            key = canonical_url(watch.url)
+            if key in seen:
+                raise _LocatedError(
+                    ("watch", index, "url"),
+                    f"{watch.url!r} is already watched by watch[{seen[key]}]",
+                )
+            seen[key] = index
+            for position, route in enumerate(watch.notify):
+                if route not in self.notify:
+                    known = ", ".join(sorted(self.notify)) or "none defined"
+                    raise _LocatedError(
+                        ("watch", index, "notify", position),
+                        f"no route named {route!r} (routes: {known})",
+                    )
+        return self
+
+    def find(self, url: str) -> Watch | None:
+        key = canonical_url(url)
+        return next((w for w in self.watch if canonical_url(w.url) == key), None)
+
+
+class _LocatedError(ValueError):
+    """A cross-field error that knows which key it is about."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def canonical_url(url: str) -> str:
+    """The identity of a URL for duplicate detection: lower-case host, no fragment."""
+    parts = urlsplit(url.strip())
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def _check_selector(selector: str) -> None:
+    from cssselect import GenericTranslator, SelectorError
+
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as exc:
+        raise ValueError(f"{selector!r} is not a valid CSS selector: {exc}") from None
+
+
+def _check_cron(expression: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"{expression!r} is not a cron expression: {exc}") from None
+
+
+def load_watchlist(path: Path) -> Watchlist:
+    """Read and validate the watchlist at ``path``; raise ``ConfigError`` naming line and key."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (create one, e.g. from config/)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_watchlist(source, str(path))
+
+
+def parse_watchlist(source: str, filename: str = "watcher.toml") -> Watchlist:
+    """Validate TOML text; ``filename`` only labels error messages."""
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r"\(at line (\d+), column \d+\)", message)
+        line = f":{match.group(1)}" if match else ""
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        raise ConfigError(f"{filename}{line}: invalid TOML: {reason}") from None
+    try:
+        return Watchlist.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source, filename)) from None
+
+
+def _describe(exc: ValidationError, source: str, filename: str) -> str:
+    """One line per problem: ``file:line: key.path: message``."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        message = error["msg"]
+        context = error.get("ctx") or {}
+        located = context.get("error")
+        if isinstance(located, _LocatedError):
+            loc = loc + located.loc if loc and loc[-1] != located.loc[0] else located.loc
+            message = located.message
+        elif error["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(loc[:-1]))
+            message = f"unknown key {loc[-1]!r}; allowed here: {allowed}"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = re.sub(r"^(Value error|Assertion failed), ", "", message)
+        line = _line_of(source, loc)
+        where = f"{filename}:{line}" if line else filename
+        lines.append(f"{where}: {_format_loc(loc)}: {message}")
+    return "\n".join(lines)
+
+
+def _format_loc(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _allowed_keys(loc: Sequence[str | int]) -> list[str]:
+    model: Any = Watchlist
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is Watchlist and part == "notify":
+            model = dict
+            continue
+        if model is dict:
+            model = Route
+            continue
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if annotation is None:
+            return []
+        if part == "watch":
+            model = Watch
+        elif part == "settings":
+            model = Settings
+        else:
+            return []
+    return sorted(model.model_fields) if hasattr(model, "model_fields") else []
+
+
+def _line_of(source: str, loc: Sequence[str | int]) -> int | None:
+    """Best-effort line number of ``loc`` in hand-written TOML; None if it cannot tell."""
+    if not loc:
+        return None
+    lines = source.splitlines()
+    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
+    # Find the table the key lives in: [[watch]] number N, [settings], [notify.NAME].
+    table_start, table_end = 0, len(lines)
+    rest: Sequence[str | int] = loc
+    if loc[0] == "watch" and len(loc) > 1 and isinstance(loc[1], int):
+        starts = [i for i, text in enumerate(lines) if re.match(r"^\s*\[\[\s*watch\s*\]\]", text)]
+        if loc[1] >= len(starts):
+            return None
+        table_start = starts[loc[1]]
+        rest = loc[2:]
+    elif loc[0] == "notify" and len(loc) > 1:
+        name = str(loc[1])
+        starts = [
+            i
+            for i, text in enumerate(lines)
+            if re.match(rf"^\s*\[\s*notify\.\"?{re.escape(name)}\"?\s*\]", text)
+        ]
+        if not starts:
+            return None
+        table_start = starts[0]
+        rest = loc[2:]
+    elif loc[0] == "settings":
+        starts = [i for i, text in enumerate(lines) if re.match(r"^\s*\[\s*settings\s*\]", text)]
+        if not starts:
+            return None
+        table_start = starts[0]
+        rest = loc[1:]
+    else:
+        table_end = next((i for i, text in enumerate(lines) if header.match(text)), len(lines))
+    for i in range(table_start + 1, len(lines)):
+        if header.match(lines[i]) and i > table_start:
+            table_end = i
+            break
+    key = next((part for part in rest if isinstance(part, str)), None)
+    if key is not None:
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        for i in range(table_start if rest is loc else table_start + 1, table_end):
+            if pattern.match(lines[i]):
+                return i + 1
+    return table_start + 1 if rest is not loc else None
+
+
+def write_schema(path: Path) -> None:
+    """Write the watchlist's JSON schema (for taplo and other editors) to ``path``."""
+    path.write_text(schema_text(), encoding="utf-8")
+
+
+def schema_text() -> str:
+    """The JSON schema of the watchlist, as committed in ``config/``."""
+    schema = Watchlist.model_json_schema(mode="validation")
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema["title"] = "watcher watchlist"
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
