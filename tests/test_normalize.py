@@ -1,0 +1,241 @@
+"""Tests for watcher.normalize: canonical text that only ever loses invisible noise."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from watcher.extract import Article
+from watcher.normalize import Normalized, compile_ignore, normalize_article, normalize_text
+
+
+def article(*paragraphs: str, title: str = "T", byline: str = "", page_title: str = "") -> Article:
+    return Article(
+        title=title,
+        byline=byline,
+        published="2026-11-01",
+        paragraphs=paragraphs,
+        page_title=page_title,
+    )
+
+
+# --- normalize_text examples -------------------------------------------------------------
+
+
+def test_composes_to_nfc() -> None:
+    """A decomposed accent compares equal to the precomposed one."""
+    assert normalize_text("Cafe\u0301") == "Café"
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b", "\u00ad", "\ufeff", "\u2060", "\u200e", "\u200f", "\u202a", "\u2066", "\x00"],
+)
+def test_drops_invisible_characters(invisible: str) -> None:
+    """Zero-width spaces, soft hyphens, BOMs, word joiners, bidi marks and controls go."""
+    assert normalize_text(f"pre{invisible}sident") == "president"
+
+
+def test_invisible_removal_lets_marks_compose() -> None:
+    """A zero-width space between a letter and its accent disappears before NFC."""
+    assert normalize_text("e\u200b\u0301") == "é"
+
+
+def test_keeps_zero_width_joiners() -> None:
+    """ZWNJ and ZWJ change Persian spelling and emoji, so they are content."""
+    persian = "می\u200cخواهم"
+    family = "👨\u200d👩\u200d👧"
+    assert normalize_text(persian) == persian
+    assert normalize_text(family) == family
+
+
+def test_maps_unicode_spaces_to_one_space() -> None:
+    """NBSP, ideographic space, tabs and runs of spaces become a single ASCII space."""
+    assert normalize_text("a\u00a0b\u3000c\t\td   e\u2009f") == "a b c d e f"
+
+
+def test_strips_lines_and_collapses_blank_lines() -> None:
+    """Only paragraph structure survives: stripped lines, at most one blank line between."""
+    text = "\n\n  first line  \r\n\tsecond line\n\n\n\n third \n \n"
+    assert normalize_text(text) == "first line\nsecond line\n\nthird"
+
+
+def test_other_line_breaks_become_newlines() -> None:
+    """U+2028, U+2029 and NEL are line breaks like any other."""
+    assert normalize_text("a\u2028b\u2029c\x85d") == "a\nb\nc\nd"
+
+
+def test_keeps_full_width_and_cjk_text() -> None:
+    """No NFKC: full-width digits and CJK punctuation are what the page says."""
+    text = "２０２６年１１月，北京「晴」。ｶﾀｶﾅ"
+    assert normalize_text(text) == text
+
+
+def test_empty_and_blank_text() -> None:
+    """Whitespace-only text normalises to the empty string."""
+    assert normalize_text("") == ""
+    assert normalize_text(" \n\u3000\n\t") == ""
+
+
+# --- normalize_text properties ------------------------------------------------------------
+
+# Text without the characters normalize_text removes, plus every kind of line break.
+visible_text = st.text(
+    alphabet=st.one_of(
+        st.characters(exclude_categories=("Cc", "Cf", "Cs")),
+        st.sampled_from(["\n", "\r", "\t", "\x0b", "\x0c", "\x85", "\u200c", "\u200d"]),
+    )
+)
+cjk_text = st.text(
+    alphabet=st.one_of(
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+        st.characters(min_codepoint=0x3040, max_codepoint=0x30FF),
+        st.sampled_from(list("，。「」、１２ \u3000\n\u00a0")),
+    )
+)
+
+
+@given(st.text())
+def test_normalize_is_idempotent(text: str) -> None:
+    """Normalising twice gives the same text as normalising once."""
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@given(st.one_of(visible_text, cjk_text))
+def test_only_whitespace_changes(text: str) -> None:
+    """Apart from NFC, no visible character is dropped, changed or reordered."""
+    composed = unicodedata.normalize("NFC", text)
+    assert "".join(normalize_text(text).split()) == "".join(composed.split())
+
+
+@given(st.one_of(visible_text, cjk_text))
+def test_letters_digits_and_cjk_are_kept(text: str) -> None:
+    """The multiset of letters, digits and CJK characters is unchanged."""
+    composed = unicodedata.normalize("NFC", text)
+    before = Counter(c for c in composed if c.isalnum())
+    after = Counter(c for c in normalize_text(text) if c.isalnum())
+    assert after == before
+
+
+@given(st.text())
+def test_output_has_canonical_shape(text: str) -> None:
+    """No edge whitespace, no double spaces, no more than one blank line in a row."""
+    out = normalize_text(text)
+    assert out == out.strip()
+    assert "  " not in out
+    assert "\n\n\n" not in out
+    assert all(line == line.strip() for line in out.split("\n"))
+
+
+# --- normalize_article ---------------------------------------------------------------------
+
+
+def test_normalizes_every_field_and_drops_empty_paragraphs() -> None:
+    """Every field is normalised; paragraphs that were only whitespace disappear."""
+    raw = Article(
+        title=" Headline\u00a0here ",
+        byline="By\u200b Jane",
+        published=" 2026-11-01 ",
+        paragraphs=("  First\tparagraph ", "\u200b \u3000", "Second"),
+        page_title="Site\u00a0| Headline",
+    )
+    result = normalize_article(raw)
+    assert result == Normalized(
+        article=Article(
+            title="Headline here",
+            byline="By Jane",
+            published="2026-11-01",
+            paragraphs=("First paragraph", "Second"),
+            page_title="Site | Headline",
+        ),
+        fired=(),
+    )
+
+
+def test_ignore_rules_remove_matches_and_report() -> None:
+    """Matches are removed from title, byline and paragraphs, and the rule is reported."""
+    rules = compile_ignore([r"Updated \d+ minutes ago", r"never-there"])
+    raw = article(
+        "Ministers met today. Updated 5 minutes ago",
+        "Updated 12 minutes ago",
+        title="Talks Updated 3 minutes ago  collapse",
+        byline="Staff",
+        page_title="Updated 1 minutes ago",
+    )
+    result = normalize_article(raw, rules)
+    assert result.fired == (r"Updated \d+ minutes ago",)
+    assert result.article.title == "Talks collapse"
+    assert result.article.paragraphs == ("Ministers met today.",)
+    assert result.article.page_title == "Updated 1 minutes ago"  # rules skip the <title>
+
+
+def test_ignore_rules_see_normalized_text() -> None:
+    """A rule written with plain spaces matches text that had NBSPs and zero-width spaces."""
+    rules = compile_ignore([r"Advertisement \d"])
+    result = normalize_article(article("Text. Advertise\u200bment\u00a07 More."), rules)
+    assert result.article.paragraphs == ("Text. More.",)
+    assert result.fired == (r"Advertisement \d",)
+
+
+def test_fired_keeps_input_order_and_is_unique() -> None:
+    """Fired patterns come back once each, in the order they were given."""
+    rules = compile_ignore(["b+", "a+", "b+"])
+    result = normalize_article(article("a b a b"), rules)
+    assert result.fired == ("b+", "a+")
+    assert result.article.paragraphs == ()
+
+
+def test_compile_ignore_names_the_bad_pattern() -> None:
+    """An invalid regex raises ValueError that names the pattern and the regex error."""
+    with pytest.raises(ValueError, match=r"'\(unclosed'.*missing \)"):
+        compile_ignore(["fine", "(unclosed"])
+
+
+def test_compile_ignore_rejects_empty_matches() -> None:
+    """A rule that can match nothing (``x*``) is rejected as a likely typo."""
+    with pytest.raises(ValueError, match="matches the empty string"):
+        compile_ignore(["Sponsored*", "x*"])
+
+
+def test_compile_ignore_compiles() -> None:
+    """Valid rules compile in order."""
+    assert [p.pattern for p in compile_ignore([r"\d+ comments", "(?i)share"])] == [
+        r"\d+ comments",
+        "(?i)share",
+    ]
+
+
+words = st.lists(
+    st.one_of(st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.just("[ad]")), max_size=12
+).map(" ".join)
+
+
+@given(st.lists(words, max_size=5), words, words)
+def test_ignore_rules_fire_as_reported(paragraphs: list[str], title: str, page_title: str) -> None:
+    """A rule fires exactly when it matched, and leaves no match and no dangling space."""
+    rules = compile_ignore([r"\[ad\]", r"\[never\]"])
+    raw = article(*paragraphs, title=title, page_title=page_title)
+    result = normalize_article(raw, rules)
+    had_match = any("[ad]" in text for text in (*paragraphs, title))
+    assert result.fired == ((r"\[ad\]",) if had_match else ())
+    out = result.article
+    assert not any("[ad]" in text for text in (*out.paragraphs, out.title))
+    assert out.page_title == normalize_text(page_title)
+    for text in (*out.paragraphs, out.title):
+        assert normalize_text(text) == text
+    assert all(out.paragraphs)
+
+
+@given(st.lists(st.text(), max_size=4), st.text())
+def test_normalize_article_is_idempotent(paragraphs: list[str], title: str) -> None:
+    """Normalising an already normalised article changes nothing."""
+    rules = compile_ignore([re.escape("ad")])
+    once = normalize_article(article(*paragraphs, title=title), rules).article
+    again = normalize_article(once).article
+    assert again == once
