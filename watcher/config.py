@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from watcher.errors import ConfigError
+from watcher.extract import check_selector
 from watcher.normalize import compile_ignore
 
 DEFAULT_USER_AGENT = "watcher/0.1 (+https://github.com/watcher-news/watcher)"
@@ -183,14 +184,14 @@ class Watch(_Model):
     @classmethod
     def _selectors_parse(cls, value: list[str]) -> list[str]:
         for selector in value:
-            _check_selector(selector)
+            check_selector(selector)
         return value
 
     @field_validator("selector")
     @classmethod
     def _selector_parses(cls, value: str | None) -> str | None:
         if value is not None:
-            _check_selector(value)
+            check_selector(value)
         return value
 
     @field_validator("cron")
@@ -261,15 +262,6 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(url.strip())
     path = parts.path or "/"
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
-
-
-def _check_selector(selector: str) -> None:
-    from cssselect import GenericTranslator, SelectorError
-
-    try:
-        GenericTranslator().css_to_xpath(selector)
-    except SelectorError as exc:
-        raise ValueError(f"{selector!r} is not a valid CSS selector: {exc}") from None
 
 
 def _check_cron(expression: str) -> None:

@@ -80,6 +80,7 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
         published=normalize_text(article.published),
         paragraphs=paragraphs,
         page_title=normalize_text(article.page_title),
+        is_fallback=article.is_fallback,
     )
     ordered = tuple(dict.fromkeys(p.pattern for p in ignore if p.pattern in fired))
     return Normalized(article=result, fired=ordered)

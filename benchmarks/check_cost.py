@@ -1,0 +1,164 @@
+"""CPU cost of one check against a bare lxml parse, on the real pages of ../shared/corpus.
+
+For every page: store a first version, then time (CPU, best of N) the check of
+(a) a noisy re-fetch of the unchanged article (new nonce, ad and counter) and
+(b) a one-word edit of the article, stored as a new version. Both run extract,
+normalise, diff, classify and store; the fetch is not timed. Prints per-page rows
+with --verbose and the medians with their ratio to ``lxml.html.fromstring``.
+
+    python benchmarks/check_cost.py [--corpus DIR] [--repeat N] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import lxml.html
+
+from watcher.config import Watch
+from watcher.decode import decode_body
+from watcher.fetch import FetchResult
+from watcher.pipeline import process_fetch, read_article
+from watcher.store import Store
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
+
+
+def cpu(fn: Callable[[], object], repeat: int) -> float:
+    """Best-of-``repeat`` CPU seconds of ``fn()``."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def as_fetch(url: str, body: bytes, text: str, codec: str, at: datetime) -> FetchResult:
+    return FetchResult(
+        url=url,
+        final_url=url,
+        status=200,
+        headers={"content-type": "text/html"},
+        body=body,
+        text=text,
+        encoding=codec,
+        redirects=(),
+        fetched_at=at,
+        elapsed_seconds=0.0,
+    )
+
+
+def noisy(html: str, n: int) -> str:
+    """The same article with a fresh nonce, ad and comment counter, as on every reload."""
+    noise = f'<div class="ad" data-nonce="{n:08x}">Ad {n}</div><span>{n} comments</span>'
+    return re.sub(r"(<body[^>]*>)", r"\1" + noise, html, count=1, flags=re.I) or html + noise
+
+
+def one_word_edit(html: str, article_text: str) -> str | None:
+    """Replace one word of the article text where it appears verbatim in the HTML."""
+    for word in sorted(set(re.findall(r"\b[A-Za-z]{7,}\b", article_text)), key=len, reverse=True):
+        if html.count(word) == 1:
+            return html.replace(word, word[::-1])
+    for char in article_text:  # CJK: change one Han character
+        if "\u4e00" <= char <= "\u9fff" and html.count(char) == 1:
+            return html.replace(char, "\u56fd" if char != "\u56fd" else "\u5bb6")
+    return None
+
+
+def measure_page(store: Store, path: Path, repeat: int) -> tuple[str, float, float, float | None]:
+    """(name, bare parse, noisy unchanged check, one-word edit check) CPU seconds."""
+    raw = gzip.decompress(path.read_bytes())
+    text, codec = decode_body(raw, "text/html")
+    url = f"https://bench.example/{path.name}"
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    page_id = store.sync_pages([(url, path.name)], now)[url]
+    watch = Watch(url=url)
+    process_fetch(store, watch, page_id, None, as_fetch(url, raw, text, codec, now), now)
+    latest = store.latest_snapshot(page_id)
+    parse = cpu(lambda: lxml.html.fromstring(text), repeat)
+    counter = iter(range(1, 10**6))
+
+    def noise_check() -> None:
+        n = next(counter)
+        html = noisy(text, n)
+        at = now + timedelta(minutes=n)
+        fetched = as_fetch(url, html.encode("utf-8"), html, "utf-8", at)
+        result = process_fetch(store, watch, page_id, latest, fetched, at)
+        assert result.verdict.kind.value == "unchanged", (path.name, result.verdict.summary)
+
+    noise = cpu(noise_check, repeat)
+    edited = one_word_edit(text, latest.text if latest else "")
+    if edited is None:
+        return path.name, parse, noise, None
+    body = edited.encode("utf-8")
+
+    def edit_check() -> None:
+        n = next(counter)
+        at = now + timedelta(minutes=n)
+        fetched = as_fetch(url, body + str(n).encode(), edited, "utf-8", at)
+        result = process_fetch(store, watch, page_id, latest, fetched, at)
+        assert result.verdict.kind.value == "changed", (path.name, result.verdict.summary)
+
+    return path.name, parse, noise, cpu(edit_check, repeat)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    pages = sorted(args.corpus.glob("*.html.gz"))
+    if not pages:
+        print(f"no pages in {args.corpus}", file=sys.stderr)
+        return 2
+
+    rows: list[tuple[str, float, float, float | None]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{tmp}/bench.db")
+        store.migrate()
+        read_article("<html><body><p>warm up</p></body></html>", Watch(url="https://b.example/"))
+        for index, path in enumerate(pages):
+            row = measure_page(store, path, args.repeat)
+            rows.append(row)
+            if args.verbose:
+                _, parse, noise, edit = row
+                shown = f"{edit * 1000:7.1f}" if edit is not None else "      -"
+                print(
+                    f"{index:3d} {path.name[:40]:<40} parse {parse * 1000:6.1f} ms  "
+                    f"noise {noise * 1000:6.1f} ms  edit {shown} ms"
+                )
+        store.close()
+
+    parse_median = statistics.median(r[1] for r in rows)
+    noise_median = statistics.median(r[2] for r in rows)
+    edits = [r[3] for r in rows if r[3] is not None]
+    edit_median = statistics.median(edits)
+    print(f"pages: {len(rows)} ({len(edits)} with a one-word edit); CPU, best of {args.repeat}")
+    print(f"bare lxml.html.fromstring      median {parse_median * 1000:7.2f} ms")
+    print(
+        f"check, noisy unchanged page    median {noise_median * 1000:7.2f} ms"
+        f"  ratio {noise_median / parse_median:5.1f}x"
+    )
+    print(
+        f"check, one-word edit stored    median {edit_median * 1000:7.2f} ms"
+        f"  ratio {edit_median / parse_median:5.1f}x"
+    )
+    digest = hashlib.sha256("".join(r[0] for r in rows).encode()).hexdigest()[:12]
+    print(f"corpus fingerprint {digest}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,295 @@
+"""One check end to end: a real local HTTP server, the real store, every stage in between."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.sites import CJK_STORY, Story, encoded, not_found_page, render
+from watcher.classify import Kind, Part, Removal
+from watcher.config import Settings, Watch, Watchlist
+from watcher.pipeline import CheckResult, check_page, run_pass
+from watcher.store import Store
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Site:
+    """A scriptable site: set what each path answers next, and see what was asked."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.replies: dict[str, Reply] = {}
+        self.requests: list[Request] = []
+        server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
+
+    def _handle(self, request: Request) -> Response:
+        self.requests.append(request)
+        reply = self.replies.get(request.path, Reply(404, b"<h1>Not Found</h1>"))
+        return Response(reply.body, status=reply.status, headers=reply.headers)
+
+    def serve(self, path: str, body: bytes | str, status: int = 200, **headers: str) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        merged = {"Content-Type": "text/html; charset=utf-8", **headers}
+        self.replies[path] = Reply(status, data, merged)
+
+    def url(self, path: str) -> str:
+        return self.server.url_for(path)
+
+
+@pytest.fixture
+def site(httpserver: HTTPServer) -> Site:
+    return Site(httpserver)
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
+
+
+SETTINGS = Settings(timeout=timedelta(seconds=5), deadline=timedelta(seconds=10))
+
+
+class Checker:
+    """Runs successive checks of one watch, a minute apart."""
+
+    def __init__(self, store: Store, session: requests.Session, watch: Watch) -> None:
+        self.store, self.session, self.watch = store, session, watch
+        self.page_id = store.sync_pages([(watch.url, watch.label)], T0)[watch.url]
+        self.now = T0
+
+    def __call__(self) -> CheckResult:
+        self.now += timedelta(minutes=1)
+        return check_page(
+            self.store, self.session, self.watch, SETTINGS, page_id=self.page_id, now=self.now
+        )
+
+    def snapshot_count(self) -> int:
+        return len(self.store.snapshots(self.page_id))
+
+
+def checker(
+    db: Store, session: requests.Session, site: Site, path: str, **watch: object
+) -> Checker:
+    return Checker(db, session, Watch.model_validate({"url": site.url(path), **watch}))
+
+
+def test_new_then_unchanged_then_noise(db: Store, session: requests.Session, site: Site) -> None:
+    """First fetch is new; a byte-identical and a noisy re-fetch store nothing."""
+    story = Story()
+    site.serve("/a", render(story, seed=1))
+    check = checker(db, session, site, "/a")
+    assert check().verdict.kind is Kind.NEW
+    assert check().verdict.kind is Kind.UNCHANGED
+    site.serve("/a", render(story, seed=2, comments=57))  # ads, clock, related, nonce, count
+    result = check()
+    assert result.verdict.kind is Kind.UNCHANGED, result.verdict.summary
+    assert check.snapshot_count() == 1
+
+
+def test_one_word_edit_is_stored_with_evidence(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """A one-word edit is a change; the raw HTML is kept byte for byte with its hash."""
+    story = Story()
+    site.serve("/a", render(story, seed=1))
+    check = checker(db, session, site, "/a")
+    check()
+    edited_html = render(story.edit(4, "declined", "refused"), seed=3)
+    site.serve("/a", edited_html, ETag='"v2"')
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED
+    assert result.verdict.parts == (Part.BODY,)
+    assert (result.verdict.words_added, result.verdict.words_removed) == (1, 1)
+    assert result.change_id is not None
+    change = db.get_change(result.change_id)
+    assert change is not None
+    snapshot = db.get_snapshot(change.snapshot_id)
+    assert snapshot is not None
+    raw = db.raw_body(snapshot.body_sha256)
+    assert raw == edited_html.encode("utf-8")
+    assert snapshot.body_sha256 == hashlib.sha256(raw).hexdigest()
+    assert snapshot.status == 200
+    assert snapshot.headers.get("etag") == '"v2"'
+    assert abs(snapshot.fetched_at - datetime.now(UTC)) < timedelta(minutes=5)  # real time
+    assert "refused" in snapshot.text
+
+
+def test_headline_only_edit(db: Store, session: requests.Session, site: Site) -> None:
+    """A changed headline with an unchanged body is reported as a headline change."""
+    story = Story()
+    site.serve("/a", render(story))
+    check = checker(db, session, site, "/a")
+    check()
+    site.serve("/a", render(Story(title="Minister steps down amid bridge inquiry")))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED
+    assert Part.HEADLINE in result.verdict.parts
+    assert Part.BODY not in result.verdict.parts
+
+
+def test_gbk_page_one_cjk_character(db: Store, session: requests.Session, site: Site) -> None:
+    """A GBK page declaring gb2312: one changed Han character is caught and decoded right."""
+    story = replace(CJK_STORY, charset="gb2312")
+    site.serve("/zh", encoded(story, codec="gbk"), **{"Content-Type": "text/html"})
+    check = checker(db, session, site, "/zh")
+    first = check()
+    assert first.verdict.kind is Kind.NEW
+    snapshot = db.latest_snapshot(check.page_id)
+    assert snapshot is not None
+    assert "十二人死亡" in snapshot.text
+    edited = story.edit(0, "十二人死亡", "十三人死亡")
+    site.serve("/zh", encoded(edited, codec="gbk"), **{"Content-Type": "text/html"})
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED
+    assert (result.verdict.words_added, result.verdict.words_removed) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("status", "removal"), [(404, Removal.GONE), (410, Removal.GONE), (451, Removal.LEGAL)]
+)
+def test_removed_by_status_once(
+    db: Store, session: requests.Session, site: Site, status: int, removal: Removal
+) -> None:
+    """404/410/451 are one removal (stored as evidence), then quiet while it stays gone."""
+    site.serve("/a", render(Story()))
+    check = checker(db, session, site, "/a")
+    check()
+    site.serve("/a", not_found_page(), status=status)
+    result = check()
+    assert result.verdict.kind is Kind.REMOVED
+    assert result.verdict.removal is removal
+    assert check().verdict.kind is Kind.UNCHANGED
+    snapshots = db.snapshots(check.page_id)
+    assert [s.state for s in snapshots] == ["ok", "removed"]
+    assert snapshots[-1].status == status
+
+
+def test_redirect_home_is_removal_with_hops(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """A 301 to the home page is a removal; the hop is recorded in the snapshot."""
+    site.serve("/", "<html><title>Home</title><body><h1>Front page</h1></body></html>")
+    site.serve("/world/2026/a", render(Story()))
+    check = checker(db, session, site, "/world/2026/a")
+    check()
+    site.serve("/world/2026/a", b"", status=301, Location="/")
+    result = check()
+    assert result.verdict.kind is Kind.REMOVED
+    assert result.verdict.removal is Removal.REDIRECTED
+    snapshot = db.latest_snapshot(check.page_id)
+    assert snapshot is not None
+    assert snapshot.redirects[0]["status"] == 301
+    assert snapshot.final_url == site.url("/")
+
+
+def test_503_is_an_error_not_a_removal(db: Store, session: requests.Session, site: Site) -> None:
+    """A 503 is recorded as an error on the page; no snapshot, no removal."""
+    site.serve("/a", render(Story()))
+    check = checker(db, session, site, "/a")
+    check()
+    site.serve("/a", "<h1>Service Unavailable</h1>", status=503)
+    result = check()
+    assert result.verdict.kind is Kind.ERROR
+    assert check.snapshot_count() == 1
+    page = db.page_by_url(check.watch.url)
+    assert page is not None
+    assert page.consecutive_errors == 1
+    assert page.last_status == 503
+
+
+def test_restored_after_removal(db: Store, session: requests.Session, site: Site) -> None:
+    """A page that comes back after a 404 is restored, diffed against its last good text."""
+    story = Story()
+    site.serve("/a", render(story))
+    check = checker(db, session, site, "/a")
+    check()
+    site.serve("/a", not_found_page(), status=404)
+    check()
+    site.serve("/a", render(story.edit(1, "14", "4")))
+    result = check()
+    assert result.verdict.kind is Kind.RESTORED
+    assert result.verdict.parts == (Part.BODY,)
+
+
+def test_not_modified_uses_validators(db: Store, session: requests.Session, site: Site) -> None:
+    """The ETag and Last-Modified of the stored version are sent; a 304 is unchanged."""
+    site.serve(
+        "/a", render(Story()), ETag='"abc"', **{"Last-Modified": "Fri, 27 Nov 2026 08:00:00 GMT"}
+    )
+    check = checker(db, session, site, "/a")
+    check()
+    site.serve("/a", b"", status=304)
+    assert check().verdict.kind is Kind.UNCHANGED
+    last = site.requests[-1]
+    assert last.headers.get("If-None-Match") == '"abc"'
+    assert last.headers.get("If-Modified-Since") == "Fri, 27 Nov 2026 08:00:00 GMT"
+
+
+def test_ignore_rule_silences_counter(db: Store, session: requests.Session, site: Site) -> None:
+    """A per-watch ignore regex drops a volatile counter inside the article text."""
+    story = Story().edit(4, "Friday morning.", "Friday morning. Read 1,024 times.")
+    site.serve("/a", render(story))
+    check = checker(db, session, site, "/a", ignore=[r"Read [\d,]+ times\."])
+    check()
+    site.serve("/a", render(story.edit(4, "1,024", "2,311")))
+    assert check().verdict.kind is Kind.UNCHANGED
+    site.serve("/a", render(story.edit(4, "Friday", "Monday")))
+    assert check().verdict.kind is Kind.CHANGED
+
+
+def test_selector_mode(db: Store, session: requests.Session, site: Site) -> None:
+    """Selector mode compares only the chosen block: changes elsewhere are ignored."""
+    page = "<html><body><div id='live'><p>{}</p></div><p>{}</p></body></html>"
+    site.serve("/live", page.format("Notice 1: roads closed", "weather 12C"))
+    check = checker(db, session, site, "/live", mode="selector", selector="#live")
+    check()
+    site.serve("/live", page.format("Notice 1: roads closed", "weather 14C"))
+    assert check().verdict.kind is Kind.UNCHANGED
+    site.serve("/live", page.format("Notice 1: roads reopened", "weather 14C"))
+    assert check().verdict.kind is Kind.CHANGED
+
+
+def test_connection_refused_is_error(db: Store, session: requests.Session) -> None:
+    """No server at all is an error recorded on the page, never a removal."""
+    watch = Watch(url="http://127.0.0.1:9/closed")
+    check = Checker(db, session, watch)
+    result = check()
+    assert result.verdict.kind is Kind.ERROR
+    page = db.page_by_url(watch.url)
+    assert page is not None
+    assert page.last_error
+    assert check.snapshot_count() == 0
+
+
+def test_run_pass_checks_every_watch(db: Store, site: Site) -> None:
+    """A pass checks every watch with a worker pool and reports in watchlist order."""
+    for n in range(6):
+        site.serve(f"/p{n}", render(Story(title=f"Story number {n} about the bridge")))
+    watchlist = Watchlist(
+        settings=SETTINGS.model_copy(update={"workers": 3}),
+        watch=[Watch(url=site.url(f"/p{n}")) for n in range(6)],
+    )
+    first = run_pass(db, watchlist)
+    assert [r.verdict.kind for r in first] == [Kind.NEW] * 6
+    assert [r.url for r in first] == [w.url for w in watchlist.watch]
+    site.serve("/p4", render(Story(title="Story number 4 about the tunnel")))
+    second = run_pass(db, watchlist)
+    kinds = [r.verdict.kind for r in second]
+    assert kinds == [Kind.UNCHANGED] * 4 + [Kind.CHANGED, Kind.UNCHANGED]

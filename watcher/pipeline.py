@@ -1,0 +1,293 @@
+"""One check of one page, end to end; the only module that knows the order of the stages.
+
+fetch -> extract -> normalize -> classify -> store. The broad ``except`` here is the
+per-page boundary: one broken page is logged and recorded, never fatal to a pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import requests
+
+from watcher.classify import Baseline, Kind, Observation, Removal, State, Verdict, classify_change
+from watcher.config import Settings, Watch, Watchlist
+from watcher.errors import FetchError
+from watcher.extract import Article, extract_article
+from watcher.fetch import FetchOptions, FetchResult, fetch_page
+from watcher.models import Snapshot
+from watcher.normalize import compile_ignore, normalize_article
+from watcher.store import ChangeDraft, Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What one check found, as reported by ``watcher check``."""
+
+    url: str
+    name: str
+    verdict: Verdict
+    checked_at: datetime
+    status: int | None = None
+    change_id: int | None = None
+    snapshot_id: int | None = None
+
+
+def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
+    """The fetcher's view of a watch: its own headers/cookies/proxy plus global limits."""
+    timeout = settings.timeout.total_seconds()
+    return FetchOptions(
+        user_agent=settings.user_agent,
+        connect_timeout_seconds=timeout,
+        read_timeout_seconds=timeout,
+        deadline_seconds=settings.deadline.total_seconds(),
+        max_bytes=settings.max_bytes,
+        headers=dict(watch.headers),
+        cookies=dict(watch.cookies),
+        proxy=watch.proxy,
+    )
+
+
+def read_article(html: str, watch: Watch, url: str | None = None) -> Article:
+    """Extract and normalise without ignore rules: what is stored as the version's text."""
+    article = extract_article(
+        html, mode=watch.mode, selector=watch.selector, exclude=tuple(watch.exclude), url=url
+    )
+    return normalize_article(article).article
+
+
+def check_page(
+    store: Store,
+    session: requests.Session,
+    watch: Watch,
+    settings: Settings,
+    *,
+    page_id: int,
+    now: datetime | None = None,
+) -> CheckResult:
+    """Fetch ``watch`` once, compare with its stored versions, store what is new."""
+    checked_at = now or datetime.now(UTC)
+    page = store.page_by_url(watch.url)
+    latest = store.latest_snapshot(page_id)
+    conditional = latest is not None and latest.state == State.OK and page is not None
+    try:
+        fetched = fetch_page(
+            session,
+            watch.url,
+            fetch_options(settings, watch),
+            etag=page.etag if conditional and page else None,
+            last_modified=page.last_modified if conditional and page else None,
+        )
+    except FetchError as exc:
+        verdict = Verdict(Kind.ERROR, summary=f"error: {exc}")
+        store.record_check(page_id, checked_at=checked_at, status=None, error=str(exc))
+        return _result(watch, verdict, checked_at)
+
+    return process_fetch(store, watch, page_id, latest, fetched, checked_at)
+
+
+def process_fetch(
+    store: Store,
+    watch: Watch,
+    page_id: int,
+    latest: Snapshot | None,
+    fetched: FetchResult,
+    checked_at: datetime,
+) -> CheckResult:
+    """Everything after the fetch: compare with ``latest`` and store what is new."""
+    if fetched.is_not_modified or (latest is not None and _same_response(latest, fetched)):
+        store.record_check(
+            page_id,
+            checked_at=checked_at,
+            status=fetched.status,
+            error=None,
+            etag=fetched.headers.get("etag"),
+            last_modified=fetched.headers.get("last-modified"),
+        )
+        return _result(watch, _unchanged(latest), checked_at, fetched.status)
+
+    stored_article = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
+    ignore = compile_ignore(watch.ignore)
+    compared = normalize_article(stored_article, ignore).article if stored_article else None
+    baseline = _baseline(store, latest, ignore)
+    observation = Observation(
+        url=watch.url, status=fetched.status, final_url=fetched.final_url, article=compared
+    )
+    verdict = classify_change(baseline, observation)
+
+    if not verdict.is_event:
+        error = verdict.summary if verdict.kind is Kind.ERROR else None
+        store.record_check(
+            page_id,
+            checked_at=checked_at,
+            status=fetched.status,
+            error=error,
+            etag=None if error else fetched.headers.get("etag"),
+            last_modified=None if error else fetched.headers.get("last-modified"),
+        )
+        return _result(watch, verdict, checked_at, fetched.status)
+
+    draft = ChangeDraft(
+        kind=verdict.kind.value,
+        parts=tuple(part.value for part in verdict.parts),
+        removal=verdict.removal.value if verdict.removal else None,
+        summary=verdict.summary,
+        words_added=verdict.words_added,
+        words_removed=verdict.words_removed,
+        detected_at=checked_at,
+    )
+    snapshot_id, change_id = store.record_version(
+        page_id,
+        fetch=fetched,
+        article=stored_article or Article("", "", "", ()),
+        state=verdict.state.value,
+        removal=draft.removal,
+        change=draft,
+        previous_snapshot_id=latest.id if latest else None,
+    )
+    logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
+    return _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
+
+
+def _result(
+    watch: Watch,
+    verdict: Verdict,
+    checked_at: datetime,
+    status: int | None = None,
+    change_id: int | None = None,
+    snapshot_id: int | None = None,
+) -> CheckResult:
+    return CheckResult(watch.url, watch.label, verdict, checked_at, status, change_id, snapshot_id)
+
+
+def _unchanged(latest: Snapshot | None) -> Verdict:
+    if latest is not None and latest.state == State.REMOVED:
+        return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=_removal(latest.removal))
+    return Verdict(Kind.UNCHANGED)
+
+
+def _same_response(latest: Snapshot, fetched: FetchResult) -> bool:
+    """The cheapest check: byte-identical body, same status and final URL."""
+    return (
+        latest.status == fetched.status
+        and latest.final_url == fetched.final_url
+        and latest.body_sha256 == hashlib.sha256(fetched.body).hexdigest()
+    )
+
+
+def snapshot_article(snapshot: Snapshot) -> Article:
+    """The stored text of a version as an ``Article``."""
+    paragraphs = tuple(p for p in snapshot.text.split("\n\n") if p) if snapshot.text else ()
+    return Article(
+        title=snapshot.title,
+        byline=snapshot.byline,
+        published=snapshot.published,
+        paragraphs=paragraphs,
+        page_title=snapshot.page_title,
+    )
+
+
+def _baseline(
+    store: Store, latest: Snapshot | None, patterns: Sequence[re.Pattern[str]]
+) -> Baseline | None:
+    """The stored versions, read with today's ignore rules so a new rule applies to both."""
+    if latest is None or latest.id is None:
+        return None
+    article = normalize_article(snapshot_article(latest), patterns).article
+    if latest.state == State.OK:
+        return Baseline(State.OK, None, article, article)
+    good = store.latest_good_snapshot(latest.page_id)
+    last_good = normalize_article(snapshot_article(good), patterns).article if good else None
+    return Baseline(State.REMOVED, _removal(latest.removal), article, last_good)
+
+
+def _removal(value: str | None) -> Removal | None:
+    try:
+        return Removal(value) if value else None
+    except ValueError:
+        return None
+
+
+@contextmanager
+def _thread_sessions(user_agent: str) -> Iterator[Callable[[], requests.Session]]:
+    """One ``requests.Session`` per worker thread (sessions are not thread-safe)."""
+    local = threading.local()
+    sessions: list[requests.Session] = []
+    lock = threading.Lock()
+
+    def get() -> requests.Session:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = user_agent
+            local.session = session
+            with lock:
+                sessions.append(session)
+        return session
+
+    try:
+        yield get
+    finally:
+        for session in sessions:
+            session.close()
+
+
+def run_pass(
+    store: Store,
+    watchlist: Watchlist,
+    *,
+    on_result: Callable[[CheckResult], None] | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> list[CheckResult]:
+    """Check every watch once, ``settings.workers`` at a time; results in watchlist order."""
+    clock = now or (lambda: datetime.now(UTC))
+    settings = watchlist.settings
+    ids = store.sync_pages(((w.url, w.label) for w in watchlist.watch), clock())
+    results: list[CheckResult | None] = [None] * len(watchlist.watch)
+
+    with (
+        _thread_sessions(settings.user_agent) as session_for,
+        ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="check") as pool,
+    ):
+
+        def one(index: int, watch: Watch) -> None:
+            result = check_safely(store, session_for(), watch, settings, ids[watch.url], clock())
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+
+        futures = [pool.submit(one, i, w) for i, w in enumerate(watchlist.watch)]
+        for future in futures:
+            future.result()
+    return [r for r in results if r is not None]
+
+
+def check_safely(
+    store: Store,
+    session: requests.Session,
+    watch: Watch,
+    settings: Settings,
+    page_id: int,
+    now: datetime,
+) -> CheckResult:
+    """The per-page boundary: any failure is logged with its traceback and recorded."""
+    try:
+        return check_page(store, session, watch, settings, page_id=page_id, now=now)
+    except Exception as exc:  # the one broad boundary, by design
+        logger.exception("check failed page=%s url=%s", watch.label, watch.url)
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        try:
+            store.record_check(page_id, checked_at=now, status=None, error=message)
+        except Exception:  # the store itself may be what failed
+            logger.exception("could not record the failure url=%s", watch.url)
+        return CheckResult(watch.url, watch.label, Verdict(Kind.ERROR, summary=message), now)
