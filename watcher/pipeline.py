@@ -80,6 +80,9 @@ def check_page(
     page = store.page_by_url(watch.url)
     latest = store.latest_snapshot(page_id)
     conditional = latest is not None and latest.state == State.OK and page is not None
+    # Cookies a server set for one page (paywall meters, A/B buckets) must not leak into
+    # the next check: each fetch starts from the watch's own cookies only.
+    session.cookies.clear()
     try:
         fetched = fetch_page(
             session,
