@@ -232,7 +232,7 @@ def _prepare(
         )
     except (requests.RequestException, ValueError) as exc:
         raise _error(url, current, f"invalid URL: {exc}") from exc
-    return prepared, settings
+    return prepared, dict(settings)
 
 
 def _send(
@@ -267,7 +267,7 @@ def _send(
         )
     finally:
         _active_watchdog.reset(token)
-    extract_cookies_to_jar(session.cookies, prepared, response.raw)
+    extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
     return response
 
 
