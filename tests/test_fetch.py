@@ -709,3 +709,13 @@ def test_tls_handshake_dripped_byte_by_byte_is_bounded(session: requests.Session
         with pytest.raises(FetchError, match="deadline"):
             fetch_page(session, server.url("/").replace("http:", "https:"), BOUNDED)
         _assert_bounded(started)
+
+
+def test_connection_refused_message_is_readable() -> None:
+    """The reason names what failed, not urllib3's connection object."""
+    with requests.Session() as session, pytest.raises(FetchError) as info:
+        fetch_page(session, "http://127.0.0.1:9/x", FetchOptions(deadline_seconds=5))
+    message = str(info.value)
+    assert "Connection refused" in message
+    assert "object at 0x" not in message
+    assert "HTTPConnection" not in message

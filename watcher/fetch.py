@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -496,7 +497,7 @@ def _describe(exc: BaseException, options: FetchOptions) -> str:
     if isinstance(exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
         return f"read timeout ({options.read_timeout_seconds:g} s)"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return f"connection failed: {_innermost(exc)}"
+        return f"connection failed: {_connection_reason(_innermost(exc))}"
     if isinstance(exc, urllib3.exceptions.DecodeError):
         return f"undecodable Content-Encoding: {exc}"
     if isinstance(exc, urllib3.exceptions.ProtocolError):
@@ -516,6 +517,11 @@ def _innermost(exc: BaseException) -> str:
             reason = reason.args[0]
         else:
             return str(reason)
+
+
+def _connection_reason(reason: str) -> str:
+    """Drop urllib3's connection-object prefix: "Failed to resolve 'host' (…)" is the news."""
+    return re.sub(r"^<?[\w.]*(?:Connection|ConnectionPool)\b[^:]*:\s*", "", reason)
 
 
 def _is_wrapper(exc: BaseException) -> bool:
