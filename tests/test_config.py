@@ -118,6 +118,7 @@ def test_bad_url_and_missing_url() -> None:
     assert "is not an http(s) URL" in _error(
         GOOD.replace("https://news.example.com/live", "ftp:/x")
     )
+    assert "contains white space" in _error(GOOD.replace("/live", "/live now"))
     message = _error('[[watch]]\nname = "no url"\n')
     assert message == "watcher.toml:1: watch[0].url: required key is missing"
 

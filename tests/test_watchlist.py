@@ -231,13 +231,15 @@ _HOSTS = st.from_regex(
     r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z0-9]{1,10}){0,2}\.test", fullmatch=True
 )
 _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+# A URL path is anything but white space, which the watchlist rejects in URLs.
+_PATH = st.text(st.characters(exclude_categories=["Cs", "Zs", "Zl", "Zp", "Cc"]), max_size=40)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     scheme=st.sampled_from(["http", "https"]),
     host=_HOSTS,
-    path=_TEXT,
+    path=_PATH.filter(lambda p: not any(c.isspace() for c in p)),
     name=_TEXT,
     tags=st.lists(_TEXT, max_size=3),
     source=st.sampled_from([CHINA, ANNOTATED, NEW_WATCHLIST, "", ANNOTATED.replace("\n", "\r\n")]),

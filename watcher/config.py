@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 import tomllib
 from collections.abc import Sequence
 from datetime import timedelta
@@ -107,6 +108,30 @@ class Settings(_Model):
         default=10 * 1024 * 1024, gt=0, description="Largest page body accepted, decompressed."
     )
     workers: int = Field(default=4, ge=1, le=64, description="Pages fetched at the same time.")
+    per_host: int = Field(
+        default=2, ge=1, le=64, description="Requests to one host at the same time (daemon)."
+    )
+    host_delay: Duration = Field(
+        default=timedelta(seconds=1),
+        description="Least time between the starts of two requests to one host (daemon).",
+    )
+    default_notify: list[str] = Field(
+        default_factory=list,
+        description="Routes for watches that name none and match no route's tags.",
+    )
+    alert_give_up: Duration = Field(
+        default=timedelta(hours=24),
+        description="How long an undelivered alert is retried before it is given up (logged).",
+    )
+    unreachable_after: Duration = Field(
+        default=timedelta(hours=1),
+        description="How long a page must keep failing before one 'unreachable' alert.",
+    )
+
+
+TemplateName = Literal["title", "slack", "html", "text"]
+# The placeholders an alert template may use (watcher.alerts fills them in, escaped).
+TEMPLATE_FIELDS = ("kind", "page", "url", "link", "detected_at", "summary", "diff", "route")
 
 
 class Route(_Model):
@@ -119,12 +144,36 @@ class Route(_Model):
     urls_file: str | None = Field(
         default=None, description="File holding URLs, one per line (systemd LoadCredential=)."
     )
+    tags: list[str] = Field(
+        default_factory=list, description="Watches with any of these tags also alert here."
+    )
+    digest: Duration | None = Field(
+        default=None, description="Group this route's alerts into one message per period."
+    )
+    templates: dict[TemplateName, str] = Field(
+        default_factory=dict,
+        description="Message templates ($kind, $page, $url, $link, $detected_at, $summary, "
+        "$diff, $route): title, slack (Markdown), html (email), text.",
+    )
 
     @model_validator(mode="after")
     def _has_a_source(self) -> Route:
         if not (self.urls or self.urls_env or self.urls_file):
             raise ValueError("a route needs urls, urls_env or urls_file")
         return self
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_parse(cls, value: dict[TemplateName, str]) -> dict[TemplateName, str]:
+        for name, text in value.items():
+            template = string.Template(text)
+            if not template.is_valid():
+                raise ValueError(f"templates.{name}: a $ must be written $$")
+            unknown = set(template.get_identifiers()) - set(TEMPLATE_FIELDS)
+            if unknown:
+                known = ", ".join(f"${field}" for field in TEMPLATE_FIELDS)
+                raise ValueError(f"templates.{name}: unknown {sorted(unknown)}; use {known}")
+        return value
 
 
 Mode = Literal["article", "selector", "page"]
@@ -162,6 +211,8 @@ class Watch(_Model):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL")
+        if any(char.isspace() for char in value.strip()):
+            raise ValueError(f"{value!r} contains white space; write it as %20")
         return value.strip()
 
     @field_validator("proxy")
@@ -241,7 +292,23 @@ class Watchlist(_Model):
                         ("watch", index, "notify", position),
                         f"no route named {route!r} (routes: {known})",
                     )
+        for position, route in enumerate(self.settings.default_notify):
+            if route not in self.notify:
+                known = ", ".join(sorted(self.notify)) or "none defined"
+                raise _LocatedError(
+                    ("settings", "default_notify", position),
+                    f"no route named {route!r} (routes: {known})",
+                )
         return self
+
+    def routes_for(self, watch: Watch) -> tuple[str, ...]:
+        """Where ``watch`` alerts: its own routes plus tag routes, else the defaults."""
+        routes = list(watch.notify)
+        tags = set(watch.tags)
+        routes += [name for name, route in self.notify.items() if tags & set(route.tags)]
+        if not routes:
+            routes = list(self.settings.default_notify)
+        return tuple(dict.fromkeys(routes))
 
     def find(self, url: str) -> Watch | None:
         key = canonical_url(url)
