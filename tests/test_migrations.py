@@ -17,7 +17,7 @@ from tests.factories import T0
 from watcher.errors import StoreError
 from watcher.store import Store, migration_config
 
-TABLES = {"alembic_version", "blob", "change", "page", "snapshot"}
+TABLES = {"alembic_version", "alert", "blob", "change", "outage", "page", "snapshot"}
 
 
 def head_revision() -> str:

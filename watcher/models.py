@@ -1,4 +1,4 @@
-"""Database tables (SQLModel): pages, raw bodies, snapshots and changes.
+"""Database tables (SQLModel): pages, raw bodies, snapshots, changes and the alert outbox.
 
 Every datetime is timezone-aware UTC. Raw bodies are content-addressed by SHA-256 and
 compressed, so identical versions cost nothing twice and evidence stays verifiable.
@@ -105,3 +105,44 @@ class Change(SQLModel, table=True):
     words_added: int = 0
     words_removed: int = 0
     detected_at: datetime = Field(index=True)
+
+
+class Alert(SQLModel, table=True):
+    """One message owed to one route: an outbox row, written with the event it reports.
+
+    ``due_at`` is None once the row is finished (sent or given up), so the pending rows
+    are exactly those an index on ``due_at`` finds. ``event`` holds everything the message
+    needs (summary, removal, diff excerpt), so rendering never re-reads snapshots.
+    """
+
+    __tablename__ = "alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    page_id: int = Field(foreign_key="page.id")
+    # None for unreachable/reachable alerts: they report checks that stored no version
+    change_id: int | None = Field(default=None, foreign_key="change.id")
+    route: str
+    kind: str  # changed, removed, restored, unreachable, reachable
+    event: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    detected_at: datetime
+    created_at: datetime
+    due_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # fingerprints of the route's targets that already accepted this alert (no resend)
+    delivered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sent_at: datetime | None = None
+    given_up_at: datetime | None = None
+    lease_until: datetime | None = None
+    leased_by: str | None = None
+
+
+class Outage(SQLModel, table=True):
+    """A page's current run of failed checks; deleted by the first check that gets through."""
+
+    __tablename__ = "outage"
+
+    page_id: int = Field(foreign_key="page.id", primary_key=True)
+    started_at: datetime
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    announced_at: datetime | None = None  # when the "unreachable" alert was written

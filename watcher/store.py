@@ -19,7 +19,17 @@ from typing import Any
 import zstandard
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, or_, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -29,7 +39,7 @@ from sqlmodel import Session, col, select
 from watcher.errors import StoreError
 from watcher.extract import Article
 from watcher.fetch import FetchResult
-from watcher.models import Blob, Change, Page, Snapshot
+from watcher.models import Alert, Blob, Change, Outage, Page, Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -215,11 +225,16 @@ class Store:
         error: str | None,
         etag: str | None = None,
         last_modified: str | None = None,
+        alerts: Sequence[str] = (),
+        unreachable_after: timedelta | None = None,
     ) -> None:
         """Note a check that stored no version; ``error`` increments the error streak.
 
         ``etag``/``last_modified`` are only overwritten when given, so a 304 that omits
-        them keeps the validators for the next conditional request.
+        them keeps the validators for the next conditional request. An error opens or
+        extends the page's outage; once it has lasted ``unreachable_after``, one
+        "unreachable" alert per route in ``alerts`` is written in this same transaction.
+        A success ends the outage, with one "reachable" alert if it had been announced.
         """
         values: dict[str, Any] = {
             "last_checked_at": checked_at,
@@ -235,6 +250,10 @@ class Store:
             result = session.exec(update(Page).where(col(Page.id) == page_id).values(values))
             if result.rowcount != 1:
                 raise StoreError(f"no page with id {page_id}")
+            if error is None:
+                self._end_outage(session, page_id, checked_at, alerts)
+            else:
+                self._extend_outage(session, page_id, checked_at, error, alerts, unreachable_after)
 
     def record_version(
         self,
@@ -246,11 +265,16 @@ class Store:
         removal: str | None,
         change: ChangeDraft | None,
         previous_snapshot_id: int | None,
+        alerts: Sequence[str] = (),
+        alert_event: Mapping[str, Any] | None = None,
     ) -> tuple[int, int | None]:
-        """Write blob, snapshot and change in one transaction; returns their ids.
+        """Write blob, snapshot, change and its alerts in one transaction; returns ids.
 
         The page row is updated first: on PostgreSQL that locks it, so two writers of the
-        same page queue up instead of interleaving their versions.
+        same page queue up instead of interleaving their versions. ``alerts`` are the
+        page's routes: with ``alert_event`` the change gets one outbox row per route, so
+        the change and its alerts exist together or not at all; a response also ends an
+        announced outage with a "reachable" alert.
         """
         body_sha256 = hashlib.sha256(fetch.body).hexdigest()
         # Compress before taking the write lock; a compressor is cheap and not thread-safe.
@@ -323,6 +347,17 @@ class Store:
                 session.add(row)
                 session.flush()
                 change_id = _require_id(row.id)
+                if alert_event is not None:
+                    _add_alerts(
+                        session,
+                        alerts,
+                        page_id=page_id,
+                        change_id=change_id,
+                        kind=change.kind,
+                        event=alert_event,
+                        detected_at=change.detected_at,
+                    )
+            self._end_outage(session, page_id, fetch.fetched_at, alerts)
         return snapshot_id, change_id
 
     def snapshots(self, page_id: int) -> Sequence[Snapshot]:
@@ -423,6 +458,202 @@ class Store:
         with self._transaction(writes=True) as session:
             return session.exec(release).rowcount == 1
 
+    def claim_alerts(
+        self,
+        now: datetime,
+        *,
+        owner: str,
+        lease_seconds: float,
+        limit: int,
+        route: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Alert]:
+        """Lease up to ``limit`` due alerts (of ``route``, or of any route not excluded).
+
+        Same single UPDATE … RETURNING with SKIP LOCKED as ``claim_due_pages``, so two
+        daemons never hold the same alert; oldest first, the order they are sent in.
+        """
+        if limit <= 0:
+            return []
+        due = select(col(Alert.id)).where(
+            col(Alert.due_at) <= now,
+            or_(col(Alert.lease_until).is_(None), col(Alert.lease_until) < now),
+        )
+        if route is not None:
+            due = due.where(col(Alert.route) == route)
+        if exclude:
+            due = due.where(col(Alert.route).not_in(list(exclude)))
+        due = due.order_by(col(Alert.id)).limit(limit).with_for_update(skip_locked=True)
+        claim = (
+            update(Alert)
+            .where(col(Alert.id).in_(due.scalar_subquery()))
+            .values(lease_until=now + timedelta(seconds=lease_seconds), leased_by=owner)
+            .returning(Alert)
+            .execution_options(synchronize_session=False)
+        )
+        with self._transaction(writes=True) as session:
+            alerts = list(session.exec(claim).scalars())
+        alerts.sort(key=lambda alert: alert.id or 0)
+        return alerts
+
+    def pending_alert_window(self, route: str) -> tuple[datetime, datetime] | None:
+        """Oldest creation and earliest due time of a route's pending alerts (digests)."""
+        query = select(func.min(col(Alert.created_at)), func.min(col(Alert.due_at))).where(
+            col(Alert.route) == route, col(Alert.due_at).is_not(None)
+        )
+        with self._transaction() as session:
+            oldest, earliest = session.exec(query).one()
+        if oldest is None or earliest is None:
+            return None
+        return oldest, earliest
+
+    def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """Finish alerts for good: they were delivered and are never sent again."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.id).in_(list(alert_ids)))
+                .values(
+                    sent_at=now,
+                    due_at=None,
+                    last_error=None,
+                    lease_until=None,
+                    leased_by=None,
+                    attempts=col(Alert.attempts) + 1,
+                )
+            )
+
+    def mark_alert_failed(
+        self, alert_id: int, *, error: str, retry_at: datetime, delivered: Sequence[str]
+    ) -> None:
+        """Count a failed attempt and schedule the next; ``delivered`` targets are skipped."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.id) == alert_id, col(Alert.due_at).is_not(None))
+                .values(
+                    attempts=col(Alert.attempts) + 1,
+                    last_error=error[:2000],
+                    due_at=retry_at,
+                    delivered=list(delivered),
+                    lease_until=None,
+                    leased_by=None,
+                )
+            )
+
+    def give_up_alert(self, alert_id: int, *, now: datetime, error: str) -> None:
+        """Stop retrying an alert; the row stays, with its last error, as a record."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.id) == alert_id, col(Alert.due_at).is_not(None))
+                .values(
+                    attempts=col(Alert.attempts) + 1,
+                    last_error=error[:2000],
+                    given_up_at=now,
+                    due_at=None,
+                    lease_until=None,
+                    leased_by=None,
+                )
+            )
+
+    def defer_alerts(self, route: str, *, until: datetime, owner: str) -> None:
+        """Hold a failing route's pending alerts until ``until``, so they keep their order."""
+        pending = (col(Alert.route) == route, col(Alert.due_at).is_not(None))
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert).where(*pending, col(Alert.due_at) < until).values(due_at=until)
+            )
+            session.exec(
+                update(Alert)
+                .where(*pending, col(Alert.leased_by) == owner)
+                .values(lease_until=None, leased_by=None)
+            )
+
+    def alerts(self, page_id: int | None = None) -> Sequence[Alert]:
+        """Outbox rows of one page (or all), oldest first."""
+        query = select(Alert).order_by(col(Alert.id))
+        if page_id is not None:
+            query = query.where(col(Alert.page_id) == page_id)
+        with self._transaction() as session:
+            return session.exec(query).all()
+
+    def alert_counts(self) -> dict[str, int]:
+        """How many alerts are pending, sent and given up."""
+        state = select(
+            func.count().filter(col(Alert.due_at).is_not(None)),
+            func.count().filter(col(Alert.sent_at).is_not(None)),
+            func.count().filter(col(Alert.given_up_at).is_not(None)),
+        )
+        with self._transaction() as session:
+            pending, sent, given_up = session.exec(state).one()
+        return {"pending": pending, "sent": sent, "given_up": given_up}
+
+    def _extend_outage(
+        self,
+        session: Session,
+        page_id: int,
+        checked_at: datetime,
+        error: str,
+        alerts: Sequence[str],
+        unreachable_after: timedelta | None,
+    ) -> None:
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = insert(Outage).values(
+            page_id=page_id, started_at=checked_at, last_error=error, announced_at=None
+        )
+        session.exec(
+            statement.on_conflict_do_update(
+                index_elements=["page_id"], set_={"last_error": statement.excluded.last_error}
+            )
+        )
+        if not alerts or unreachable_after is None:
+            return
+        # Conditional: of two daemons seeing the same streak, only one announces it.
+        announced = session.exec(
+            update(Outage)
+            .where(
+                col(Outage.page_id) == page_id,
+                col(Outage.announced_at).is_(None),
+                col(Outage.started_at) <= checked_at - unreachable_after,
+            )
+            .values(announced_at=checked_at)
+            .returning(col(Outage.started_at))
+        ).scalar_one_or_none()
+        if announced is not None:
+            event = {"since": announced.isoformat(), "error": error, "summary": error}
+            _add_alerts(
+                session,
+                alerts,
+                page_id=page_id,
+                change_id=None,
+                kind="unreachable",
+                event=event,
+                detected_at=checked_at,
+            )
+
+    def _end_outage(
+        self, session: Session, page_id: int, checked_at: datetime, alerts: Sequence[str]
+    ) -> None:
+        ended = session.exec(
+            delete(Outage)
+            .where(col(Outage.page_id) == page_id)
+            .returning(col(Outage.started_at), col(Outage.announced_at), col(Outage.last_error))
+        ).first()
+        if ended is None or ended[1] is None:
+            return  # no outage, or one too short to have been announced: stay quiet
+        started_at, _announced_at, last_error = ended
+        event = {"since": started_at.isoformat(), "error": last_error, "summary": last_error}
+        _add_alerts(
+            session,
+            alerts,
+            page_id=page_id,
+            change_id=None,
+            kind="reachable",
+            event=event,
+            detected_at=checked_at,
+        )
+
     @contextmanager
     def _transaction(self, *, writes: bool = False) -> Iterator[Session]:
         """One session and transaction; committed only if ``writes`` and no error.
@@ -507,6 +738,32 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _begin_sqlite(connection: Connection) -> None:
     mode = "IMMEDIATE" if connection.get_execution_options().get(_WRITES) else "DEFERRED"
     connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _add_alerts(
+    session: Session,
+    routes: Sequence[str],
+    *,
+    page_id: int,
+    change_id: int | None,
+    kind: str,
+    event: Mapping[str, Any],
+    detected_at: datetime,
+) -> None:
+    """One outbox row per route, due at once; written inside the caller's transaction."""
+    for route in dict.fromkeys(routes):
+        session.add(
+            Alert(
+                page_id=page_id,
+                change_id=change_id,
+                route=route,
+                kind=kind,
+                event=dict(event),
+                detected_at=detected_at,
+                created_at=detected_at,
+                due_at=detected_at,
+            )
+        )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
