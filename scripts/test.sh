@@ -13,6 +13,9 @@ need_deb() {  # need_deb COMMAND PACKAGE
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$2" >/dev/null
 }
 
+# systemd-analyze checks systemd/watcher.service (tests/test_systemd.py).
+need_deb systemd-analyze systemd
+
 # PostgreSQL: the store tests run on it as well as on SQLite, never skipped in CI.
 need_deb pg_isready postgresql
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,9 @@ from watcher.render import render_diff, render_inspect
 from watcher.store import Store
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from watcher.models import Change, Page, Snapshot
     from watcher.pipeline import CheckResult
 
 logger = logging.getLogger(__name__)
@@ -84,6 +88,47 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--all", action="store_true", help="also report unchanged pages")
     check.set_defaults(handler=_cmd_check)
 
+    run = sub.add_parser(
+        "run", help="check every page on its schedule until stopped (systemd Type=notify)"
+    )
+    run.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long checks in flight may take to finish (default 30)",
+    )
+    run.add_argument(
+        "--lease",
+        type=float,
+        metavar="SECONDS",
+        help="how long a claimed page stays reserved (default 1.5 x (deadline + 30s)); "
+        "must exceed the longest check",
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    add = sub.add_parser("add", help="add a page to the watchlist, keeping its comments")
+    add.add_argument("url")
+    add.add_argument("--name", help="shown in reports (default: the URL)")
+    add.add_argument("--tag", action="append", default=[], metavar="TAG", help="repeatable")
+    add.add_argument("--tags", metavar="A,B", help="comma-separated tags")
+    add.add_argument("--every", metavar="DURATION", help="interval, e.g. 10m (default: settings)")
+    add.add_argument("--cron", metavar="EXPR", help='UTC cron schedule, e.g. "*/10 6-22 * * *"')
+    add.add_argument("--mode", choices=("article", "selector", "page"))
+    add.add_argument("--selector", metavar="CSS", help="read only these elements (mode selector)")
+    add.add_argument("--ignore", action="append", metavar="REGEX", help="repeatable")
+    add.add_argument("--exclude", action="append", metavar="CSS", help="repeatable")
+    add.add_argument("--notify", action="append", metavar="ROUTE", help="repeatable")
+    add.set_defaults(handler=_cmd_add)
+
+    remove = sub.add_parser("remove", help="remove a page from the watchlist; history stays")
+    remove.add_argument("url")
+    remove.set_defaults(handler=_cmd_remove)
+
+    listing = sub.add_parser("list", help="list watched pages: state, last check and change")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(handler=_cmd_list)
+
     history = sub.add_parser("history", help="list the stored versions and changes of a page")
     history.add_argument("url")
     history.set_defaults(handler=_cmd_history)
@@ -110,6 +155,12 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the watchlist's JSON schema")
     schema.set_defaults(handler=_cmd_schema)
+
+    test_notify = sub.add_parser(
+        "test-notify", help="send a sample alert through a route and report what happened"
+    )
+    test_notify.add_argument("route", nargs="?", help="route name (default: every route)")
+    test_notify.set_defaults(handler=_cmd_test_notify)
     return parser
 
 
@@ -154,6 +205,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     progress = _Progress(len(watchlist.watch), sys.stderr)
     try:
         results = run_pass(store, watchlist, on_result=lambda _result: progress.step())
+        progress.close()
+        # A cron-style user has no daemon: deliver this pass's alerts (and older ones) now.
+        _deliver_alerts(store, watchlist)
     finally:
         progress.close()
         store.close()
@@ -173,6 +227,33 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return EXIT_CHANGES
     if counts[Kind.ERROR]:
         return EXIT_ERRORS
+    return EXIT_OK
+
+
+def _deliver_alerts(store: Store, watchlist: Watchlist) -> None:
+    from watcher.notify import deliver_due
+
+    owner = f"check-{socket.gethostname()}-{os.getpid()}"
+    while sent := deliver_due(store, watchlist, owner=owner, limit=100):
+        logger.info("delivered %d alerts", sent)
+    pending = store.alert_counts()["pending"]
+    if pending:
+        print(f"{pending} alerts not delivered yet; they are retried later", file=sys.stderr)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """The daemon: check pages on their schedules until SIGTERM/SIGINT; SIGHUP reloads."""
+    from watcher.daemon import Daemon, DaemonOptions
+
+    watchlist = load_watchlist(args.config)
+    if args.verbose == 0:
+        logging.getLogger().setLevel(logging.INFO)  # a daemon reports starts, reloads, changes
+    store = _open_store(args, watchlist)
+    options = DaemonOptions(stop_timeout_seconds=args.stop_timeout, lease_seconds=args.lease)
+    try:
+        Daemon(store, watchlist, config_path=args.config, options=options).run()
+    finally:
+        store.close()
     return EXIT_OK
 
 
@@ -316,6 +397,164 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_add(args: argparse.Namespace) -> int:
+    """Append a [[watch]] table; the file is replaced atomically so a daemon never reads half."""
+    from watcher.watchlist import (
+        NEW_WATCHLIST,
+        add_watch,
+        format_watch,
+        read_source,
+        write_atomically,
+    )
+
+    is_new = not args.config.exists()
+    source = NEW_WATCHLIST if is_new else read_source(args.config)
+    tags = [*args.tag, *(args.tags.split(",") if args.tags else [])]
+    fields: dict[str, object] = {
+        "url": args.url,
+        "name": args.name,
+        "tags": list(dict.fromkeys(tag.strip() for tag in tags if tag.strip())) or None,
+        "mode": args.mode or ("selector" if args.selector else None),
+        "selector": args.selector,
+        "exclude": args.exclude,
+        "ignore": args.ignore,
+        "every": args.every,
+        "cron": args.cron,
+        "notify": args.notify,
+    }
+    text = add_watch(source, fields, filename=str(args.config))
+    write_atomically(args.config, text, expected=None if is_new else source)
+    print(f"added to {args.config}{' (new file)' if is_new else ''}:")
+    print(_indent(format_watch(fields)))
+    return EXIT_OK
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    """Delete the URL's [[watch]] table; the database keeps every version as evidence."""
+    from watcher.watchlist import read_source, remove_watch, watch_block, write_atomically
+
+    source = read_source(args.config)
+    text = remove_watch(source, args.url, filename=str(args.config))
+    removed = watch_block(source, args.url, filename=str(args.config))
+    write_atomically(args.config, text, expected=source)
+    print(f"removed from {args.config}:")
+    print(_indent(removed))
+    print(f"Its history stays in the database: watcher history {args.url}")
+    return EXIT_OK
+
+
+def _indent(block: str) -> str:
+    return "\n".join(f"  {line}" for line in block.splitlines())
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    """One row per watch, in watchlist order; pages the database has not seen are 'never
+    checked', so a freshly added URL shows up before the daemon gets to it."""
+    from datetime import UTC, datetime
+
+    watchlist = load_watchlist(args.config)
+    if not watchlist.watch:
+        print(f"{args.config}: no [[watch]] entries", file=sys.stderr)
+        return EXIT_OK
+    store = _open_store(args, watchlist)
+    rows: list[tuple[Watch, Page | None, Snapshot | None, Change | None]] = []
+    try:
+        for watch in watchlist.watch:
+            page = store.page_by_url(watch.url)
+            if page is None or page.id is None:
+                rows.append((watch, None, None, None))
+                continue
+            changes = store.changes(page.id)
+            rows.append(
+                (watch, page, store.latest_snapshot(page.id), changes[-1] if changes else None)
+            )
+    finally:
+        store.close()
+    now = datetime.now(UTC)
+    if args.json:
+        for row in rows:
+            print(json.dumps(_listing_json(*row), ensure_ascii=False))
+        return EXIT_OK
+    width = min(40, max(len(watch.label) for watch, *_ in rows))
+    print(
+        f"{'WATCH':<{width}}  {'STATE':<16}  {'LAST CHECK (UTC)':<26}  "
+        f"{'LAST CHANGE':<28}  NEXT CHECK"
+    )
+    for watch, page, latest, change in rows:
+        label = watch.label if len(watch.label) <= width else watch.label[: width - 1] + "…"
+        checked = _moment(page.last_checked_at if page else None, now)
+        changed = "-"
+        if change is not None:  # the id is what `watcher diff URL CHANGE` takes
+            changed = f"{change.kind} {_ago(change.detected_at, now)} (#{change.id})"
+        print(
+            f"{label:<{width}}  {_page_state(page, latest):<16}  {checked:<26}  "
+            f"{changed:<28}  {_next_check(page, now)}"
+        )
+        if watch.name:
+            print(f"  {watch.url}")
+    return EXIT_OK
+
+
+def _page_state(page: Page | None, latest: Snapshot | None) -> str:
+    if page is None:
+        return "never checked"
+    if not page.is_active:
+        return "inactive"  # re-added; active again once the daemon or check syncs
+    if page.consecutive_errors:
+        return f"error streak {page.consecutive_errors}"
+    if latest is not None and latest.state == "removed":
+        return f"removed:{latest.removal or 'unknown'}"
+    if page.last_checked_at is None:
+        return "never checked"
+    return "ok"
+
+
+def _listing_json(
+    watch: Watch, page: Page | None, latest: Snapshot | None, change: Change | None
+) -> dict[str, object]:
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "url": watch.url,
+        "name": watch.name,
+        "tags": watch.tags,
+        "state": _page_state(page, latest),
+        "removal": latest.removal if latest and latest.state == "removed" else None,
+        "last_checked_at": iso(page.last_checked_at) if page else None,
+        "last_status": page.last_status if page else None,
+        "last_error": page.last_error if page else None,
+        "consecutive_errors": page.consecutive_errors if page else 0,
+        "last_change_id": change.id if change else None,
+        "last_change_kind": change.kind if change else None,
+        "last_change_at": iso(change.detected_at) if change else None,
+        "last_change_summary": change.summary if change else None,
+        "next_check_at": iso(page.next_check_at) if page and page.is_active else None,
+    }
+
+
+def _moment(moment: datetime | None, now: datetime) -> str:
+    """``2026-11-29 20:12 (3m ago)``: exact for the record, relative for the reader."""
+    return f"{moment:%Y-%m-%d %H:%M} ({_ago(moment, now)})" if moment else "-"
+
+
+def _next_check(page: Page | None, now: datetime) -> str:
+    if page is None or not page.is_active or page.next_check_at is None:
+        return "-"
+    return "due" if page.next_check_at <= now else _ago(page.next_check_at, now)
+
+
+def _ago(moment: datetime, now: datetime) -> str:
+    """``3m ago`` or ``in 12m``, in the largest whole unit."""
+    seconds = int((now - moment).total_seconds())
+    amount = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if amount >= size or unit == "s":
+            text = f"{amount // size}{unit}"
+            break
+    return f"{text} ago" if seconds >= 0 else f"in {text}"
+
+
 def _cmd_inspect(args: argparse.Namespace) -> int:
     import requests
 
@@ -345,6 +584,26 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     normalized = normalize_article(article, compile_ignore(watch.ignore)) if article else None
     print(render_inspect(fetched, normalized, watch))
     return EXIT_OK
+
+
+def _cmd_test_notify(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from watcher.notify import send_test
+
+    watchlist = load_watchlist(args.config)
+    names = [args.route] if args.route else sorted(watchlist.notify)
+    if not names:
+        raise ConfigError(f"{args.config}: no [notify.*] routes defined")
+    failed = 0
+    for name in names:
+        for outcome in send_test(watchlist, name, datetime.now(UTC)):
+            if outcome.error is None:
+                print(f"{name}: sent to {outcome.target}")
+            else:
+                failed += 1
+                print(f"{name}: FAILED {outcome.error}")
+    return EXIT_ERRORS if failed else EXIT_OK
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

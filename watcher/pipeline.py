@@ -13,11 +13,12 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import requests
 
+from watcher.alerts import ALERT_KINDS, alert_event
 from watcher.classify import Baseline, Kind, Observation, Removal, State, Verdict, classify_change
 from watcher.config import Settings, Watch, Watchlist
 from watcher.errors import FetchError
@@ -25,6 +26,7 @@ from watcher.extract import Article, extract_article
 from watcher.fetch import FetchOptions, FetchResult, fetch_page
 from watcher.models import Snapshot
 from watcher.normalize import compile_ignore, normalize_article
+from watcher.schedule import parse_retry_after
 from watcher.store import ChangeDraft, Store
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ class CheckResult:
     status: int | None = None
     change_id: int | None = None
     snapshot_id: int | None = None
+    # Set when a 429/503 carried Retry-After: the daemon waits at least this long.
+    retry_after_seconds: float | None = None
 
 
 def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
@@ -74,8 +78,12 @@ def check_page(
     *,
     page_id: int,
     now: datetime | None = None,
+    routes: Sequence[str] = (),
 ) -> CheckResult:
-    """Fetch ``watch`` once, compare with its stored versions, store what is new."""
+    """Fetch ``watch`` once, compare with its stored versions, store what is new.
+
+    ``routes`` (``Watchlist.routes_for(watch)``) get the alerts, written with the change.
+    """
     checked_at = now or datetime.now(UTC)
     page = store.page_by_url(watch.url)
     latest = store.latest_snapshot(page_id)
@@ -93,10 +101,26 @@ def check_page(
         )
     except FetchError as exc:
         verdict = Verdict(Kind.ERROR, summary=f"error: {exc}")
-        store.record_check(page_id, checked_at=checked_at, status=None, error=str(exc))
+        store.record_check(
+            page_id,
+            checked_at=checked_at,
+            status=None,
+            error=str(exc),
+            alerts=routes,
+            unreachable_after=settings.unreachable_after,
+        )
         return _result(watch, verdict, checked_at)
 
-    return process_fetch(store, watch, page_id, latest, fetched, checked_at)
+    return process_fetch(
+        store,
+        watch,
+        page_id,
+        latest,
+        fetched,
+        checked_at,
+        routes=routes,
+        unreachable_after=settings.unreachable_after,
+    )
 
 
 def process_fetch(
@@ -106,6 +130,9 @@ def process_fetch(
     latest: Snapshot | None,
     fetched: FetchResult,
     checked_at: datetime,
+    *,
+    routes: Sequence[str] = (),
+    unreachable_after: timedelta | None = None,
 ) -> CheckResult:
     """Everything after the fetch: compare with ``latest`` and store what is new."""
     if fetched.is_not_modified or (latest is not None and _same_response(latest, fetched)):
@@ -116,6 +143,7 @@ def process_fetch(
             error=None,
             etag=fetched.headers.get("etag"),
             last_modified=fetched.headers.get("last-modified"),
+            alerts=routes,
         )
         return _result(watch, _unchanged(latest), checked_at, fetched.status)
 
@@ -137,8 +165,14 @@ def process_fetch(
             error=error,
             etag=None if error else fetched.headers.get("etag"),
             last_modified=None if error else fetched.headers.get("last-modified"),
+            alerts=routes,
+            unreachable_after=unreachable_after,
         )
-        return _result(watch, verdict, checked_at, fetched.status)
+        result = _result(watch, verdict, checked_at, fetched.status)
+        if fetched.status in (429, 503) and "retry-after" in fetched.headers:
+            wait = parse_retry_after(fetched.headers["retry-after"], checked_at)
+            return replace(result, retry_after_seconds=wait)
+        return result
 
     draft = ChangeDraft(
         kind=verdict.kind.value,
@@ -157,6 +191,12 @@ def process_fetch(
         removal=draft.removal,
         change=draft,
         previous_snapshot_id=latest.id if latest else None,
+        alerts=routes,
+        alert_event=(
+            alert_event(verdict, status=fetched.status, final_url=fetched.final_url)
+            if draft.kind in ALERT_KINDS
+            else None
+        ),
     )
     logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
     return _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
@@ -264,7 +304,15 @@ def run_pass(
     ):
 
         def one(index: int, watch: Watch) -> None:
-            result = check_safely(store, session_for(), watch, settings, ids[watch.url], clock())
+            result = check_safely(
+                store,
+                session_for(),
+                watch,
+                settings,
+                ids[watch.url],
+                clock(),
+                routes=watchlist.routes_for(watch),
+            )
             results[index] = result
             if on_result is not None:
                 on_result(result)
@@ -282,15 +330,27 @@ def check_safely(
     settings: Settings,
     page_id: int,
     now: datetime,
+    *,
+    routes: Sequence[str] = (),
 ) -> CheckResult:
-    """The per-page boundary: any failure is logged with its traceback and recorded."""
+    """The per-page boundary: any failure is logged with its traceback and recorded.
+
+    ``routes`` (``Watchlist.routes_for(watch)``) receive the page's alerts.
+    """
     try:
-        return check_page(store, session, watch, settings, page_id=page_id, now=now)
+        return check_page(store, session, watch, settings, page_id=page_id, now=now, routes=routes)
     except Exception as exc:  # the one broad boundary, by design
         logger.exception("check failed page=%s url=%s", watch.label, watch.url)
         message = f"internal error: {type(exc).__name__}: {exc}"
         try:
-            store.record_check(page_id, checked_at=now, status=None, error=message)
+            store.record_check(
+                page_id,
+                checked_at=now,
+                status=None,
+                error=message,
+                alerts=routes,
+                unreachable_after=settings.unreachable_after,
+            )
         except Exception:  # the store itself may be what failed
             logger.exception("could not record the failure url=%s", watch.url)
         return CheckResult(watch.url, watch.label, Verdict(Kind.ERROR, summary=message), now)
