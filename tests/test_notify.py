@@ -191,7 +191,7 @@ def test_route_secret_from_environment_delivers_and_never_logs(
     assert "not delivered" in caplog.text  # the failure was logged …
     assert "s3cr3tW3bh00kT0k3nxyz" not in caplog.text  # … with the URL masked
     assert "B2SECRET" not in caplog.text
-    assert db.alerts()[0].last_error is None
+    assert db.outbox.alerts()[0].last_error is None
 
 
 def test_route_from_file_and_missing_environment(
@@ -206,7 +206,7 @@ def test_route_from_file_and_missing_environment(
     store_alert(db, "gone", text="two")
     assert deliver_due(db, wl, now=T0, owner="a") == 1
     assert len(smtp.messages) == 1
-    failed = next(a for a in db.alerts() if a.route == "gone")
+    failed = next(a for a in db.outbox.alerts() if a.route == "gone")
     assert failed.sent_at is None
     assert failed.attempts == 1
     assert failed.last_error == "environment variable WATCHER_NOPE is not set"

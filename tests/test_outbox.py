@@ -94,13 +94,13 @@ def test_alerts_are_written_with_the_change_and_not_for_a_first_version(
     site.serve("/a", render(story, seed=1))
     page = Page(db, session, site.url("/a"), ["desk", "legal"])
     assert page.check(T0).verdict.kind is Kind.NEW
-    assert db.alerts() == []
+    assert db.outbox.alerts() == []
     site.serve("/a", render(story.edit(4, "declined", "refused"), seed=2))
     changed = page.check(T0 + timedelta(minutes=1))
     assert changed.verdict.kind is Kind.CHANGED
     site.serve("/a", "<h1>Not Found</h1>", status=410)
     removed = page.check(T0 + timedelta(minutes=2))
-    rows = db.alerts()
+    rows = db.outbox.alerts()
     assert [(a.change_id, a.route, a.kind) for a in rows] == [
         (changed.change_id, "desk", "changed"),
         (changed.change_id, "legal", "changed"),
@@ -135,22 +135,22 @@ def test_slack_500s_then_recovery_delivers_every_alert_once_in_order(
     start = T0 + timedelta(minutes=5)
 
     assert deliver_due(db, watchlist, now=start, owner="daemon-1") == 0
-    first, *rest = db.alerts()
+    first, *rest = db.outbox.alerts()
     assert first.attempts == 1
     assert first.due_at == start + timedelta(seconds=30)
     assert [a.due_at for a in rest] == [start + timedelta(seconds=30)] * 2  # held back too
     assert first.last_error is not None
     assert "500" in first.last_error
     assert deliver_due(db, watchlist, now=start + timedelta(seconds=30), owner="daemon-1") == 0
-    assert db.alerts()[0].due_at == start + timedelta(seconds=90)  # 30 s, then 60 s
+    assert db.outbox.alerts()[0].due_at == start + timedelta(seconds=90)  # 30 s, then 60 s
 
     drain(db, watchlist, start + timedelta(minutes=2), 30)
     assert slack.refused == 4
     assert len(slack.payloads) == 3
     for text, word in zip(slack.texts, words, strict=True):
         assert f"*{word}*" in text
-    assert all(a.sent_at is not None for a in db.alerts())
-    assert db.alert_counts() == {"pending": 0, "sent": 3, "given_up": 0}
+    assert all(a.sent_at is not None for a in db.outbox.alerts())
+    assert db.outbox.alert_counts() == {"pending": 0, "sent": 3, "given_up": 0}
     # a restart (or any later run) sends nothing again
     drain(db, watchlist, start + timedelta(hours=3), 3)
     assert len(slack.payloads) == 3
@@ -165,7 +165,7 @@ def test_an_alert_is_given_up_after_the_configured_time(
     watchlist = slack_watchlist(slack, give_up="10m")
     with caplog.at_level(logging.WARNING, logger="watcher.notify"):
         drain(db, watchlist, T0, 20)
-    (alert,) = db.alerts()
+    (alert,) = db.outbox.alerts()
     assert alert.given_up_at is not None
     assert alert.sent_at is None
     assert alert.due_at is None
@@ -211,7 +211,7 @@ def test_unreachable_then_reachable_alert_once_each(
         assert page.check(T0 + timedelta(minutes=minute)).verdict.kind is Kind.ERROR
     site.serve("/a", render(story, seed=1))
     page.check(T0 + timedelta(minutes=4))
-    assert db.alerts() == []
+    assert db.outbox.alerts() == []
 
     site.serve("/a", "busy", status=503)
     start = T0 + timedelta(minutes=10)
@@ -220,7 +220,7 @@ def test_unreachable_then_reachable_alert_once_each(
     site.serve("/a", render(story, seed=1))
     page.check(start + timedelta(minutes=30))
     page.check(start + timedelta(minutes=31))
-    rows = db.alerts()
+    rows = db.outbox.alerts()
     assert [(a.kind, a.detected_at - start) for a in rows] == [
         ("unreachable", timedelta(minutes=10)),
         ("reachable", timedelta(minutes=30)),
@@ -241,7 +241,7 @@ def test_a_page_that_never_answers_is_announced_once(db: Store, session: request
     page = Page(db, session, f"http://127.0.0.1:{port}/a", ["desk"])
     for minute in range(0, 40, 5):
         assert page.check(T0 + timedelta(minutes=minute)).verdict.kind is Kind.ERROR
-    (alert,) = db.alerts()
+    (alert,) = db.outbox.alerts()
     assert alert.kind == "unreachable"
     assert alert.detected_at == T0 + timedelta(minutes=10)
 
@@ -275,7 +275,7 @@ def test_two_daemons_send_each_alert_exactly_once(
     assert counts["one"] + counts["two"] == 24
     delivered = sorted(text.split("edited ")[1].split()[0] for text in slack.texts)
     assert delivered == [f"alert{n:02d}" for n in range(24)]
-    assert db.alert_counts() == {"pending": 0, "sent": 24, "given_up": 0}
+    assert db.outbox.alert_counts() == {"pending": 0, "sent": 24, "given_up": 0}
 
 
 @pytest.fixture
@@ -353,7 +353,7 @@ def test_daemon_killed_before_sending_delivers_after_restart(
     monkeypatch.setenv("WATCHER_TEST_DESK", smtp.url())
     with Store(f"sqlite:///{database}") as store:
         (change,) = [c for c in store.changes() if c.kind == "changed"]
-        (alert,) = store.alerts()
+        (alert,) = store.outbox.alerts()
         assert alert.change_id == change.id
         assert alert.sent_at is None
         assert alert.leased_by is not None

@@ -16,7 +16,7 @@ from tests.factories import T0, make_article, make_fetch_result
 from watcher.errors import StoreError
 from watcher.fetch import Hop
 from watcher.models import Blob, Change, Page, Snapshot
-from watcher.store import ChangeDraft, Store
+from watcher.store import ChangeDraft, SchedulePosition, StatusCounts, Store
 
 
 def count(store: Store, model: type[SQLModel]) -> int:
@@ -449,3 +449,61 @@ def test_returned_objects_are_detached_and_aware(db: Store) -> None:
         assert value is not None
         assert value.utcoffset() == timedelta(0)
     assert isinstance(page, Page)
+
+
+def test_pages_for_reschedule_skips_failing_leased_and_inactive(db: Store) -> None:
+    """Only active pages that are neither failing nor leased are offered for rescheduling."""
+    urls = [f"https://news.example/{name}" for name in ("plain", "leased", "failing", "gone")]
+    ids = db.sync_pages([(url, url) for url in urls], T0)
+    plain, leased, failing, gone = (ids[url] for url in urls)
+    checked_at = T0 + timedelta(minutes=1)
+    db.record_check(plain, checked_at=checked_at, status=200, error=None)
+    db.record_check(failing, checked_at=checked_at, status=503, error="HTTP 503")
+    db.release_page(plain, T0 + timedelta(hours=1))
+    for page_id in (leased, failing, gone):
+        db.release_page(page_id, T0 + timedelta(minutes=30))
+    [claimed] = db.claim_due_pages(T0 + timedelta(minutes=30), 1, 600, "other")
+    assert claimed.id == leased
+    db.sync_pages([(url, url) for url in urls[:3]], T0)
+
+    assert db.pages_for_reschedule() == [
+        SchedulePosition(plain, urls[0], T0 + timedelta(hours=1), checked_at)
+    ]
+
+
+def test_pull_forward_only_moves_pages_earlier(db: Store) -> None:
+    """Moves go earlier only, skip pages leased or failing since, and are counted."""
+    ids = make_due_pages(db, 4)
+    later = T0 + timedelta(hours=2)
+    soon = T0 + timedelta(hours=1)
+    for page_id in ids:
+        db.release_page(page_id, soon if page_id == ids[3] else later)
+    db.record_check(ids[2], checked_at=T0, status=None, error="timeout")
+    [leased] = db.claim_due_pages(soon, 10, 600, "other")
+    assert leased.id == ids[3]
+    wanted = T0 + timedelta(minutes=10)
+
+    moves = {ids[0]: wanted, ids[1]: later + timedelta(hours=1), ids[2]: wanted, ids[3]: wanted}
+    assert db.pull_forward(moves) == 1
+    assert db.pull_forward({}) == 0
+    due = {page_id: page.next_check_at for page_id in ids if (page := db.get_page(page_id))}
+    assert due == {ids[0]: wanted, ids[1]: later, ids[2]: later, ids[3]: soon}
+
+
+def test_status_counts(db: Store) -> None:
+    """Active pages, due-and-unleased, failing, and the newest change's time, as of now."""
+    assert db.status_counts(T0) == StatusCounts(pages=0, due=0, failing=0, last_change_at=None)
+    ids = make_due_pages(db, 5)
+    db.sync_pages([(f"https://news.example/{i}", f"p{i}") for i in range(4)], T0)  # 4 inactive
+    db.release_page(ids[0], T0 + timedelta(hours=1))  # not due yet
+    db.record_check(ids[1], checked_at=T0, status=500, error="HTTP 500")
+    db.claim_due_pages(T0, 1, 60, "me")  # leases ids[1], the most overdue by id
+    changed_at = T0 + timedelta(minutes=3)
+    store_version(db, ids[2], "v1", change=draft("new", at=T0), at=T0)
+    store_version(db, ids[2], "v2", change=draft(at=changed_at), at=changed_at)
+
+    assert db.status_counts(T0) == StatusCounts(
+        pages=4, due=2, failing=1, last_change_at=changed_at
+    )
+    # once the lease has expired, the leased page counts as due again
+    assert db.status_counts(T0 + timedelta(seconds=61)).due == 3

@@ -8,8 +8,6 @@ database or site pushes work later, and every wait is bounded.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
 import os
 import secrets
@@ -20,25 +18,23 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
 
 from watcher import sdnotify
 from watcher.classify import Kind
 from watcher.config import Settings, Watch, Watchlist, parse_watchlist
 from watcher.errors import ConfigError, StoreError
-from watcher.models import Change, Page
+from watcher.models import Page
 from watcher.pipeline import CheckResult, check_safely
+from watcher.politeness import HostLimits, host_of
+from watcher.reload import WatchedFile
 from watcher.schedule import (
     Interval,
     backoff_due,
@@ -91,53 +87,6 @@ class _Claim:
     claimed_at: datetime
 
 
-@dataclass
-class HostLimits:
-    """Per-host politeness: at most ``per_host`` requests at once, ``delay`` between starts.
-
-    Non-blocking: the dispatcher asks before it starts a check, so no worker ever sits
-    waiting for a host while other hosts have work.
-    """
-
-    _active: dict[str, int] = field(default_factory=dict)
-    _next_start: dict[str, datetime] = field(default_factory=dict)
-    _resting_until: dict[str, datetime] = field(default_factory=dict)
-
-    def try_start(self, host: str, now: datetime, per_host: int, delay: timedelta) -> bool:
-        """Take a slot for ``host`` if it has one free and its spacing has passed."""
-        if self._active.get(host, 0) >= per_host:
-            return False
-        if now < self._next_start.get(host, now):
-            return False
-        if now < self._resting_until.get(host, now):
-            return False
-        self._active[host] = self._active.get(host, 0) + 1
-        self._next_start[host] = now + delay
-        return True
-
-    def next_turn(self, host: str, now: datetime) -> datetime:
-        """When spacing and rest next allow a start on ``host`` (a full host may wait longer)."""
-        return max(self._next_start.get(host, now), self._resting_until.get(host, now), now)
-
-    def finish(self, host: str) -> None:
-        count = self._active.get(host, 0) - 1
-        if count > 0:
-            self._active[host] = count
-        else:
-            self._active.pop(host, None)
-
-    def rest(self, host: str, until: datetime) -> None:
-        """Hold off ``host`` until ``until`` (its Retry-After)."""
-        self._resting_until[host] = max(until, self._resting_until.get(host, until))
-
-    def resting_until(self, host: str, now: datetime) -> datetime | None:
-        until = self._resting_until.get(host)
-        if until is None or until <= now:
-            self._resting_until.pop(host, None)
-            return None
-        return until
-
-
 class Daemon:
     """Checks the watchlist's pages on their schedules until stopped.
 
@@ -159,10 +108,8 @@ class Daemon:
         self.options = options or DaemonOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._config_path = config_path
+        self._file = WatchedFile(config_path) if config_path is not None else None
         self._loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch})
-        self._seen_sha256 = ""
-        self._seen_stat: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
         self._reload_lock = threading.Lock()  # SIGHUP and the file poll may coincide
         self._pending: list[_Claim] = []
@@ -181,10 +128,6 @@ class Daemon:
         self._last_tick_monotonic = time.monotonic()
         self._watchdog_timeout: float | None = None
         self.checks_done = 0
-        if config_path is not None:
-            with contextlib.suppress(OSError):
-                self._seen_stat, source = _read_watchlist(config_path)
-                self._seen_sha256 = _sha256(source)
 
     @property
     def watchlist(self) -> Watchlist:
@@ -204,21 +147,19 @@ class Daemon:
 
     def reload(self, reason: str = "reload") -> bool:
         """Re-read the watchlist file; a broken file is logged and the last good one kept."""
-        if self._config_path is None:
+        if self._file is None:
             return False
         with self._reload_lock:
-            return self._reload(self._config_path, reason)
+            return self._reload(self._file, reason)
 
-    def _reload(self, path: Path, reason: str) -> bool:
+    def _reload(self, file: WatchedFile, reason: str) -> bool:
         try:
-            stat, source = _read_watchlist(path)
+            source = file.read()
         except OSError as exc:
             logger.error("watchlist not reloaded (%s), keeping the last good one: %s", reason, exc)
             return False
-        self._seen_stat = stat
-        self._seen_sha256 = _sha256(source)
         try:
-            watchlist = parse_watchlist(source, str(path))
+            watchlist = parse_watchlist(source, str(file.path))
         except ConfigError as exc:
             for line in str(exc).splitlines():
                 logger.error(
@@ -228,30 +169,19 @@ class Daemon:
         try:
             self._apply(watchlist)
         except StoreError as exc:
-            self._seen_sha256 = ""  # try again at the next poll
+            file.forget()  # try again at the next poll
             logger.error("watchlist not reloaded (%s): database: %s", reason, exc)
             return False
         return True
 
     def reload_if_changed(self) -> bool:
-        """Reload when the file's inode, size, mtime and then content say it was edited.
-
-        Editors save atomically by renaming a new file over the old one, so the path is
-        stat'ed afresh every time rather than watched through an open handle.
-        """
-        if self._config_path is None:
+        """Reload when the file's inode, size, mtime and then content say it was edited."""
+        if self._file is None:
             return False
         with self._reload_lock:
-            try:
-                stat, source = _read_watchlist(self._config_path)
-            except OSError:
-                return False  # mid-save or deleted; the last good watchlist keeps running
-            if stat == self._seen_stat and self._seen_sha256:
+            if not self._file.is_changed():
                 return False
-            self._seen_stat = stat
-            if _sha256(source) == self._seen_sha256:
-                return False
-            return self._reload(self._config_path, "file changed")
+            return self._reload(self._file, "file changed")
 
     def _apply(self, watchlist: Watchlist, *, first: bool = False) -> None:
         now = self._clock()
@@ -293,46 +223,20 @@ class Daemon:
         checking any page sooner than its schedule says. Failing and leased pages keep
         their times (backoff, checks in flight), and a longer schedule waits one more check.
         """
-        moves: list[tuple[int, datetime]] = []
-        try:
-            with Session(self.store.engine) as session:
-                rows = session.exec(
-                    select(
-                        col(Page.id),
-                        col(Page.url),
-                        col(Page.next_check_at),
-                        col(Page.last_checked_at),
-                    ).where(
-                        col(Page.is_active),
-                        col(Page.consecutive_errors) == 0,
-                        col(Page.lease_until).is_(None),
-                    )
-                ).all()
-                for page_id, url, next_check_at, last_checked_at in rows:
-                    watch = loaded.by_url.get(url)
-                    if watch is None or next_check_at is None or page_id is None:
-                        continue
-                    schedule = schedule_of(watch, loaded.settings)
-                    if last_checked_at is None:
-                        wanted = due_after(schedule, url, now)
-                    else:
-                        wanted = max(next_due(schedule, url, min(last_checked_at, now)), now)
-                    if next_check_at > wanted:
-                        moves.append((page_id, wanted))
-                for page_id, wanted in moves:
-                    session.exec(
-                        update(Page)
-                        .where(
-                            col(Page.id) == page_id,
-                            col(Page.next_check_at) > wanted,
-                            col(Page.lease_until).is_(None),
-                        )
-                        .values(next_check_at=wanted)
-                    )
-                session.commit()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot reschedule pages: {exc.__class__.__name__}: {exc}") from exc
-        return len(moves)
+        moves: dict[int, datetime] = {}
+        for position in self.store.pages_for_reschedule():
+            watch = loaded.by_url.get(position.url)
+            if watch is None:
+                continue
+            schedule = schedule_of(watch, loaded.settings)
+            if position.last_checked_at is None:
+                wanted = due_after(schedule, position.url, now)
+            else:
+                checked_at = min(position.last_checked_at, now)
+                wanted = max(next_due(schedule, position.url, checked_at), now)
+            if position.next_check_at > wanted:
+                moves[position.page_id] = wanted
+        return self.store.pull_forward(moves) if moves else 0
 
     # -- dispatching -----------------------------------------------------------------
 
@@ -368,7 +272,7 @@ class Daemon:
         self._store_retry_at = None
         self._backlog = len(pages) == room
         claims = [
-            _Claim(page, page.id, _host(page.url), now) for page in pages if page.id is not None
+            _Claim(page, page.id, host_of(page.url), now) for page in pages if page.id is not None
         ]
         with self._lock:
             self._pending.extend(claims)
@@ -513,30 +417,12 @@ class Daemon:
 
     def status_line(self) -> str:
         """One line for systemd's STATUS: pages, due, running, failing, last change."""
-        now = self._clock()
-        active = col(Page.is_active)
-        try:
-            with Session(self.store.engine) as session:
-                pages = session.exec(select(func.count()).where(active)).one()
-                due = session.exec(
-                    select(func.count()).where(
-                        active,
-                        col(Page.next_check_at) <= now,
-                        (col(Page.lease_until).is_(None)) | (col(Page.lease_until) < now),
-                    )
-                ).one()
-                failing = session.exec(
-                    select(func.count()).where(active, col(Page.consecutive_errors) > 0)
-                ).one()
-                last = session.exec(
-                    select(col(Change.detected_at)).order_by(col(Change.id).desc()).limit(1)
-                ).first()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"status: {exc.__class__.__name__}") from exc
+        counts = self.store.status_counts(self._clock())
+        last = counts.last_change_at
         changed = _when(last) if last is not None else "none"
         return (
-            f"{pages} pages, {due} due, {self.running()} checking, {failing} failing, "
-            f"last change {changed}"
+            f"{counts.pages} pages, {counts.due} due, {self.running()} checking, "
+            f"{counts.failing} failing, last change {changed}"
         )
 
     def deliver(self) -> int:
@@ -636,7 +522,7 @@ class Daemon:
             id="dispatch",
             next_run_time=now,
         )
-        if self._config_path is not None:
+        if self._file is not None:
             scheduler.add_job(
                 self.reload_if_changed,
                 IntervalTrigger(seconds=options.reload_poll_seconds, timezone=UTC),
@@ -713,22 +599,6 @@ class Daemon:
             sdnotify.notify(message)
         except OSError as exc:
             logger.warning("sd_notify %s failed: %s", message.split("=", 1)[0], exc)
-
-
-def _read_watchlist(path: Path) -> tuple[tuple[int, int, int], str]:
-    """The file's identity (inode, size, mtime) and text, read through one open handle."""
-    with path.open("rb") as handle:
-        info = os.fstat(handle.fileno())
-        data = handle.read()
-    return (info.st_ino, info.st_size, info.st_mtime_ns), data.decode("utf-8", "replace")
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc.lower()
 
 
 def _when(moment: datetime) -> str:

@@ -116,7 +116,7 @@ def deliver_due(
     moment = now or datetime.now(UTC)
     digests = {name: route.digest for name, route in watchlist.notify.items() if route.digest}
     sent = 0
-    claimed = store.claim_alerts(
+    claimed = store.outbox.claim_alerts(
         moment, owner=owner, lease_seconds=LEASE_SECONDS, limit=limit, exclude=list(digests)
     )
     held: set[str] = set()
@@ -128,10 +128,10 @@ def deliver_due(
         else:
             held.add(alert.route)
     for name, period in digests.items():
-        window = store.pending_alert_window(name)
+        window = store.outbox.pending_alert_window(name)
         if window is None or window[0] > moment - period or window[1] > moment:
             continue
-        batch = store.claim_alerts(
+        batch = store.outbox.claim_alerts(
             moment, owner=owner, lease_seconds=LEASE_SECONDS, limit=_DIGEST_BATCH, route=name
         )
         if batch and _deliver(store, watchlist, batch, moment, owner):
@@ -191,7 +191,7 @@ def _deliver(
                 error = problem if error is None else f"{error}; {problem}"
     ids = [alert.id for alert in alerts if alert.id is not None]
     if error is None:
-        store.mark_alerts_sent(ids, now)
+        store.outbox.mark_alerts_sent(ids, now)
         logger.info("sent %d alert(s) route=%s ids=%s", len(ids), name, ids)
         return True
     delay = min(_FIRST_RETRY * 2 ** min(alerts[0].attempts, 20), _MAX_RETRY)
@@ -201,7 +201,7 @@ def _deliver(
         alert_id = alert.id or 0
         deadline = alert.created_at + give_up
         if now >= deadline:
-            store.give_up_alert(alert_id, now=now, error=error)
+            store.outbox.give_up_alert(alert_id, now=now, error=error)
             logger.error(
                 "gave up alert %d route=%s after %d attempts: %s",
                 alert_id,
@@ -213,7 +213,9 @@ def _deliver(
         # the last try falls on the deadline itself, so give-up time is honoured
         retry_at = min(now + delay, deadline)
         hold_until = min(hold_until, retry_at)
-        store.mark_alert_failed(alert_id, error=error, retry_at=retry_at, delivered=sorted(done))
+        store.outbox.mark_alert_failed(
+            alert_id, error=error, retry_at=retry_at, delivered=sorted(done)
+        )
         logger.warning(
             "alert %d route=%s not delivered (attempt %d), retry at %s: %s",
             alert_id,
@@ -223,7 +225,7 @@ def _deliver(
             error,
         )
     # The route's later alerts wait as well, so they cannot overtake this one.
-    store.defer_alerts(name, until=hold_until, owner=owner)
+    store.outbox.defer_alerts(name, until=hold_until, owner=owner)
     return False
 
 

@@ -1,8 +1,8 @@
-"""Database access (edge, I/O): engine setup, migrations, and the queries the pipeline needs.
+"""Database access (edge, I/O): sessions, transactions and the queries the pipeline needs.
 
 SQLite (WAL, busy timeout) by default, PostgreSQL for shared deployments; one code path.
 A new version's blob, snapshot and change are written in one transaction, and nothing here
-ever deletes a stored version.
+ever deletes a stored version. Opening and migrating is database.py's, alert rows outbox.py's.
 """
 
 from __future__ import annotations
@@ -13,48 +13,28 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import zstandard
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import (
-    Connection,
-    Engine,
-    create_engine,
-    delete,
-    event,
-    func,
-    or_,
-    text,
-    update,
-)
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
+from watcher import outbox
+from watcher.database import WRITES, open_engine, upgrade_schema
 from watcher.errors import StoreError
 from watcher.extract import Article
 from watcher.fetch import FetchResult
-from watcher.models import Alert, Blob, Change, Outage, Page, Snapshot
+from watcher.models import Blob, Change, Page, Snapshot
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-
-# Any constant works; every watcher daemon must use the same one so that only one of them
-# creates or alters tables while the others wait.
-_MIGRATION_LOCK_KEY = 0x7761746368  # "watch"
-_SQLITE_BUSY_TIMEOUT_MS = 30_000
-_PG_CONNECT_TIMEOUT_SECONDS = 10
 _ZSTD_LEVEL = 3
 _CODEC = "zstd"
 _CHUNK = 500  # rows per statement: stays under SQLite's bound-parameter limit
-# Execution option read by the SQLite "begin" hook: this transaction will write.
-_WRITES = "watcher_writes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +48,26 @@ class ChangeDraft:
     words_added: int
     words_removed: int
     detected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePosition:
+    """Where a page stands in the schedule: what a schedule change is measured against."""
+
+    page_id: int
+    url: str
+    next_check_at: datetime
+    last_checked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCounts:
+    """Active pages, how many are due (and unleased) or failing, and the newest change."""
+
+    pages: int
+    due: int
+    failing: int
+    last_change_at: datetime | None
 
 
 class Store:
@@ -86,10 +86,12 @@ class Store:
         self._display = parsed.render_as_string(hide_password=True)
         self.dialect = parsed.get_backend_name()
         try:
-            self.engine = _create_engine(parsed)
+            self.engine = open_engine(parsed)
         except (ArgumentError, ImportError, OSError) as exc:
             raise StoreError(f"cannot open database {self._display}: {exc}") from exc
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        # Alert rows after they were written: claimed, retried, finished (outbox.py).
+        self.outbox = outbox.Outbox(self._transaction)
         try:
             with self.engine.connect():
                 pass
@@ -114,36 +116,9 @@ class Store:
         """
         try:
             with self.engine.connect() as connection:
-                if self.dialect == "sqlite":
-                    self._migrate_sqlite(connection)
-                else:
-                    with connection.begin():
-                        if self.dialect == "postgresql":
-                            connection.execute(
-                                text("SELECT pg_advisory_xact_lock(:key)"),
-                                {"key": _MIGRATION_LOCK_KEY},
-                            )
-                        command.upgrade(migration_config(connection), "head")
+                upgrade_schema(connection, self.dialect)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate {self._display}: {_reason(exc)}") from exc
-
-    def _migrate_sqlite(self, connection: Connection) -> None:
-        # Batch ALTERs copy and drop tables; with foreign keys on, dropping a referenced
-        # table fails or cascades. The pragma only works outside a transaction, so it is set
-        # on the driver connection, and the result is checked before committing.
-        raw = connection.connection.driver_connection
-        if raw is None:  # pragma: no cover - a live pooled connection always has one
-            raise StoreError("no driver connection")
-        raw.execute("PRAGMA foreign_keys = OFF")
-        try:
-            connection.execution_options(**{_WRITES: True})
-            with connection.begin():
-                command.upgrade(migration_config(connection), "head")
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-                if broken:
-                    raise StoreError(f"migration left dangling foreign keys: {broken[:5]}")
-        finally:
-            raw.execute("PRAGMA foreign_keys = ON")
 
     def close(self) -> None:
         """Dispose of the engine's connections."""
@@ -251,9 +226,17 @@ class Store:
             if result.rowcount != 1:
                 raise StoreError(f"no page with id {page_id}")
             if error is None:
-                self._end_outage(session, page_id, checked_at, alerts)
+                outbox.end_outage(session, page_id, checked_at=checked_at, routes=alerts)
             else:
-                self._extend_outage(session, page_id, checked_at, error, alerts, unreachable_after)
+                outbox.extend_outage(
+                    session,
+                    page_id,
+                    dialect=self.dialect,
+                    checked_at=checked_at,
+                    error=error,
+                    routes=alerts,
+                    unreachable_after=unreachable_after,
+                )
 
     def record_version(
         self,
@@ -348,7 +331,7 @@ class Store:
                 session.flush()
                 change_id = _require_id(row.id)
                 if alert_event is not None:
-                    _add_alerts(
+                    outbox.add_alerts(
                         session,
                         alerts,
                         page_id=page_id,
@@ -357,7 +340,7 @@ class Store:
                         event=alert_event,
                         detected_at=change.detected_at,
                     )
-            self._end_outage(session, page_id, fetch.fetched_at, alerts)
+            outbox.end_outage(session, page_id, checked_at=fetch.fetched_at, routes=alerts)
         return snapshot_id, change_id
 
     def snapshots(self, page_id: int) -> Sequence[Snapshot]:
@@ -458,201 +441,65 @@ class Store:
         with self._transaction(writes=True) as session:
             return session.exec(release).rowcount == 1
 
-    def claim_alerts(
-        self,
-        now: datetime,
-        *,
-        owner: str,
-        lease_seconds: float,
-        limit: int,
-        route: str | None = None,
-        exclude: Sequence[str] = (),
-    ) -> list[Alert]:
-        """Lease up to ``limit`` due alerts (of ``route``, or of any route not excluded).
+    def pages_for_reschedule(self) -> list[SchedulePosition]:
+        """Active pages that may move after a schedule change: not failing, not leased.
 
-        Same single UPDATE … RETURNING with SKIP LOCKED as ``claim_due_pages``, so two
-        daemons never hold the same alert; oldest first, the order they are sent in.
+        Failing pages keep their backoff and leased pages are being checked, so neither is
+        listed; nor is a page that was never scheduled.
         """
-        if limit <= 0:
-            return []
-        due = select(col(Alert.id)).where(
-            col(Alert.due_at) <= now,
-            or_(col(Alert.lease_until).is_(None), col(Alert.lease_until) < now),
-        )
-        if route is not None:
-            due = due.where(col(Alert.route) == route)
-        if exclude:
-            due = due.where(col(Alert.route).not_in(list(exclude)))
-        due = due.order_by(col(Alert.id)).limit(limit).with_for_update(skip_locked=True)
-        claim = (
-            update(Alert)
-            .where(col(Alert.id).in_(due.scalar_subquery()))
-            .values(lease_until=now + timedelta(seconds=lease_seconds), leased_by=owner)
-            .returning(Alert)
-            .execution_options(synchronize_session=False)
-        )
-        with self._transaction(writes=True) as session:
-            alerts = list(session.exec(claim).scalars())
-        alerts.sort(key=lambda alert: alert.id or 0)
-        return alerts
-
-    def pending_alert_window(self, route: str) -> tuple[datetime, datetime] | None:
-        """Oldest creation and earliest due time of a route's pending alerts (digests)."""
-        query = select(func.min(col(Alert.created_at)), func.min(col(Alert.due_at))).where(
-            col(Alert.route) == route, col(Alert.due_at).is_not(None)
+        query = select(
+            col(Page.id), col(Page.url), col(Page.next_check_at), col(Page.last_checked_at)
+        ).where(
+            col(Page.is_active),
+            col(Page.consecutive_errors) == 0,
+            col(Page.lease_until).is_(None),
         )
         with self._transaction() as session:
-            oldest, earliest = session.exec(query).one()
-        if oldest is None or earliest is None:
-            return None
-        return oldest, earliest
+            rows = session.exec(query).all()
+        return [
+            SchedulePosition(page_id, url, next_check_at, last_checked_at)
+            for page_id, url, next_check_at, last_checked_at in rows
+            if page_id is not None and next_check_at is not None
+        ]
 
-    def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
-        """Finish alerts for good: they were delivered and are never sent again."""
+    def pull_forward(self, moves: Mapping[int, datetime]) -> int:
+        """Bring pages' next checks forward to the given times; how many pages moved.
+
+        Each move is conditional, so a page never moves later, and one that was leased or
+        started failing since ``pages_for_reschedule`` keeps its time.
+        """
+        moved = 0
         with self._transaction(writes=True) as session:
-            session.exec(
-                update(Alert)
-                .where(col(Alert.id).in_(list(alert_ids)))
-                .values(
-                    sent_at=now,
-                    due_at=None,
-                    last_error=None,
-                    lease_until=None,
-                    leased_by=None,
-                    attempts=col(Alert.attempts) + 1,
+            for page_id, wanted in moves.items():
+                result = session.exec(
+                    update(Page)
+                    .where(
+                        col(Page.id) == page_id,
+                        col(Page.next_check_at) > wanted,
+                        col(Page.lease_until).is_(None),
+                        col(Page.consecutive_errors) == 0,
+                    )
+                    .values(next_check_at=wanted)
                 )
-            )
+                moved += result.rowcount
+        return moved
 
-    def mark_alert_failed(
-        self, alert_id: int, *, error: str, retry_at: datetime, delivered: Sequence[str]
-    ) -> None:
-        """Count a failed attempt and schedule the next; ``delivered`` targets are skipped."""
-        with self._transaction(writes=True) as session:
-            session.exec(
-                update(Alert)
-                .where(col(Alert.id) == alert_id, col(Alert.due_at).is_not(None))
-                .values(
-                    attempts=col(Alert.attempts) + 1,
-                    last_error=error[:2000],
-                    due_at=retry_at,
-                    delivered=list(delivered),
-                    lease_until=None,
-                    leased_by=None,
-                )
-            )
-
-    def give_up_alert(self, alert_id: int, *, now: datetime, error: str) -> None:
-        """Stop retrying an alert; the row stays, with its last error, as a record."""
-        with self._transaction(writes=True) as session:
-            session.exec(
-                update(Alert)
-                .where(col(Alert.id) == alert_id, col(Alert.due_at).is_not(None))
-                .values(
-                    attempts=col(Alert.attempts) + 1,
-                    last_error=error[:2000],
-                    given_up_at=now,
-                    due_at=None,
-                    lease_until=None,
-                    leased_by=None,
-                )
-            )
-
-    def defer_alerts(self, route: str, *, until: datetime, owner: str) -> None:
-        """Hold a failing route's pending alerts until ``until``, so they keep their order."""
-        pending = (col(Alert.route) == route, col(Alert.due_at).is_not(None))
-        with self._transaction(writes=True) as session:
-            session.exec(
-                update(Alert).where(*pending, col(Alert.due_at) < until).values(due_at=until)
-            )
-            session.exec(
-                update(Alert)
-                .where(*pending, col(Alert.leased_by) == owner)
-                .values(lease_until=None, leased_by=None)
-            )
-
-    def alerts(self, page_id: int | None = None) -> Sequence[Alert]:
-        """Outbox rows of one page (or all), oldest first."""
-        query = select(Alert).order_by(col(Alert.id))
-        if page_id is not None:
-            query = query.where(col(Alert.page_id) == page_id)
+    def status_counts(self, now: datetime) -> StatusCounts:
+        """Counts for the daemon's status line, as of ``now``."""
+        active = col(Page.is_active)
+        claimable = or_(col(Page.lease_until).is_(None), col(Page.lease_until) < now)
         with self._transaction() as session:
-            return session.exec(query).all()
-
-    def alert_counts(self) -> dict[str, int]:
-        """How many alerts are pending, sent and given up."""
-        state = select(
-            func.count().filter(col(Alert.due_at).is_not(None)),
-            func.count().filter(col(Alert.sent_at).is_not(None)),
-            func.count().filter(col(Alert.given_up_at).is_not(None)),
-        )
-        with self._transaction() as session:
-            pending, sent, given_up = session.exec(state).one()
-        return {"pending": pending, "sent": sent, "given_up": given_up}
-
-    def _extend_outage(
-        self,
-        session: Session,
-        page_id: int,
-        checked_at: datetime,
-        error: str,
-        alerts: Sequence[str],
-        unreachable_after: timedelta | None,
-    ) -> None:
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = insert(Outage).values(
-            page_id=page_id, started_at=checked_at, last_error=error, announced_at=None
-        )
-        session.exec(
-            statement.on_conflict_do_update(
-                index_elements=["page_id"], set_={"last_error": statement.excluded.last_error}
-            )
-        )
-        if not alerts or unreachable_after is None:
-            return
-        # Conditional: of two daemons seeing the same streak, only one announces it.
-        announced = session.exec(
-            update(Outage)
-            .where(
-                col(Outage.page_id) == page_id,
-                col(Outage.announced_at).is_(None),
-                col(Outage.started_at) <= checked_at - unreachable_after,
-            )
-            .values(announced_at=checked_at)
-            .returning(col(Outage.started_at))
-        ).scalar_one_or_none()
-        if announced is not None:
-            event = {"since": announced.isoformat(), "error": error, "summary": error}
-            _add_alerts(
-                session,
-                alerts,
-                page_id=page_id,
-                change_id=None,
-                kind="unreachable",
-                event=event,
-                detected_at=checked_at,
-            )
-
-    def _end_outage(
-        self, session: Session, page_id: int, checked_at: datetime, alerts: Sequence[str]
-    ) -> None:
-        ended = session.exec(
-            delete(Outage)
-            .where(col(Outage.page_id) == page_id)
-            .returning(col(Outage.started_at), col(Outage.announced_at), col(Outage.last_error))
-        ).first()
-        if ended is None or ended[1] is None:
-            return  # no outage, or one too short to have been announced: stay quiet
-        started_at, _announced_at, last_error = ended
-        event = {"since": started_at.isoformat(), "error": last_error, "summary": last_error}
-        _add_alerts(
-            session,
-            alerts,
-            page_id=page_id,
-            change_id=None,
-            kind="reachable",
-            event=event,
-            detected_at=checked_at,
-        )
+            pages = session.exec(select(func.count()).where(active)).one()
+            due = session.exec(
+                select(func.count()).where(active, col(Page.next_check_at) <= now, claimable)
+            ).one()
+            failing = session.exec(
+                select(func.count()).where(active, col(Page.consecutive_errors) > 0)
+            ).one()
+            last_change_at = session.exec(
+                select(col(Change.detected_at)).order_by(col(Change.id).desc()).limit(1)
+            ).first()
+        return StatusCounts(pages, due, failing, last_change_at)
 
     @contextmanager
     def _transaction(self, *, writes: bool = False) -> Iterator[Session]:
@@ -664,7 +511,7 @@ class Store:
         try:
             with self._sessions() as session:
                 if writes:
-                    session.connection(execution_options={_WRITES: True})
+                    session.connection(execution_options={WRITES: True})
                 yield session
                 if writes:
                     session.commit()
@@ -690,80 +537,6 @@ class Store:
         # Two daemons storing the same body at once: the second insert is a no-op.
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return insert(Blob).values(values).on_conflict_do_nothing(index_elements=["sha256"])
-
-
-def migration_config(connection: Connection | None = None) -> Config:
-    """An alembic ``Config`` for the packaged revisions, running on ``connection``."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def _create_engine(url: URL) -> Engine:
-    if url.get_backend_name() != "sqlite":
-        connect_args: dict[str, Any] = {}
-        if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
-            connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_SECONDS
-        # pre-ping: a daemon outlives server restarts and idle-connection reaping
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-    database = url.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _configure_sqlite)
-    event.listen(engine, "begin", _begin_sqlite)
-    return engine
-
-
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    """Per-connection SQLite settings; pragmas only take effect outside a transaction."""
-    # The driver's own implicit BEGIN skips SELECT and DDL; _begin_sqlite emits it instead,
-    # which makes migrations transactional and reads repeatable.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
-        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode != "wal":
-            logger.warning("SQLite journal mode is %s, not wal", mode)
-        # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
-
-
-def _begin_sqlite(connection: Connection) -> None:
-    mode = "IMMEDIATE" if connection.get_execution_options().get(_WRITES) else "DEFERRED"
-    connection.exec_driver_sql(f"BEGIN {mode}")
-
-
-def _add_alerts(
-    session: Session,
-    routes: Sequence[str],
-    *,
-    page_id: int,
-    change_id: int | None,
-    kind: str,
-    event: Mapping[str, Any],
-    detected_at: datetime,
-) -> None:
-    """One outbox row per route, due at once; written inside the caller's transaction."""
-    for route in dict.fromkeys(routes):
-        session.add(
-            Alert(
-                page_id=page_id,
-                change_id=change_id,
-                route=route,
-                kind=kind,
-                event=dict(event),
-                detected_at=detected_at,
-                created_at=detected_at,
-                due_at=detected_at,
-            )
-        )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

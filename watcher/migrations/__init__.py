@@ -5,7 +5,8 @@ To draft a new one after changing ``watcher/models.py``, autogenerate against a 
 migrated to the current head, then read and edit the result::
 
     from alembic import command
-    from watcher.store import Store, migration_config
+    from watcher.database import migration_config
+    from watcher.store import Store
 
     store = Store("sqlite:///draft.db")
     store.migrate()
