@@ -107,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_cmd_run)
 
+    demo = sub.add_parser(
+        "demo", help="watch a local demo news site that edits and deletes articles (offline)"
+    )
+    demo.set_defaults(handler=_cmd_demo)
+
     add = sub.add_parser("add", help="add a page to the watchlist, keeping its comments")
     add.add_argument("url")
     add.add_argument("--name", help="shown in reports (default: the URL)")
@@ -236,7 +241,7 @@ def _deliver_alerts(store: Store, watchlist: Watchlist) -> None:
     owner = f"check-{socket.gethostname()}-{os.getpid()}"
     while sent := deliver_due(store, watchlist, owner=owner, limit=100):
         logger.info("delivered %d alerts", sent)
-    pending = store.alert_counts()["pending"]
+    pending = store.outbox.alert_counts()["pending"]
     if pending:
         print(f"{pending} alerts not delivered yet; they are retried later", file=sys.stderr)
 
@@ -255,6 +260,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """An offline demonstration: one edit and one removal caught, the noise ignored."""
+    from watcher.demo import run_demo
+
+    outcome = run_demo(sys.stdout)
+    return EXIT_OK if outcome.is_as_expected else EXIT_ERRORS
 
 
 def _result_json(result: CheckResult) -> dict[str, object]:
