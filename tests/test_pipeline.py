@@ -69,15 +69,23 @@ SETTINGS = Settings(timeout=timedelta(seconds=5), deadline=timedelta(seconds=10)
 class Checker:
     """Runs successive checks of one watch, a minute apart."""
 
-    def __init__(self, store: Store, session: requests.Session, watch: Watch) -> None:
-        self.store, self.session, self.watch = store, session, watch
+    def __init__(
+        self, store: Store, session: requests.Session, watch: Watch, routes: tuple[str, ...] = ()
+    ) -> None:
+        self.store, self.session, self.watch, self.routes = store, session, watch, routes
         self.page_id = store.sync_pages([(watch.url, watch.label)], T0)[watch.url]
         self.now = T0
 
     def __call__(self) -> CheckResult:
         self.now += timedelta(minutes=1)
         return check_page(
-            self.store, self.session, self.watch, SETTINGS, page_id=self.page_id, now=self.now
+            self.store,
+            self.session,
+            self.watch,
+            SETTINGS,
+            page_id=self.page_id,
+            now=self.now,
+            routes=self.routes,
         )
 
     def snapshot_count(self) -> int:
@@ -293,3 +301,104 @@ def test_run_pass_checks_every_watch(db: Store, site: Site) -> None:
     second = run_pass(db, watchlist)
     kinds = [r.verdict.kind for r in second]
     assert kinds == [Kind.UNCHANGED] * 4 + [Kind.CHANGED, Kind.UNCHANGED]
+
+
+class Sequenced(Site):
+    """A site whose page answers from a script, one reply per request, the last repeating."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        super().__init__(server)
+        self.script: dict[str, list[Reply]] = {}
+
+    def _handle(self, request: Request) -> Response:
+        queue = self.script.get(request.path)
+        if queue:
+            reply = queue.pop(0) if len(queue) > 1 else queue[0]
+            self.requests.append(request)
+            return Response(reply.body, status=reply.status, headers=reply.headers)
+        return super()._handle(request)
+
+    def play(self, path: str, *pages: str) -> None:
+        headers = {"Content-Type": "text/html; charset=utf-8"}
+        self.script[path] = [Reply(200, p.encode("utf-8"), headers) for p in pages]
+
+
+@pytest.fixture
+def sequenced(httpserver: HTTPServer) -> Sequenced:
+    return Sequenced(httpserver)
+
+
+def confirming_check(db: Store, session: requests.Session, site: Site, path: str) -> Checker:
+    """Checks with the default confirmation on and alerts routed to "desk"."""
+    assert SETTINGS.confirm
+    return Checker(db, session, Watch(url=site.url(path)), routes=("desk",))
+
+
+def test_change_seen_once_is_not_reported(
+    db: Store, session: requests.Session, sequenced: Sequenced
+) -> None:
+    """A version served once and then gone again (A/B test, CDN node) is not a change."""
+    story = Story()
+    sequenced.play("/a", render(story))
+    check = confirming_check(db, session, sequenced, "/a")
+    assert check().verdict.kind is Kind.NEW
+    sequenced.play("/a", render(story.edit(1, "14", "40")), render(story))
+    result = check()
+    assert result.verdict.kind is Kind.UNCHANGED
+    assert "not confirmed" in result.verdict.summary
+    assert check.snapshot_count() == 1
+
+
+def test_removal_seen_once_is_not_reported(
+    db: Store, session: requests.Session, sequenced: Sequenced
+) -> None:
+    """A single 404 followed by the article is a flap, not a removal."""
+    sequenced.play("/a", render(Story()))
+    check = confirming_check(db, session, sequenced, "/a")
+    check()
+    sequenced.script["/a"] = [
+        Reply(404, not_found_page().encode(), {"Content-Type": "text/html"}),
+        Reply(200, render(Story()).encode(), {"Content-Type": "text/html"}),
+    ]
+    assert check().verdict.kind is Kind.UNCHANGED
+    assert check.snapshot_count() == 1
+
+
+def test_text_that_differs_between_loads_is_masked(
+    db: Store, session: requests.Session, sequenced: Sequenced
+) -> None:
+    """A ticker inside the article that changes on every load never alerts; an edit does."""
+    story = Story()
+
+    def ticked(base: Story, tick: int) -> str:
+        return render(base.edit(0, "resigned on Friday", f"resigned on Friday [live {tick}]"))
+
+    sequenced.play("/a", ticked(story, 1))
+    check = confirming_check(db, session, sequenced, "/a")
+    check()
+    sequenced.play("/a", ticked(story, 2), ticked(story, 3))
+    assert check().verdict.kind is Kind.UNCHANGED
+    edited = story.edit(3, "suspended", "cancelled")
+    sequenced.play("/a", ticked(edited, 4), ticked(edited, 5))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED
+    assert (result.verdict.words_added, result.verdict.words_removed) == (1, 1)
+
+
+def test_return_to_an_earlier_version_is_recorded_but_not_alerted(
+    db: Store, session: requests.Session, sequenced: Sequenced
+) -> None:
+    """A -> B -> A alerts once, for B; the return to A is stored without a new alert."""
+    story_a, story_b = Story(), Story(title="Minister quits over bridge deal")
+    sequenced.play("/a", render(story_a))
+    check = confirming_check(db, session, sequenced, "/a")
+    check()
+    sequenced.play("/a", render(story_b))
+    assert check().verdict.kind is Kind.CHANGED
+    sequenced.play("/a", render(story_a))
+    back = check()
+    assert back.verdict.kind is Kind.CHANGED
+    assert "already reported" in back.verdict.summary
+    assert check.snapshot_count() == 3
+    alerts = db.outbox.alerts(check.page_id)
+    assert len(alerts) == 1

@@ -39,7 +39,7 @@ _DURATION_WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w)\s*)+$", r
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(value: object) -> timedelta:
+def parse_duration(value: object, *, allow_zero: bool = False) -> timedelta:
     """Accept ``"15m"``, ``"1h30m"``, ``"90s"``, ``"2d"`` or a number of seconds."""
     if isinstance(value, timedelta):
         return value
@@ -53,7 +53,7 @@ def parse_duration(value: object) -> timedelta:
         )
     else:
         raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 1h30m, 2d)")
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"{value!r} must be longer than zero")
     return timedelta(seconds=seconds)
 
@@ -80,6 +80,22 @@ Duration = Annotated[
                 {"type": "number", "exclusiveMinimum": 0},
             ],
             "description": "A duration: 90s, 15m, 1h30m, 2d, or seconds as a number.",
+        }
+    ),
+]
+
+# A delay that may be zero ("0s": act at once).
+Delay = Annotated[
+    timedelta,
+    BeforeValidator(lambda value: parse_duration(value, allow_zero=True)),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _DURATION_WHOLE.pattern},
+                {"type": "number", "minimum": 0},
+            ],
+            "description": "A delay: 0s, 5s, 1m, or seconds as a number.",
         }
     ),
 ]
@@ -122,6 +138,17 @@ class Settings(_Model):
     alert_give_up: Duration = Field(
         default=timedelta(hours=24),
         description="How long an undelivered alert is retried before it is given up (logged).",
+    )
+    confirm: bool = Field(
+        default=True,
+        description="Re-fetch a page before reporting a change or removal; a change seen "
+        "only once (A/B tests, flapping CDNs) or only in parts that differ between two "
+        "loads is not reported.",
+    )
+    confirm_delay: Delay = Field(
+        default=timedelta(0),
+        le=timedelta(minutes=10),
+        description="Wait this long before the confirming fetch (at most 10m).",
     )
     unreachable_after: Duration = Field(
         default=timedelta(hours=1),

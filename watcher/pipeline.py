@@ -10,6 +10,7 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import requests
 from watcher.alerts import ALERT_KINDS, alert_event
 from watcher.classify import Baseline, Kind, Observation, Removal, State, Verdict, classify_change
 from watcher.config import Settings, Watch, Watchlist
+from watcher.confirm import mask_volatile, same_content
 from watcher.errors import FetchError
 from watcher.extract import Article, extract_article
 from watcher.fetch import FetchOptions, FetchResult, fetch_page
@@ -111,6 +113,15 @@ def check_page(
         )
         return _result(watch, verdict, checked_at)
 
+    def refetch() -> FetchResult:
+        """The confirming look, on a fresh connection: a keep-alive would reach the same
+        CDN node and repeat its mistake."""
+        if settings.confirm_delay:
+            time.sleep(settings.confirm_delay.total_seconds())
+        with requests.Session() as fresh:
+            fresh.headers.update(session.headers)
+            return fetch_page(fresh, watch.url, fetch_options(settings, watch))
+
     return process_fetch(
         store,
         watch,
@@ -120,6 +131,7 @@ def check_page(
         checked_at,
         routes=routes,
         unreachable_after=settings.unreachable_after,
+        refetch=refetch if settings.confirm else None,
     )
 
 
@@ -133,8 +145,13 @@ def process_fetch(
     *,
     routes: Sequence[str] = (),
     unreachable_after: timedelta | None = None,
+    refetch: Callable[[], FetchResult] | None = None,
 ) -> CheckResult:
-    """Everything after the fetch: compare with ``latest`` and store what is new."""
+    """Everything after the fetch: compare with ``latest`` and store what is new.
+
+    With ``refetch``, a change, removal or restoration is reported only if a second
+    fetch confirms it; what differs between the two loads is treated as noise.
+    """
     if fetched.is_not_modified or (latest is not None and _same_response(latest, fetched)):
         store.record_check(
             page_id,
@@ -147,14 +164,27 @@ def process_fetch(
         )
         return _result(watch, _unchanged(latest), checked_at, fetched.status)
 
-    stored_article = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
     ignore = compile_ignore(watch.ignore)
-    compared = normalize_article(stored_article, ignore).article if stored_article else None
     baseline = _baseline(store, latest, ignore)
-    observation = Observation(
-        url=watch.url, status=fetched.status, final_url=fetched.final_url, article=compared
-    )
-    verdict = classify_change(baseline, observation)
+    seen = _evaluate(watch, baseline, fetched, ignore)
+    if refetch is not None and seen.verdict.kind in _CONFIRMED_KINDS:
+        confirmed = _confirm(watch, baseline, ignore, seen, refetch)
+        if confirmed is None:
+            logger.info(
+                "not confirmed by a second fetch, not reported: %s page=%s url=%s",
+                seen.verdict.summary,
+                watch.label,
+                watch.url,
+            )
+            unconfirmed = Verdict(
+                Kind.UNCHANGED,
+                state=baseline.state if baseline else State.OK,
+                summary=f"not confirmed by a second fetch: {seen.verdict.summary}",
+            )
+            seen = _Evaluation(seen.stored, seen.compared, unconfirmed)
+        else:
+            fetched, seen = confirmed
+    stored_article, verdict = seen.stored, seen.verdict
 
     if not verdict.is_event:
         error = verdict.summary if verdict.kind is Kind.ERROR else None
@@ -174,6 +204,18 @@ def process_fetch(
             return replace(result, retry_after_seconds=wait)
         return result
 
+    alert_routes = routes
+    if verdict.kind is Kind.CHANGED and latest is not None:
+        earlier = _seen_before(store, page_id, latest, seen.compared, ignore)
+        if earlier is not None:
+            # A/B tests and flapping pages return to versions already reported: record
+            # the return, alert once per real new version.
+            alert_routes = ()
+            verdict = replace(
+                verdict,
+                summary=f"back to the version of {earlier.fetched_at:%Y-%m-%d %H:%M} UTC "
+                f"(#{earlier.id}), already reported: {verdict.summary}",
+            )
     draft = ChangeDraft(
         kind=verdict.kind.value,
         parts=tuple(part.value for part in verdict.parts),
@@ -191,15 +233,107 @@ def process_fetch(
         removal=draft.removal,
         change=draft,
         previous_snapshot_id=latest.id if latest else None,
-        alerts=routes,
+        alerts=alert_routes,
         alert_event=(
             alert_event(verdict, status=fetched.status, final_url=fetched.final_url)
-            if draft.kind in ALERT_KINDS
+            if draft.kind in ALERT_KINDS and alert_routes
             else None
         ),
     )
     logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
     return _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
+
+
+# Events that a second fetch must confirm; "new" has nothing to be mistaken against.
+_CONFIRMED_KINDS = frozenset({Kind.CHANGED, Kind.REMOVED, Kind.RESTORED})
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluation:
+    stored: Article | None  # what is kept as the version's text (no ignore rules)
+    compared: Article | None  # what was compared (ignore rules applied)
+    verdict: Verdict
+
+
+def _evaluate(
+    watch: Watch,
+    baseline: Baseline | None,
+    fetched: FetchResult,
+    ignore: Sequence[re.Pattern[str]],
+) -> _Evaluation:
+    stored = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
+    compared = normalize_article(stored, ignore).article if stored else None
+    observation = Observation(
+        url=watch.url, status=fetched.status, final_url=fetched.final_url, article=compared
+    )
+    return _Evaluation(stored, compared, classify_change(baseline, observation))
+
+
+def _confirm(
+    watch: Watch,
+    baseline: Baseline | None,
+    ignore: Sequence[re.Pattern[str]],
+    first: _Evaluation,
+    refetch: Callable[[], FetchResult],
+) -> tuple[FetchResult, _Evaluation] | None:
+    """The second fetch and what it confirms; None when the first look is not confirmed."""
+    try:
+        fetched = refetch()
+    except FetchError as exc:
+        logger.info("confirming fetch failed url=%s: %s", watch.url, exc)
+        return None
+    second = _evaluate(watch, baseline, fetched, ignore)
+    if second.verdict.kind is not first.verdict.kind:
+        return None  # flapped back (A/B test, inconsistent CDN node, transient 404)
+    if second.verdict.removal is not first.verdict.removal:
+        return None
+    if (
+        baseline is None
+        or first.verdict.kind is Kind.REMOVED
+        or same_content(first.compared, second.compared)
+        or first.compared is None
+        or second.compared is None
+    ):
+        return fetched, second
+    reference = baseline.article if baseline.state is State.OK else baseline.last_good
+    if reference is None:
+        return fetched, second
+    masked = mask_volatile(reference, first.compared, second.compared)
+    masked_baseline = (
+        Baseline(State.OK, None, masked.baseline, masked.baseline)
+        if baseline.state is State.OK
+        else Baseline(baseline.state, baseline.removal, baseline.article, masked.baseline)
+    )
+    observation = Observation(
+        url=watch.url, status=fetched.status, final_url=fetched.final_url, article=masked.current
+    )
+    verdict = classify_change(masked_baseline, observation)
+    if verdict.kind is Kind.UNCHANGED:
+        logger.info(
+            "only parts that differ between two loads changed (%d), not reported url=%s",
+            len(masked.volatile),
+            watch.url,
+        )
+        return None
+    return fetched, _Evaluation(second.stored, second.compared, verdict)
+
+
+def _seen_before(
+    store: Store,
+    page_id: int,
+    latest: Snapshot,
+    compared: Article | None,
+    ignore: Sequence[re.Pattern[str]],
+) -> Snapshot | None:
+    """An earlier stored version (not the latest) that reads the same as ``compared``."""
+    if compared is None:
+        return None
+    for snapshot in reversed(store.snapshots(page_id)):
+        if snapshot.id == latest.id or snapshot.state != State.OK:
+            continue
+        if same_content(normalize_article(snapshot_article(snapshot), ignore).article, compared):
+            return snapshot
+    return None
 
 
 def _result(

@@ -1,0 +1,92 @@
+"""Confirmation: what differs between two loads is noise; what both loads share is real."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from watcher.confirm import mask_volatile, same_content
+from watcher.extract import Article
+
+BODY = ("The minister resigned on Friday.", "Investigators questioned 14 officials.", "No comment.")
+
+
+def article(*paragraphs: str, title: str = "Minister resigns") -> Article:
+    return Article(title, "Jane Doe", "2026-11-27", tuple(paragraphs))
+
+
+def test_clock_paragraph_is_masked_on_both_sides() -> None:
+    """A clock that changes on every load drops out of baseline and current alike."""
+    base = article("Updated 10:00:01", *BODY)
+    first = article("Updated 10:05:07", *BODY)
+    second = article("Updated 10:05:09", *BODY)
+    masked = mask_volatile(base, first, second)
+    assert masked.baseline.paragraphs == BODY
+    assert masked.current.paragraphs == BODY
+    assert masked.volatile == ("Updated 10:05:09",)
+
+
+def test_real_edit_seen_in_both_loads_survives_masking() -> None:
+    """An edit present in both loads stays, even next to a volatile paragraph."""
+    base = article("Ad: shoes", *BODY)
+    edited = (BODY[0], "Investigators questioned 4 officials.", BODY[2])
+    masked = mask_volatile(base, article("Ad: flights", *edited), article("Ad: piano", *edited))
+    assert masked.baseline.paragraphs == BODY
+    assert masked.current.paragraphs == edited
+
+
+def test_deleted_paragraph_stays_a_deletion() -> None:
+    """A paragraph gone from both loads is still reported as gone."""
+    base = article(*BODY)
+    shorter = article(BODY[0], BODY[2])
+    masked = mask_volatile(base, shorter, shorter)
+    assert masked.baseline.paragraphs == BODY
+    assert masked.current.paragraphs == (BODY[0], BODY[2])
+
+
+def test_volatile_headline_is_masked() -> None:
+    """A headline that differs between two loads (an A/B/C test) is not compared."""
+    base = article(*BODY, title="A")
+    masked = mask_volatile(base, article(*BODY, title="B"), article(*BODY, title="C"))
+    assert masked.baseline.title == masked.current.title == ""
+    assert "<title>" in masked.volatile
+
+
+def test_same_content_compares_every_field() -> None:
+    """Two reads agree only when headline, byline, date and paragraphs all agree."""
+    assert same_content(article(*BODY), article(*BODY))
+    assert not same_content(article(*BODY), article(*BODY, title="Other"))
+    assert same_content(None, None)
+    assert not same_content(article(*BODY), None)
+
+
+paragraph = st.text(alphabet="abc 十二", min_size=1, max_size=12)
+
+
+@given(base=st.lists(paragraph, max_size=6), current=st.lists(paragraph, max_size=6))
+def test_identical_loads_mask_nothing(base: list[str], current: list[str]) -> None:
+    """When both loads agree, masking changes neither side: every real change remains."""
+    masked = mask_volatile(article(*base), article(*current), article(*current))
+    assert masked.baseline.paragraphs == tuple(base)
+    assert masked.current.paragraphs == tuple(current)
+    assert masked.volatile == ()
+
+
+@given(
+    body=st.lists(paragraph, min_size=1, max_size=5, unique=True),
+    noise=st.lists(
+        st.text(alphabet="0123456789:", min_size=1, max_size=8), min_size=3, max_size=3, unique=True
+    ),
+    position=st.integers(0, 5),
+)
+def test_noise_only_in_a_volatile_slot_always_masks_to_equal(
+    body: list[str], noise: list[str], position: int
+) -> None:
+    """Noise confined to one slot that differs on every load leaves equal sides."""
+    at = min(position, len(body))
+
+    def with_noise(value: str) -> Article:
+        return article(*body[:at], value, *body[at:])
+
+    masked = mask_volatile(with_noise(noise[0]), with_noise(noise[1]), with_noise(noise[2]))
+    assert same_content(masked.baseline, masked.current)
