@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from watcher.classify import (
     Baseline,
+    DetectionRules,
     Kind,
     Observation,
     Part,
@@ -15,6 +16,8 @@ from watcher.classify import (
     State,
     classify_change,
     is_redirected_away,
+    resemblance,
+    surviving_share,
 )
 from watcher.extract import Article
 
@@ -246,3 +249,158 @@ def test_same_text_is_always_unchanged(paragraphs: list[str]) -> None:
     base = Article("Headline", "by", "2026", tuple(paragraphs))
     copy = Article("Headline", "by", "2026", tuple(paragraphs[:]))
     assert classify_change(ok(base), seen(copy)).kind is Kind.UNCHANGED
+
+
+# -- removals on a 200 page: notice, soft-404, emptied ----------------------------------------
+
+NAV = ("Home", "World", "Business", "Sport", "Contact us", "© 2026 Example News")
+
+
+def page(*paragraphs: str, title: str = ARTICLE.title, page_title: str = "") -> Article:
+    return Article(title, "", "", paragraphs, page_title=page_title)
+
+
+def test_removal_notice() -> None:
+    """removal-notice: the body replaced by a short notice is removed (notice)."""
+    verdict = classify_change(ok(ARTICLE), seen(page(*NAV, "This content has been removed.")))
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.NOTICE)
+    assert "This content has been removed." in verdict.summary
+
+
+def test_removal_notice_zh() -> None:
+    """removal-notice-zh: 根据相关法律法规和政策，该内容无法显示。"""
+    notice = page(
+        "首页", "新闻", "根据相关法律法规和政策，该内容无法显示。", title=CJK_ARTICLE.title
+    )
+    verdict = classify_change(ok(CJK_ARTICLE), seen(notice))
+    assert verdict.removal is Removal.NOTICE
+
+
+def test_quoted_notice_in_a_kept_article_is_an_edit() -> None:
+    """An article that quotes a removal notice but is otherwise intact is edited, not removed."""
+    quoting = Article(
+        ARTICLE.title, "", "", (*ARTICLE.paragraphs, "This content has been removed.")
+    )
+    verdict = classify_change(ok(ARTICLE), seen(quoting))
+    assert verdict.kind is Kind.CHANGED
+
+
+def test_soft_404_by_title() -> None:
+    """soft-404: a 200 whose document title says the page was not found."""
+    gone = page(*NAV, "Sorry.", title="Example News", page_title="Page Not Found | Example News")
+    verdict = classify_change(ok(ARTICLE), seen(gone))
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.SOFT_404)
+
+
+def test_soft_404_compared_with_the_hosts_not_found_page() -> None:
+    """The host's own answer for a random URL, read the same way, identifies its soft-404s."""
+    odd = page(*NAV, "Oops, nothing here.", title="Example News")
+    probe = page(*NAV, "Oops, nothing here.", title="Example News")
+    observation = Observation(URL, 200, URL, odd, not_found=probe)
+    assert classify_change(ok(ARTICLE), observation).removal is Removal.SOFT_404
+
+
+def test_a_404_word_inside_a_number_is_not_a_phrase() -> None:
+    """ "404" must stand as a word: a figure like 14045 does not make a not-found page."""
+    rules = DetectionRules(notice_phrases=(), not_found_phrases=("404",))
+    other = page("Officials counted 14045 ballots in the recount of the district.", *NAV)
+    verdict = classify_change(ok(ARTICLE), seen(other), rules=rules)
+    assert verdict.removal is not Removal.SOFT_404
+
+
+def test_emptied_when_nothing_of_the_article_is_left() -> None:
+    """emptied: the page still loads, extraction finds only page furniture."""
+    verdict = classify_change(ok(ARTICLE), seen(page(*NAV)))
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.EMPTIED)
+
+
+def test_short_previous_pages_are_never_content_removals() -> None:
+    """A page that never had a real article (under 20 words) cannot be emptied or noticed."""
+    short = page("Live scores.")
+    verdict = classify_change(ok(short), seen(page("This content has been removed.")))
+    assert verdict.kind is Kind.CHANGED
+
+
+def test_still_showing_a_notice_is_unchanged() -> None:
+    """A page that keeps showing its notice raises one removal, not one per check."""
+    notice = page(*NAV, "This content has been removed.")
+    removed = Baseline(State.REMOVED, Removal.NOTICE, notice, ARTICLE)
+    verdict = classify_change(removed, seen(notice))
+    assert (verdict.kind, verdict.state) == (Kind.UNCHANGED, State.REMOVED)
+
+
+def test_paragraph_resplit_is_not_an_edit() -> None:
+    """The same words split into paragraphs differently (markup reflow) are unchanged."""
+    joined = Article(
+        ARTICLE.title, ARTICLE.byline, ARTICLE.published, (" ".join(ARTICLE.paragraphs),)
+    )
+    assert classify_change(ok(ARTICLE), seen(joined)).kind is Kind.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        ("2026-11-29", "2026-11-29T10:15:00", Kind.UNCHANGED),
+        ("2026-11-29T08:00", "2026-11-29T23:59", Kind.UNCHANGED),
+        ("2026-11-29", "", Kind.UNCHANGED),
+        ("", "2026-11-29", Kind.UNCHANGED),
+        ("2026-11-29", "2026-11-28", Kind.CHANGED),
+    ],
+)
+def test_dates_compare_by_day_when_both_are_known(old: str, new: str, kind: Kind) -> None:
+    """A time of day or an unreadable date is not a date edit; another day is."""
+    before = Article(ARTICLE.title, ARTICLE.byline, old, ARTICLE.paragraphs)
+    after = Article(ARTICLE.title, ARTICLE.byline, new, ARTICLE.paragraphs)
+    assert classify_change(ok(before), seen(after)).kind is kind
+
+
+def test_surviving_share_and_resemblance() -> None:
+    """Word pairs measure how much of a text is left, and how alike two pages are."""
+    assert surviving_share(ARTICLE.text, ARTICLE.text) == 1.0
+    assert surviving_share(ARTICLE.text, "Home World Sport") == 0.0
+    assert surviving_share("", "anything") == 1.0
+    edited = ARTICLE.text.replace("declined", "refused")
+    assert 0.9 < surviving_share(ARTICLE.text, edited) < 1.0
+    assert resemblance(ARTICLE, ARTICLE) == 1.0
+    assert resemblance(ARTICLE, page(*NAV)) < 0.2  # the shared headline only
+
+
+@given(paragraphs=st.lists(body_text, min_size=1, max_size=4))
+def test_surviving_share_is_a_share(paragraphs: list[str]) -> None:
+    """The share is between 0 and 1, and 1 for the text itself."""
+    text = "\n\n".join(paragraphs)
+    assert surviving_share(text, text) == 1.0
+    assert 0.0 <= surviving_share(text, text[: len(text) // 2]) <= 1.0
+
+
+def test_not_found_in_a_sentence_of_a_rewrite_is_not_a_soft_404() -> None:
+    """A "not found" inside a sentence (over 15 words) of a rewrite is prose, not a 404."""
+    rewrite = page(
+        "Investigators searched the riverbank all night with dogs and divers, but the weapon "
+        "was not found by dawn.",
+        "A second team of divers will join them on Monday morning, the police said.",
+        *NAV,
+    )
+    verdict = classify_change(ok(ARTICLE), seen(rewrite))
+    assert verdict.removal is not Removal.SOFT_404
+
+
+def test_full_rewrite_of_similar_length_is_a_change_not_a_removal() -> None:
+    """A URL reused for a rewritten story is a change, so edits of the new text still count."""
+    rewrite = page(
+        "Parliament approved the new budget on Tuesday after a long night of debate "
+        "that ended with a narrow vote.",
+        "Teachers and nurses will receive higher salaries from January next year, "
+        "the finance office said.",
+        "Critics said the plan does little for farmers.",
+    )
+    verdict = classify_change(ok(ARTICLE), seen(rewrite))
+    assert verdict.kind is Kind.CHANGED
+    assert Part.BODY in verdict.parts
+
+
+def test_joined_words_are_an_edit() -> None:
+    """Removing the space between two words changes the text ("now here" -> "nowhere")."""
+    before = page("The minister said help was now here for the families of the victims today.")
+    after = page("The minister said help was nowhere for the families of the victims today.")
+    assert classify_change(ok(before), seen(after)).kind is Kind.CHANGED

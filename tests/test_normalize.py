@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from watcher.extract import Article
-from watcher.normalize import Normalized, compile_ignore, normalize_article, normalize_text
+from watcher.normalize import (
+    BUILTIN_IGNORE,
+    Normalized,
+    builtin_ignore,
+    compile_ignore,
+    normalize_article,
+    normalize_text,
+)
 
 
 def article(*paragraphs: str, title: str = "T", byline: str = "", page_title: str = "") -> Article:
@@ -239,3 +246,114 @@ def test_normalize_article_is_idempotent(paragraphs: list[str], title: str) -> N
     once = normalize_article(article(*paragraphs, title=title), rules).article
     again = normalize_article(once).article
     assert again == once
+
+
+# --- built-in volatile-text rules ---------------------------------------------------------
+
+VOLATILE = [
+    "Updated 14 hours ago",
+    "Last updated: 3 minutes ago",
+    "Posted an hour ago",
+    "3 minutes ago",
+    "just now",
+    "更新于 3分钟前",
+    "发布于 刚刚",
+    "2小时前",
+    "阅读 1.2万",
+    "1.2万阅读",
+    "评论(12)",
+    "评论（1,024）",
+    "阅读 5.1万 · 评论(12)",
+    "1,234 views",
+    "1,234 views · 56 comments",
+    "Comments (12)",
+    "14:32",
+    "2:05 PM EST",
+]
+REAL = [
+    "The blast lasted 3 minutes.",
+    "He left the country 3 days ago, police said.",
+    "The video had 1,234 views in its first hour.",
+    "他阅读3本书。",
+    "他在3天前被捕。",
+    "共有21阅读室开放。",
+    "The meeting ended at 14:32 on Tuesday.",
+    "Updated figures show 14 hours of delays.",
+    "12 comments were removed by moderators.",
+    "调查组已于3小时内抵达现场。",
+]
+
+
+@pytest.mark.parametrize("text", VOLATILE)
+def test_builtin_rules_drop_volatile_lines(text: str) -> None:
+    """A paragraph that is only a relative time, a counter or a clock is dropped."""
+    assert normalize_article(article(text), builtin_ignore()).article.paragraphs == ()
+
+
+@pytest.mark.parametrize("text", REAL)
+def test_builtin_rules_keep_real_sentences(text: str) -> None:
+    """Sentences that merely contain numbers, times or counter words stay whole."""
+    assert normalize_article(article(text), builtin_ignore()).article.paragraphs == (text,)
+
+
+def test_builtin_rules_are_not_applied_by_default() -> None:
+    """Stored text keeps everything: the rules only apply when passed in."""
+    assert normalize_article(article("Updated 3 minutes ago")).article.paragraphs == (
+        "Updated 3 minutes ago",
+    )
+
+
+def test_builtin_rule_sources_compile_as_user_rules() -> None:
+    """The sources carry their own flags, so they work as ``ignore`` strings of a watch."""
+    assert [p.pattern for p in compile_ignore(BUILTIN_IGNORE)] == list(BUILTIN_IGNORE)
+    assert builtin_ignore() == compile_ignore(BUILTIN_IGNORE)
+
+
+def test_builtin_counter_after_a_clock_keeps_the_clock() -> None:
+    """A clock run straight into a counter ("15:14:21阅读 5.1万") loses only the counter."""
+    text = "最后更新: 2019-09-07 15:14:21阅读 5.1万 · 评论(12) 9月3日，在大会上"
+    kept = normalize_article(article(text), builtin_ignore()).article.paragraphs
+    assert kept == ("最后更新: 2019-09-07 15:14:21 9月3日，在大会上",)
+
+
+@given(
+    sentence=st.sampled_from(REAL),
+    noise=st.sampled_from(VOLATILE),
+    n=st.integers(0, 99999),
+    where=st.sampled_from(["before", "after", "inline"]),
+)
+def test_noise_in_volatile_forms_is_removed(sentence: str, noise: str, n: int, where: str) -> None:
+    """Volatile forms with any number, next to or apart from real text, leave only the text."""
+    volatile = re.sub(r"\d+", str(n % 60 or 1), noise, count=1)
+    paragraphs = {
+        "before": (volatile, sentence),
+        "after": (sentence, volatile),
+        "inline": (f"{sentence} · {volatile}",) if "views" in volatile else (sentence, volatile),
+    }[where]
+    assert normalize_article(article(*paragraphs), builtin_ignore()).article.paragraphs == (
+        sentence,
+    )
+
+
+def test_updated_label_before_text_is_removed() -> None:
+    """An "Updated 3 minutes ago · " label goes from the start of a dateline; the rest stays."""
+    text = "Updated 3 minutes ago · By Jane Doe"
+    assert normalize_article(article(text), builtin_ignore()).article.paragraphs == ("By Jane Doe",)
+
+
+@given(
+    template=st.sampled_from(
+        [
+            "The blast lasted {n} minutes.",
+            "Police said {n} people were arrested {n} days ago.",
+            "The clip drew {n} views before it was taken down.",
+            "共有{n}人受伤，{n}小时内送医。",
+            "他阅读了{n}本书。",
+        ]
+    ),
+    n=st.integers(0, 10**6),
+)
+def test_real_sentences_with_numbers_survive(template: str, n: int) -> None:
+    """Real sentences with numbers next to time and counter words are never touched."""
+    text = template.format(n=n)
+    assert normalize_article(article(text), builtin_ignore()).article.paragraphs == (text,)

@@ -1,14 +1,22 @@
 """Decide what happened to a page between two observations (pure: no I/O).
 
 An error (no response, 5xx, 429, 403) is never a removal: a flaky server must not
-cry wolf. A removal is a 404/410, a 451, or a redirect away from the article.
+cry wolf. A removal is a 404/410, a 451, a redirect away from the article, or a page
+that still answers 200 but whose article is gone: a "not found" page, a removal notice,
+or nothing of the article left. Phrase lists come in as ``DetectionRules``; this module
+never reads them from disk.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
+from functools import lru_cache
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 from watcher.diff import Edit, count_words, diff_texts, summarize_edits
@@ -31,6 +39,8 @@ class Removal(StrEnum):
     LEGAL = "legal"  # 451 Unavailable For Legal Reasons
     REDIRECTED = "redirected"  # to the home page, a section front or another site
     EMPTIED = "emptied"  # the page loads but the article text vanished
+    SOFT_404 = "soft_404"  # 200, but the page is the site's "not found" page
+    NOTICE = "notice"  # the article replaced by a removal notice ("this content was removed")
 
 
 class Part(StrEnum):
@@ -54,6 +64,12 @@ class Observation:
     final_url: str = ""
     article: Article | None = None  # normalised, ignore rules applied
     error: str | None = None
+    # what the same host answers with 200 for a URL that cannot exist, read the same way
+    # as ``article``; None when unknown or when the host answers such URLs with a 404
+    not_found: Article | None = None
+    # the visible text of the whole page, one line per block (extraction's "page" mode):
+    # a short removal notice is often dropped by the article extractor as boilerplate
+    page_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,32 +102,137 @@ class Verdict:
         return self.kind not in (Kind.UNCHANGED, Kind.ERROR)
 
 
-# A page whose body text was this long and now has nothing is "emptied", not edited.
+@dataclass(frozen=True, slots=True)
+class DetectionRules:
+    """Phrases that mark a page as a removal notice or a "not found" page.
+
+    Matched case-insensitively on normalised text; a phrase that starts or ends with a
+    letter or digit must stand as a word there ("404" does not match "14045").
+    """
+
+    notice_phrases: tuple[str, ...]
+    not_found_phrases: tuple[str, ...]
+
+
+# The shipped list is watcher/data/removal_phrases.txt (read by watcher.phrases); this copy
+# keeps the classifier usable without any file, and a test keeps the two identical.
+_NOTICE_PHRASES = (
+    "this content has been removed",
+    "this content is no longer available",
+    "this article has been removed",
+    "this article is no longer available",
+    "this story has been removed",
+    "this story is no longer available",
+    "this page has been removed",
+    "this post has been removed",
+    "this post has been deleted",
+    "this article has been deleted",
+    "has been removed at the request of",
+    "has been removed for legal reasons",
+    "is not available in your country",
+    "is not available in your region",
+    "该内容已被删除",
+    "该内容已删除",
+    "该文章已被删除",
+    "此文章已被作者删除",
+    "该文章已被作者删除",
+    "此内容已被删除",
+    "内容已被删除",
+    "文章已被删除",
+    "已被发布者删除",
+    "根据相关法律法规和政策",
+    "该内容无法显示",
+    "此内容因违规无法查看",
+    "该内容已被下架",
+    "該內容已被刪除",
+    "此文章已被刪除",
+    "dieser artikel ist nicht mehr verfügbar",
+    "dieser inhalt ist nicht mehr verfügbar",
+    "dieser artikel wurde entfernt",
+    "cet article n'est plus disponible",
+    "ce contenu n'est plus disponible",
+    "cet article a été supprimé",
+    "este contenido ya no está disponible",
+    "este artículo ya no está disponible",
+    "este conteúdo não está mais disponível",
+    "questo articolo non è più disponibile",
+    "этот материал удален",
+    "материал удален",
+    "この記事は削除されました",
+    "이 기사는 삭제되었습니다",
+)
+_NOT_FOUND_PHRASES = (
+    "404",
+    "not found",
+    "page not found",
+    "page cannot be found",
+    "page could not be found",
+    "page you requested",
+    "page you are looking for",
+    "page you were looking for",
+    "page doesn't exist",
+    "page does not exist",
+    "no longer exists",
+    "找不到",
+    "页面不存在",
+    "您访问的页面不存在",
+    "页面未找到",
+    "网页不存在",
+    "頁面不存在",
+    "找不到網頁",
+    "seite nicht gefunden",
+    "seite wurde nicht gefunden",
+    "page introuvable",
+    "page non trouvée",
+    "página no encontrada",
+    "página não encontrada",
+    "pagina non trovata",
+    "страница не найдена",
+    "ページが見つかりません",
+    "페이지를 찾을 수 없습니다",
+    "nie znaleziono strony",
+    "sivua ei löytynyt",
+    "siden finnes ikke",
+    "halaman tidak ditemukan",
+    "الصفحة غير موجودة",
+)
+DEFAULT_RULES = DetectionRules(_NOTICE_PHRASES, _NOT_FOUND_PHRASES)
+
+# A page whose body text was this long is a real article: if it vanishes, that is a removal.
 _MIN_WORDS_FOR_EMPTIED = 20
+# Share of the previous article's word pairs still present below which the article is gone
+# (a notice or "not found" page), or, far lower still, vanished with no notice at all.
+_GONE_BELOW = 0.5
+_EMPTIED_BELOW = 0.15
+# A notice or "not found" line stands on its own: a short paragraph, not a long sentence
+# that happens to quote one. "Not found" is common in prose, so its lines must be shorter.
+_MAX_NOTICE_WORDS = 40
+_MAX_NOT_FOUND_WORDS = 15
+# How alike the page must be to the host's own "not found" page to be one.
+_SAME_AS_NOT_FOUND = 0.8
 
 
-def classify_change(previous: Baseline | None, current: Observation) -> Verdict:
+def classify_change(
+    previous: Baseline | None,
+    current: Observation,
+    *,
+    rules: DetectionRules = DEFAULT_RULES,
+) -> Verdict:
     """Compare the current observation with the stored baseline and name the event."""
     removed = _removal_of(current)
     if isinstance(removed, Verdict):
         return removed
+    article = current.article
+    if removed is None and previous is not None:
+        assert article is not None  # _removal_of returns an error verdict otherwise
+        removed = _content_removal(previous, current, article, rules)
     if removed is not None:
         removal, why = removed
         if previous is not None and previous.state is State.REMOVED:
             return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
         return Verdict(Kind.REMOVED, state=State.REMOVED, removal=removal, summary=why)
 
-    article = current.article
     assert article is not None  # _removal_of returns an error verdict otherwise
-    if previous is not None and _is_emptied(previous, article):
-        if previous.state is State.REMOVED:
-            return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
-        return Verdict(
-            Kind.REMOVED,
-            state=State.REMOVED,
-            removal=Removal.EMPTIED,
-            summary="removed: the article text vanished while the page still loads",
-        )
     if previous is None:
         return Verdict(Kind.NEW, summary=f"first version: {_headline(article)}")
     if previous.state is State.REMOVED:
@@ -157,12 +278,114 @@ def _reason(status: int) -> str:
     return {404: "Not Found", 410: "Gone"}.get(status, "")
 
 
-def _is_emptied(previous: Baseline, article: Article) -> bool:
+def _content_removal(
+    previous: Baseline, current: Observation, article: Article, rules: DetectionRules
+) -> tuple[Removal, str] | None:
+    """A 200 page whose article is gone: a "not found" page, a removal notice, or nothing.
+
+    Every rule needs the previous version to have been a real article and most of it to
+    be gone now, so an article that quotes "this content has been removed" or mentions a
+    404 is still an article.
+    """
     reference = previous.last_good if previous.state is State.REMOVED else previous.article
-    if reference is None:
-        return False
-    had = count_words(reference.text)
-    return had >= _MIN_WORDS_FOR_EMPTIED and count_words(article.text) == 0
+    if reference is None or count_words(reference.text) < _MIN_WORDS_FOR_EMPTIED:
+        return None
+    if count_words(article.text) == 0:
+        return Removal.EMPTIED, "removed: the article text vanished while the page still loads"
+    if article.text == reference.text:
+        return None
+    kept = surviving_share(reference.text, article.text)
+    if kept >= _GONE_BELOW:
+        return None
+    not_found = current.not_found
+    if not_found is not None and resemblance(article, not_found) >= _SAME_AS_NOT_FOUND:
+        return Removal.SOFT_404, "removed: the page is the site's own 'not found' page"
+    if phrase := _found_phrase(reference, article, rules.not_found_phrases, _MAX_NOT_FOUND_WORDS):
+        return Removal.SOFT_404, f"removed: the page now says {phrase!r} (a 'not found' page)"
+    if phrase := _found_phrase(reference, article, rules.notice_phrases, _MAX_NOTICE_WORDS):
+        return Removal.NOTICE, f"removed: the article was replaced by a notice: {phrase!r}"
+    page = Article("", "", "", current.page_lines)
+    if phrase := _found_phrase(reference, page, rules.notice_phrases, _MAX_NOTICE_WORDS):
+        return Removal.NOTICE, f"removed: the article was replaced by a notice: {phrase!r}"
+    if phrase := _found_phrase(reference, page, rules.not_found_phrases, _MAX_NOT_FOUND_WORDS):
+        return Removal.SOFT_404, f"removed: the page now says {phrase!r} (a 'not found' page)"
+    if kept < _EMPTIED_BELOW and count_words(article.text) < 0.5 * count_words(reference.text):
+        # Less text is left, and not the article's: it vanished. A rewrite of similar
+        # length stays a change, so later edits of the new text are still compared.
+        return (
+            Removal.EMPTIED,
+            f"removed: the article text vanished ({100 * kept:.0f}% of it is left)",
+        )
+    return None
+
+
+def _found_phrase(
+    old: Article, new: Article, phrases: tuple[str, ...], max_words: int
+) -> str | None:
+    """The first line of ``new`` that carries one of ``phrases`` and ``old`` did not have.
+
+    Only the headline, the document title and paragraphs of at most ``max_words`` count:
+    a notice stands on its own.
+    """
+    pattern = _phrase_pattern(phrases)
+    if pattern is None:
+        return None
+    before = {line.casefold() for line in (old.title, old.page_title, *old.paragraphs)}
+    lines: tuple[str, ...] = (new.title, new.page_title, *new.paragraphs)
+    for line in lines:
+        if not line or count_words(line) > max_words:
+            continue
+        folded = line.casefold()
+        if folded not in before and pattern.search(folded):
+            return line
+    return None
+
+
+@lru_cache(maxsize=8)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    alternatives = []
+    for phrase in phrases:
+        text = " ".join(phrase.casefold().split())
+        if not text:
+            continue
+        start = r"(?<!\w)" if text[0].isalnum() and text[0].isascii() else ""
+        end = r"(?!\w)" if text[-1].isalnum() and text[-1].isascii() else ""
+        alternatives.append(start + re.escape(text).replace(r"\ ", r"\s+") + end)
+    return re.compile("|".join(alternatives)) if alternatives else None
+
+
+# Han, kana and Hangul syllables count one token each; other scripts by word.
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
+_TOKENS = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+
+
+def _pairs(text: str) -> Counter[tuple[str, str]]:
+    tokens = _TOKENS.findall(text.casefold())
+    return Counter(pairwise(tokens))
+
+
+def surviving_share(old: str, new: str) -> float:
+    """Share of ``old``'s adjacent word pairs (Han characters: character pairs) in ``new``.
+
+    Pairs rather than words: a page's navigation shares common words with any article
+    but few pairs, while an edited article keeps almost all of them even if every
+    paragraph was touched (curly quotes, a renamed person).
+    """
+    before = _pairs(old)
+    total = sum(before.values())
+    if not total:
+        return 1.0
+    return sum((before & _pairs(new)).values()) / total
+
+
+def resemblance(a: Article, b: Article) -> float:
+    """How alike two pages read (Dice coefficient of word pairs of title and text)."""
+    first = _pairs(f"{a.title}\n{a.text}")
+    second = _pairs(f"{b.title}\n{b.text}")
+    total = sum(first.values()) + sum(second.values())
+    if not total:
+        return 1.0
+    return 2 * sum((first & second).values()) / total
 
 
 def _compare(old: Article, new: Article) -> Verdict:
@@ -173,11 +396,11 @@ def _compare(old: Article, new: Article) -> Verdict:
         headline_edits = diff_texts(old.title, new.title)
     if old.byline != new.byline:
         parts.append(Part.BYLINE)
-    if old.published != new.published:
+    if old.published and new.published and _day(old.published) != _day(new.published):
         parts.append(Part.DATE)
     edits: tuple[Edit, ...] = ()
     added = removed = 0
-    if old.text != new.text:
+    if old.text != new.text and _without_spaces(old.text) != _without_spaces(new.text):
         parts.append(Part.BODY)
         edits = diff_texts(old.text, new.text)
         added, removed = summarize_edits(edits)
@@ -205,6 +428,35 @@ def _change_summary(parts: list[Part], old: Article, new: Article, added: int, r
     if Part.BODY in parts:
         pieces.append(f"body edited: +{added} -{removed} words")
     return "; ".join(pieces)
+
+
+def _without_spaces(text: str) -> str:
+    """The text with layout-only white space removed, paragraph breaks included.
+
+    Extraction re-splits paragraphs and spaces text differently when the markup around
+    it changes (an inline tag added, a block boundary moved); a reader sees the same
+    words. Spaces between two letters or digits stay: "now here" and "nowhere" differ.
+    """
+    return _LAYOUT_SPACE.sub("", " ".join(text.split()))
+
+
+# A space with a CJK character or punctuation on either side carries no meaning.
+_LAYOUT_SPACE = re.compile(rf"(?<=[^\w\s]) | (?=[^\w\s])|(?<=[{_CJK}]) | (?=[{_CJK}])")
+
+
+def _day(published: str) -> str:
+    """The calendar day a date names; the time of day is not an edit of the article.
+
+    Dates are compared only when both versions state one: extraction leaves the date out
+    when the page gives no trustworthy source (see ``extract._stable_date``), and a date
+    that could not be read is not a date that changed. Moving the article to another day
+    is an edit; a clock or "last updated" time moving within the day is not.
+    """
+    text = published.strip()
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        return text
 
 
 def _headline(article: Article) -> str:
@@ -257,7 +509,9 @@ def _site(host: str) -> str:
 
 
 __all__ = [
+    "DEFAULT_RULES",
     "Baseline",
+    "DetectionRules",
     "Kind",
     "Observation",
     "Part",
@@ -266,4 +520,6 @@ __all__ = [
     "Verdict",
     "classify_change",
     "is_redirected_away",
+    "resemblance",
+    "surviving_share",
 ]

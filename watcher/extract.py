@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 import lxml.html
 from cssselect import HTMLTranslator, SelectorError
@@ -105,10 +106,10 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
     doc = _run_trafilatura(root, url)
     title = _attr(doc, "title") or _meta_title(root) or _first_text(root, "//h1") or page_title
     byline = _attr(doc, "author")
-    published = _attr(doc, "date")
+    published = _stable_date(root, url, _attr(doc, "date"))
     text = getattr(doc, "text", None)
     paragraphs = _split_lines(text) if isinstance(text, str) else ()
-    paragraphs = _without_leading_title(paragraphs, title)
+    paragraphs = _without_title_lines(paragraphs, title)
     if paragraphs:
         return Article(title, byline, published, paragraphs, page_title)
     return Article(
@@ -121,15 +122,49 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
     )
 
 
-def _without_leading_title(paragraphs: tuple[str, ...], title: str) -> tuple[str, ...]:
-    """Drop the headline when trafilatura repeats it as the first line of the text.
+def _stable_date(root: lxml.html.HtmlElement, url: str | None, found: str) -> str:
+    """``found``, unless the only place that states it is some ``<time>`` element.
+
+    When metadata gives no date it can parse, trafilatura (htmldate) takes the first
+    plausible ``<time>`` anywhere on the page: a sidebar teaser's or a clock's, which
+    changes as the sidebar rotates and would report a date edit on every load. A date
+    the URL or the metadata also states is the article's; one that only a ``<time>``
+    states cannot be told apart from page furniture, so it is left out.
+    """
+    if not found:
+        return ""
+    day = found[:10]
+    forms = (day, day.replace("-", "/"), day.replace("-", ""))
+    if url and day.replace("-", "") in re.sub(r"[/_.-]", "", urlsplit(url).path):
+        return found
+    stated = [str(value) for value in _METADATA_DATES(root)]
+    stated += [script.text or "" for script in _JSON_LD(root)]
+    if any(form in text for text in stated for form in forms):
+        return found
+    for el in _TIME(root):
+        text = f"{el.get('datetime') or ''} {el.text_content()}"
+        if any(form in text for form in forms):
+            return ""
+    return found
+
+
+_METADATA_DATES = etree.XPath("//meta/@content")
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']")
+_TIME = etree.XPath("//time")
+
+
+def _without_title_lines(paragraphs: tuple[str, ...], title: str) -> tuple[str, ...]:
+    """Drop the headline wherever trafilatura repeats it as a line of the text.
 
     The headline is compared on its own; counting it in the body too would report a
-    headline edit as a body edit as well.
+    headline edit as a body edit as well. Whether trafilatura repeats it, and where
+    (first line, or after a standfirst or a counter), varies with the markup around
+    the article, so every repetition goes, not only a leading one.
     """
-    if paragraphs and title and " ".join(paragraphs[0].split()) == " ".join(title.split()):
-        return paragraphs[1:]
-    return paragraphs
+    if not title:
+        return paragraphs
+    headline = " ".join(title.split())
+    return tuple(p for p in paragraphs if " ".join(p.split()) != headline)
 
 
 def _run_trafilatura(root: lxml.html.HtmlElement, url: str | None) -> object | None:
