@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -36,11 +37,12 @@ class Site:
         self.server = server
         self.replies: dict[str, Reply] = {}
         self.requests: list[Request] = []
+        self.fallback = Reply(404, b"<h1>Not Found</h1>")  # for paths nobody set
         server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
 
     def _handle(self, request: Request) -> Response:
         self.requests.append(request)
-        reply = self.replies.get(request.path, Reply(404, b"<h1>Not Found</h1>"))
+        reply = self.replies.get(request.path, self.fallback)
         return Response(reply.body, status=reply.status, headers=reply.headers)
 
     def serve(self, path: str, body: bytes | str, status: int = 200, **headers: str) -> None:
@@ -402,3 +404,39 @@ def test_return_to_an_earlier_version_is_recorded_but_not_alerted(
     assert check.snapshot_count() == 3
     alerts = db.outbox.alerts(check.page_id)
     assert len(alerts) == 1
+
+
+SOFT_404 = """<html><head><title>Example News</title></head><body>
+<nav><a href="/">Home</a> <a href="/world/">World</a></nav>
+<main><h1>Oops</h1><p>We looked everywhere but could not find what you asked for.</p>
+<p>Try the search box or go back to the front page.</p></main>
+<footer>Example News 2026</footer></body></html>"""
+
+
+def test_soft_404_is_recognised_by_the_hosts_own_not_found_page(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """A 200 page that reads like what the host serves for a random URL is a soft 404."""
+    site.fallback = Reply(200, SOFT_404.encode(), {"Content-Type": "text/html"})
+    path = f"/section-{uuid.uuid4().hex[:8]}/a"  # the probe's answer is cached per section
+    site.serve(path, render(Story()))
+    check = checker(db, session, site, path)
+    check()
+    site.serve(path, SOFT_404)
+    result = check()
+    assert result.verdict.kind is Kind.REMOVED
+    assert result.verdict.removal is Removal.SOFT_404
+    probes = [r.path for r in site.requests if r.path.endswith(".html")]
+    assert probes, "the host was asked for a URL that cannot exist"
+
+
+def test_removal_notice_in_chinese(db: Store, session: requests.Session, site: Site) -> None:
+    """The article replaced by a Chinese removal notice is removed (notice)."""
+    site.serve("/zh", render(CJK_STORY))
+    check = checker(db, session, site, "/zh")
+    check()
+    notice = render(replace(CJK_STORY, paragraphs=("根据相关法律法规和政策，该内容无法显示。",)))
+    site.serve("/zh", notice)
+    result = check()
+    assert result.verdict.kind is Kind.REMOVED
+    assert result.verdict.removal is Removal.NOTICE

@@ -139,6 +139,11 @@ class Settings(_Model):
         default=timedelta(hours=24),
         description="How long an undelivered alert is retried before it is given up (logged).",
     )
+    removal_phrases: str | None = Field(
+        default=None,
+        description="A file of extra removal-notice and not-found phrases, added to the "
+        "shipped list (format: config/removal_phrases.txt).",
+    )
     confirm: bool = Field(
         default=True,
         description="Re-fetch a page before reporting a change or removal; a change seen "

@@ -6,9 +6,11 @@ per-page boundary: one broken page is logged and recorded, never fatal to a pass
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,18 +18,32 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from watcher.alerts import ALERT_KINDS, alert_event
-from watcher.classify import Baseline, Kind, Observation, Removal, State, Verdict, classify_change
+from watcher.classify import (
+    DEFAULT_RULES,
+    Baseline,
+    DetectionRules,
+    Kind,
+    Observation,
+    Removal,
+    State,
+    Verdict,
+    classify_change,
+    surviving_share,
+)
 from watcher.config import Settings, Watch, Watchlist
 from watcher.confirm import mask_volatile, same_content
-from watcher.errors import FetchError
+from watcher.errors import ConfigError, FetchError
 from watcher.extract import Article, extract_article
 from watcher.fetch import FetchOptions, FetchResult, fetch_page
 from watcher.models import Snapshot
-from watcher.normalize import compile_ignore, normalize_article
+from watcher.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
+from watcher.phrases import parse_phrases, shipped_phrases
 from watcher.schedule import parse_retry_after
 from watcher.store import ChangeDraft, Store
 
@@ -132,6 +148,8 @@ def check_page(
         routes=routes,
         unreachable_after=settings.unreachable_after,
         refetch=refetch if settings.confirm else None,
+        probe=lambda url: _not_found_page(session, watch, settings, url),
+        rules=detection_rules(settings.removal_phrases),
     )
 
 
@@ -146,6 +164,8 @@ def process_fetch(
     routes: Sequence[str] = (),
     unreachable_after: timedelta | None = None,
     refetch: Callable[[], FetchResult] | None = None,
+    probe: Callable[[str], Article | None] | None = None,
+    rules: DetectionRules = DEFAULT_RULES,
 ) -> CheckResult:
     """Everything after the fetch: compare with ``latest`` and store what is new.
 
@@ -164,11 +184,14 @@ def process_fetch(
         )
         return _result(watch, _unchanged(latest), checked_at, fetched.status)
 
-    ignore = compile_ignore(watch.ignore)
+    # Built-in volatile-text rules and the watch's own apply to both sides at compare
+    # time; the stored text keeps everything.
+    ignore = (*builtin_ignore(), *compile_ignore(watch.ignore))
     baseline = _baseline(store, latest, ignore)
-    seen = _evaluate(watch, baseline, fetched, ignore)
+    look = _Look(watch, baseline, ignore, probe, rules)
+    seen = look.evaluate(fetched)
     if refetch is not None and seen.verdict.kind in _CONFIRMED_KINDS:
-        confirmed = _confirm(watch, baseline, ignore, seen, refetch)
+        confirmed = _confirm(look, seen, refetch)
         if confirmed is None:
             logger.info(
                 "not confirmed by a second fetch, not reported: %s page=%s url=%s",
@@ -255,34 +278,55 @@ class _Evaluation:
     verdict: Verdict
 
 
-def _evaluate(
-    watch: Watch,
-    baseline: Baseline | None,
-    fetched: FetchResult,
-    ignore: Sequence[re.Pattern[str]],
-) -> _Evaluation:
-    stored = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
-    compared = normalize_article(stored, ignore).article if stored else None
-    observation = Observation(
-        url=watch.url, status=fetched.status, final_url=fetched.final_url, article=compared
-    )
-    return _Evaluation(stored, compared, classify_change(baseline, observation))
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """How one check reads a fetch: the watch, its baseline, rules and removal probes."""
+
+    watch: Watch
+    baseline: Baseline | None
+    ignore: Sequence[re.Pattern[str]]
+    probe: Callable[[str], Article | None] | None
+    rules: DetectionRules
+
+    def evaluate(self, fetched: FetchResult) -> _Evaluation:
+        watch = self.watch
+        stored = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
+        compared = normalize_article(stored, self.ignore).article if stored else None
+        observation = Observation(
+            url=watch.url, status=fetched.status, final_url=fetched.final_url, article=compared
+        )
+        if compared is not None and self._article_mostly_gone(compared):
+            # Only then is it worth reading the whole page (a short removal notice is
+            # often dropped by the article extractor) and asking the host what its own
+            # "not found" page looks like.
+            page = extract_article(fetched.text, mode="page", exclude=tuple(watch.exclude))
+            lines = tuple(t for p in page.paragraphs if (t := normalize_text(p)))
+            not_found = self.probe(fetched.final_url) if self.probe else None
+            if not_found is not None:
+                not_found = normalize_article(not_found, self.ignore).article
+            observation = replace(observation, page_lines=lines, not_found=not_found)
+        verdict = classify_change(self.baseline, observation, rules=self.rules)
+        return _Evaluation(stored, compared, verdict)
+
+    def _article_mostly_gone(self, compared: Article) -> bool:
+        baseline = self.baseline
+        if baseline is None:
+            return False
+        reference = baseline.last_good if baseline.state is State.REMOVED else baseline.article
+        return reference is not None and surviving_share(reference.text, compared.text) < 0.5
 
 
 def _confirm(
-    watch: Watch,
-    baseline: Baseline | None,
-    ignore: Sequence[re.Pattern[str]],
-    first: _Evaluation,
-    refetch: Callable[[], FetchResult],
+    look: _Look, first: _Evaluation, refetch: Callable[[], FetchResult]
 ) -> tuple[FetchResult, _Evaluation] | None:
     """The second fetch and what it confirms; None when the first look is not confirmed."""
+    watch, baseline = look.watch, look.baseline
     try:
         fetched = refetch()
     except FetchError as exc:
         logger.info("confirming fetch failed url=%s: %s", watch.url, exc)
         return None
-    second = _evaluate(watch, baseline, fetched, ignore)
+    second = look.evaluate(fetched)
     if second.verdict.kind is not first.verdict.kind:
         return None  # flapped back (A/B test, inconsistent CDN node, transient 404)
     if second.verdict.removal is not first.verdict.removal:
@@ -307,7 +351,7 @@ def _confirm(
     observation = Observation(
         url=watch.url, status=fetched.status, final_url=fetched.final_url, article=masked.current
     )
-    verdict = classify_change(masked_baseline, observation)
+    verdict = classify_change(masked_baseline, observation, rules=look.rules)
     if verdict.kind is Kind.UNCHANGED:
         logger.info(
             "only parts that differ between two loads changed (%d), not reported url=%s",
@@ -316,6 +360,71 @@ def _confirm(
         )
         return None
     return fetched, _Evaluation(second.stored, second.compared, verdict)
+
+
+_NOT_FOUND_TTL_SECONDS = 24 * 3600
+_not_found_cache: dict[str, tuple[float, Article | None]] = {}
+_not_found_lock = threading.Lock()
+
+
+def _not_found_page(
+    session: requests.Session, watch: Watch, settings: Settings, url: str
+) -> Article | None:
+    """What the host answers with 200 for a URL that cannot exist (cached for a day).
+
+    A soft-404 page is recognised by resembling it. None when the host answers such
+    URLs properly (404) or cannot be asked.
+    """
+    parts = urlsplit(url)
+    section = parts.path.strip("/").split("/", 1)[0]
+    key = f"{parts.scheme}://{parts.netloc}/{section}"
+    now = time.monotonic()
+    with _not_found_lock:
+        cached = _not_found_cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+    probe_url = urljoin(url, f"{secrets.token_hex(8)}.html")
+    article: Article | None = None
+    try:
+        probe = fetch_page(session, probe_url, fetch_options(settings, watch))
+    except FetchError as exc:
+        logger.info("not-found probe failed url=%s: %s", probe_url, exc)
+    else:
+        if probe.status == 200 and probe.text:
+            article = read_article(probe.text, watch, probe.final_url)
+    with _not_found_lock:
+        _not_found_cache[key] = (now + _NOT_FOUND_TTL_SECONDS, article)
+    return article
+
+
+@functools.cache
+def _phrase_file(path: str, mtime_ns: int) -> DetectionRules:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        return parse_phrases(text, source=path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"removal_phrases: {exc}") from None
+
+
+def detection_rules(extra: str | None = None) -> DetectionRules:
+    """The shipped removal phrases, plus the user's file ``extra`` when given."""
+    shipped = _shipped_rules()
+    if not extra:
+        return shipped
+    try:
+        mtime = Path(extra).stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError(f"removal_phrases: cannot read {extra}: {exc}") from None
+    user = _phrase_file(extra, mtime)
+    return DetectionRules(
+        notice_phrases=shipped.notice_phrases + user.notice_phrases,
+        not_found_phrases=shipped.not_found_phrases + user.not_found_phrases,
+    )
+
+
+@functools.cache
+def _shipped_rules() -> DetectionRules:
+    return shipped_phrases()
 
 
 def _seen_before(
