@@ -1081,7 +1081,8 @@ def run_page(path: Path) -> list[Outcome]:
                 name=step.name,
                 expect=step.expect,
                 removal=step.removal,
-                kind=verdict.kind.value,
+                # a return to a version already reported is stored without an alert
+                kind="repeat" if result.repeat_of is not None else verdict.kind.value,
                 got_removal=verdict.removal.value if verdict.removal else None,
                 cpu=cpu,
                 naive_alert=naive_alert,

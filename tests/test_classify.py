@@ -385,8 +385,8 @@ def test_not_found_in_a_sentence_of_a_rewrite_is_not_a_soft_404() -> None:
     assert verdict.removal is not Removal.SOFT_404
 
 
-def test_full_rewrite_of_similar_length_is_a_change_not_a_removal() -> None:
-    """A URL reused for a rewritten story is a change, so edits of the new text still count."""
+def test_another_story_under_the_same_url_is_the_article_gone() -> None:
+    """A URL reused for an unrelated story: the watched article is gone (emptied)."""
     rewrite = page(
         "Parliament approved the new budget on Tuesday after a long night of debate "
         "that ended with a narrow vote.",
@@ -395,8 +395,8 @@ def test_full_rewrite_of_similar_length_is_a_change_not_a_removal() -> None:
         "Critics said the plan does little for farmers.",
     )
     verdict = classify_change(ok(ARTICLE), seen(rewrite))
-    assert verdict.kind is Kind.CHANGED
-    assert Part.BODY in verdict.parts
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.EMPTIED)
+    assert "% of it is left" in verdict.summary
 
 
 def test_joined_words_are_an_edit() -> None:

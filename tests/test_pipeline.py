@@ -401,6 +401,7 @@ def test_return_to_an_earlier_version_is_recorded_but_not_alerted(
     back = check()
     assert back.verdict.kind is Kind.CHANGED
     assert "already reported" in back.verdict.summary
+    assert back.repeat_of is not None
     assert check.snapshot_count() == 3
     alerts = db.outbox.alerts(check.page_id)
     assert len(alerts) == 1

@@ -309,9 +309,9 @@ def _content_removal(
         return Removal.NOTICE, f"removed: the article was replaced by a notice: {phrase!r}"
     if phrase := _found_phrase(reference, page, rules.not_found_phrases, _MAX_NOT_FOUND_WORDS):
         return Removal.SOFT_404, f"removed: the page now says {phrase!r} (a 'not found' page)"
-    if kept < _EMPTIED_BELOW and count_words(article.text) < 0.5 * count_words(reference.text):
-        # Less text is left, and not the article's: it vanished. A rewrite of similar
-        # length stays a change, so later edits of the new text are still compared.
+    if kept < _EMPTIED_BELOW:
+        # Almost nothing of the article is left: whatever the page shows now (furniture,
+        # or another story under the same URL), the article that was watched is gone.
         return (
             Removal.EMPTIED,
             f"removed: the article text vanished ({100 * kept:.0f}% of it is left)",

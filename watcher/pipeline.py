@@ -63,6 +63,8 @@ class CheckResult:
     snapshot_id: int | None = None
     # Set when a 429/503 carried Retry-After: the daemon waits at least this long.
     retry_after_seconds: float | None = None
+    # Set when the page went back to a version already stored (and reported): no alert.
+    repeat_of: int | None = None
 
 
 def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
@@ -228,6 +230,7 @@ def process_fetch(
         return result
 
     alert_routes = routes
+    earlier: Snapshot | None = None
     if verdict.kind is Kind.CHANGED and latest is not None:
         earlier = _seen_before(store, page_id, latest, seen.compared, ignore)
         if earlier is not None:
@@ -264,7 +267,8 @@ def process_fetch(
         ),
     )
     logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
-    return _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
+    result = _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
+    return replace(result, repeat_of=earlier.id) if earlier is not None else result
 
 
 # Events that a second fetch must confirm; "new" has nothing to be mistaken against.
