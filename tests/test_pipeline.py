@@ -441,3 +441,21 @@ def test_removal_notice_in_chinese(db: Store, session: requests.Session, site: S
     result = check()
     assert result.verdict.kind is Kind.REMOVED
     assert result.verdict.removal is Removal.NOTICE
+
+
+def test_revert_days_later_is_reported_again(
+    db: Store, session: requests.Session, sequenced: Sequenced
+) -> None:
+    """A -> B, then back to A three days later: a quiet revert is news, so it alerts."""
+    story_a, story_b = Story(), Story(title="Minister quits over bridge deal")
+    sequenced.play("/a", render(story_a))
+    check = confirming_check(db, session, sequenced, "/a")
+    check()
+    sequenced.play("/a", render(story_b))
+    check()
+    check.now = datetime.now(UTC) + timedelta(days=3)  # stored versions carry real fetch times
+    sequenced.play("/a", render(story_a))
+    back = check()
+    assert back.verdict.kind is Kind.CHANGED
+    assert back.repeat_of is None
+    assert len(db.outbox.alerts(check.page_id)) == 2

@@ -232,7 +232,7 @@ def process_fetch(
     alert_routes = routes
     earlier: Snapshot | None = None
     if verdict.kind is Kind.CHANGED and latest is not None:
-        earlier = _seen_before(store, page_id, latest, seen.compared, ignore)
+        earlier = _seen_before(store, page_id, latest, seen.compared, ignore, checked_at)
         if earlier is not None:
             # A/B tests and flapping pages return to versions already reported: record
             # the return, alert once per real new version.
@@ -366,6 +366,7 @@ def _confirm(
     return fetched, _Evaluation(second.stored, second.compared, verdict)
 
 
+_FLIP_WINDOW = timedelta(hours=48)
 _NOT_FOUND_TTL_SECONDS = 24 * 3600
 _not_found_cache: dict[str, tuple[float, Article | None]] = {}
 _not_found_lock = threading.Lock()
@@ -437,11 +438,18 @@ def _seen_before(
     latest: Snapshot,
     compared: Article | None,
     ignore: Sequence[re.Pattern[str]],
+    now: datetime,
 ) -> Snapshot | None:
-    """An earlier stored version (not the latest) that reads the same as ``compared``."""
+    """A recent stored version (not the latest) that reads the same as ``compared``.
+
+    Only versions from the last ``_FLIP_WINDOW``: a page flipping between versions does
+    so within hours, while an editor quietly reverting an edit days later is news.
+    """
     if compared is None:
         return None
     for snapshot in reversed(store.snapshots(page_id)):
+        if snapshot.fetched_at < now - _FLIP_WINDOW:
+            break
         if snapshot.id == latest.id or snapshot.state != State.OK:
             continue
         if same_content(normalize_article(snapshot_article(snapshot), ignore).article, compared):
