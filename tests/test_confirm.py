@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.confirm import mask_volatile, same_content
+from watcher.confirm import is_extraction_shift, mask_volatile, same_content
 from watcher.extract import Article
 
 BODY = ("The minister resigned on Friday.", "Investigators questioned 14 officials.", "No comment.")
@@ -90,3 +90,76 @@ def test_noise_only_in_a_volatile_slot_always_masks_to_equal(
 
     masked = mask_volatile(with_noise(noise[0]), with_noise(noise[1]), with_noise(noise[2]))
     assert same_content(masked.baseline, masked.current)
+
+
+PAGE = ("Home", "World", *BODY, "Related: Storm closes airport", "© Example News")
+
+
+def test_paragraph_dropped_by_the_extractor_is_a_shift() -> None:
+    """A paragraph the extractor stopped reading, still on the page, is not a deletion."""
+    old, new = article(*BODY), article(BODY[0], BODY[1])
+    assert is_extraction_shift(old, new, PAGE, PAGE)
+
+
+def test_furniture_pulled_into_the_article_is_a_shift() -> None:
+    """A related link the extractor now reads as text, already on the old page, is not news."""
+    old, new = article(*BODY), article(*BODY, "Related: Storm closes airport")
+    assert is_extraction_shift(old, new, PAGE, PAGE)
+
+
+def test_real_deletion_is_not_a_shift() -> None:
+    """A paragraph gone from the page itself is a deletion."""
+    new_page = tuple(p for p in PAGE if p != BODY[2])
+    assert not is_extraction_shift(article(*BODY), article(BODY[0], BODY[1]), PAGE, new_page)
+
+
+def test_one_word_edit_is_not_a_shift() -> None:
+    """An edited paragraph is not on the new page in its old form: a change."""
+    edited = (BODY[0], "Investigators questioned 4 officials.", BODY[2])
+    new_page = ("Home", "World", *edited, "Related: Storm closes airport", "© Example News")
+    assert not is_extraction_shift(article(*BODY), article(*edited), PAGE, new_page)
+
+
+def test_inserted_paragraph_is_not_a_shift() -> None:
+    """A paragraph that was nowhere on the old page is an insertion."""
+    added = "The minister's deputy will take over until an election."
+    new_page = (*PAGE, added)
+    assert not is_extraction_shift(article(*BODY), article(*BODY, added), PAGE, new_page)
+
+
+def test_headline_changes_are_never_a_shift() -> None:
+    """Only body changes can be explained by extraction; a headline edit never is."""
+    assert not is_extraction_shift(article(*BODY), article(*BODY[:2], title="Other"), PAGE, PAGE)
+
+
+def test_list_markers_do_not_hide_a_shift() -> None:
+    """The extractor's "- " before list items does not stop the text being found."""
+    old, new = article(*BODY), article(*BODY, "- Related: Storm closes airport")
+    assert is_extraction_shift(old, new, PAGE, PAGE)
+
+
+@given(
+    body=st.lists(
+        st.text(alphabet="abcdef ", min_size=3, max_size=20), min_size=2, max_size=5, unique=True
+    ),
+    data=st.data(),
+)
+def test_a_paragraph_changed_on_the_page_is_never_a_shift(
+    body: list[str], data: st.DataObject
+) -> None:
+    """Whatever the page, a paragraph whose text changed on the page itself stays a change."""
+    body = [" ".join(p.split()) for p in body]
+    if len(set(body)) != len(body) or not all(body):
+        return
+    index = data.draw(st.integers(0, len(body) - 1))
+    changed = body[index] + " xyz"
+    new_body = [*body[:index], changed, *body[index + 1 :]]
+    old_page, new_page = ("nav", *body), ("nav", *new_body)
+    assert not is_extraction_shift(article(*body), article(*new_body), old_page, new_page)
+
+
+def test_paragraph_that_gained_a_sentence_is_not_a_shift() -> None:
+    """Dropped by the extractor and extended on the page at once: still a change."""
+    extended = BODY[2] + " The minister was not available."
+    new_page = ("Home", "World", BODY[0], BODY[1], extended, "© Example News")
+    assert not is_extraction_shift(article(*BODY), article(BODY[0], BODY[1]), PAGE, new_page)

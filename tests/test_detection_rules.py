@@ -358,3 +358,20 @@ def test_metadata_date_is_kept_beside_a_sidebar() -> None:
     """The article's metadata date wins over any teaser's, so a backdating is still seen."""
     html = render(STORY, seed=1).replace("</main>", SIDEBAR.format(when="2026-11-20") + "</main>")
     assert read(html).published == STORY.published
+
+
+def test_user_phrase_file_extends_the_shipped_list(tmp_path: Path) -> None:
+    """settings.removal_phrases adds a user's phrases to the shipped ones; a bad file is named."""
+    from watcher.errors import ConfigError
+    from watcher.phrases import detection_rules, shipped_phrases
+
+    extra = tmp_path / "phrases.txt"
+    extra.write_text("[notice]\nthis story was withdrawn by the desk\n", encoding="utf-8")
+    rules = detection_rules(str(extra))
+    assert "this story was withdrawn by the desk" in rules.notice_phrases
+    assert set(shipped_phrases().notice_phrases) <= set(rules.notice_phrases)
+    extra.write_text("orphan phrase\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="before any"):
+        detection_rules(str(extra))
+    with pytest.raises(ConfigError, match="cannot read"):
+        detection_rules(str(tmp_path / "missing.txt"))

@@ -7,6 +7,8 @@ out of the comparison on both sides. A change that survives both fetches is real
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
@@ -76,3 +78,41 @@ def same_content(first: Article | None, second: Article | None) -> bool:
         and first.published == second.published
         and first.paragraphs == second.paragraphs
     )
+
+
+def is_extraction_shift(
+    old: Article, new: Article, old_page: Sequence[str], new_page: Sequence[str]
+) -> bool:
+    """True when a body change is only the extractor drawing the article's edges elsewhere.
+
+    Every paragraph that left the article must still stand, verbatim, in the new page's
+    visible text, and every paragraph that joined it must already have stood in the old
+    page's: the page's words did not change, only which of them were read as the
+    article. An edited, added or deleted paragraph fails this test, so it stays a change.
+    Headline, byline and date changes are never explained away.
+    """
+    if (old.title, old.byline, old.published) != (new.title, new.byline, new.published):
+        return False
+    before, after = set(old.paragraphs), set(new.paragraphs)
+    gone = [p for p in old.paragraphs if p not in after]
+    joined = [p for p in new.paragraphs if p not in before]
+    if not gone and not joined:
+        return False  # the same paragraphs in another order: an editorial change
+    # Whole lines only: a paragraph that merely starts another line (one that gained a
+    # sentence) is not the same paragraph.
+    old_lines, new_lines = _lines(old_page), _lines(new_page)
+    return all(f"\n{_flat(p)}\n" in new_lines for p in gone) and all(
+        f"\n{_flat(p)}\n" in old_lines for p in joined
+    )
+
+
+def _lines(page: Sequence[str]) -> str:
+    return "\n" + "\n".join(_flat(line) for line in page) + "\n"
+
+
+_LIST_MARK = re.compile(r"^(?:[-*•]\s+|\|\s*)|\s*\|$")
+
+
+def _flat(text: str) -> str:
+    """Text with white space collapsed and list/table markers of the extractor removed."""
+    return " ".join(_LIST_MARK.sub("", " ".join(text.split())).split())

@@ -6,10 +6,13 @@ Parsing is pure; ``shipped_phrases`` reads package data and is meant for the pip
 
 from __future__ import annotations
 
+import functools
 import logging
 from importlib import resources
+from pathlib import Path
 
 from watcher.classify import DetectionRules
+from watcher.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +47,36 @@ def parse_phrases(text: str, *, source: str = "phrase list") -> DetectionRules:
     )
 
 
+@functools.cache
 def shipped_phrases() -> DetectionRules:
     """The phrase list installed with watcher (``watcher/data/removal_phrases.txt``)."""
     text = resources.files("watcher").joinpath("data/removal_phrases.txt").read_text("utf-8")
     return parse_phrases(text, source="removal_phrases.txt")
 
 
-__all__ = ["SECTIONS", "parse_phrases", "shipped_phrases"]
+@functools.cache
+def _phrase_file(path: str, mtime_ns: int) -> DetectionRules:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        return parse_phrases(text, source=path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"removal_phrases: {exc}") from None
+
+
+def detection_rules(extra: str | None = None) -> DetectionRules:
+    """The shipped removal phrases, plus the user's file ``extra`` when given."""
+    shipped = shipped_phrases()
+    if not extra:
+        return shipped
+    try:
+        mtime = Path(extra).stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError(f"removal_phrases: cannot read {extra}: {exc}") from None
+    user = _phrase_file(extra, mtime)
+    return DetectionRules(
+        notice_phrases=shipped.notice_phrases + user.notice_phrases,
+        not_found_phrases=shipped.not_found_phrases + user.not_found_phrases,
+    )
+
+
+__all__ = ["SECTIONS", "detection_rules", "parse_phrases", "shipped_phrases"]

@@ -6,7 +6,6 @@ per-page boundary: one broken page is logged and recorded, never fatal to a pass
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import re
@@ -18,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -30,6 +28,7 @@ from watcher.classify import (
     DetectionRules,
     Kind,
     Observation,
+    Part,
     Removal,
     State,
     Verdict,
@@ -37,13 +36,13 @@ from watcher.classify import (
     surviving_share,
 )
 from watcher.config import Settings, Watch, Watchlist
-from watcher.confirm import mask_volatile, same_content
-from watcher.errors import ConfigError, FetchError
+from watcher.confirm import is_extraction_shift, mask_volatile, same_content
+from watcher.errors import FetchError, StoreError
 from watcher.extract import Article, extract_article
 from watcher.fetch import FetchOptions, FetchResult, fetch_page
 from watcher.models import Snapshot
 from watcher.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
-from watcher.phrases import parse_phrases, shipped_phrases
+from watcher.phrases import detection_rules
 from watcher.schedule import parse_retry_after
 from watcher.store import ChangeDraft, Store
 
@@ -209,6 +208,15 @@ def process_fetch(
             seen = _Evaluation(seen.stored, seen.compared, unconfirmed)
         else:
             fetched, seen = confirmed
+    if _is_extraction_shift(store, watch, latest, baseline, seen, fetched, ignore):
+        logger.info(
+            "body change explained by extraction alone, not reported: %s page=%s url=%s",
+            seen.verdict.summary,
+            watch.label,
+            watch.url,
+        )
+        quiet = Verdict(Kind.UNCHANGED, summary=f"extraction shift: {seen.verdict.summary}")
+        seen = _Evaluation(seen.stored, seen.compared, quiet)
     stored_article, verdict = seen.stored, seen.verdict
 
     if not verdict.is_event:
@@ -366,6 +374,52 @@ def _confirm(
     return fetched, _Evaluation(second.stored, second.compared, verdict)
 
 
+def _is_extraction_shift(
+    store: Store,
+    watch: Watch,
+    latest: Snapshot | None,
+    baseline: Baseline | None,
+    seen: _Evaluation,
+    fetched: FetchResult,
+    ignore: Sequence[re.Pattern[str]],
+) -> bool:
+    """A body-only change whose words were all on both pages: the extractor moved, not the text.
+
+    Needs the previous version's whole-page text, read again from its stored raw HTML;
+    only done for body-only changes of article-mode watches, which are rare.
+    """
+    verdict = seen.verdict
+    if (
+        verdict.kind is not Kind.CHANGED
+        or verdict.parts != (Part.BODY,)
+        or watch.mode != "article"
+        or latest is None
+        or baseline is None
+        or baseline.state is not State.OK
+        or seen.compared is None
+    ):
+        return False
+    try:
+        old_html = store.raw_body(latest.body_sha256).decode(
+            latest.encoding or "utf-8", errors="replace"
+        )
+    except (StoreError, LookupError) as exc:
+        logger.warning("cannot re-read the stored version url=%s: %s", watch.url, exc)
+        return False
+    return is_extraction_shift(
+        baseline.article,
+        seen.compared,
+        _page_lines(old_html, watch, ignore),
+        _page_lines(fetched.text, watch, ignore),
+    )
+
+
+def _page_lines(html: str, watch: Watch, ignore: Sequence[re.Pattern[str]]) -> tuple[str, ...]:
+    """All visible text of a page, one line per block, read like the article is."""
+    page = extract_article(html, mode="page", exclude=tuple(watch.exclude))
+    return normalize_article(page, ignore).article.paragraphs
+
+
 _FLIP_WINDOW = timedelta(hours=48)
 _NOT_FOUND_TTL_SECONDS = 24 * 3600
 _not_found_cache: dict[str, tuple[float, Article | None]] = {}
@@ -400,36 +454,6 @@ def _not_found_page(
     with _not_found_lock:
         _not_found_cache[key] = (now + _NOT_FOUND_TTL_SECONDS, article)
     return article
-
-
-@functools.cache
-def _phrase_file(path: str, mtime_ns: int) -> DetectionRules:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        return parse_phrases(text, source=path)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(f"removal_phrases: {exc}") from None
-
-
-def detection_rules(extra: str | None = None) -> DetectionRules:
-    """The shipped removal phrases, plus the user's file ``extra`` when given."""
-    shipped = _shipped_rules()
-    if not extra:
-        return shipped
-    try:
-        mtime = Path(extra).stat().st_mtime_ns
-    except OSError as exc:
-        raise ConfigError(f"removal_phrases: cannot read {extra}: {exc}") from None
-    user = _phrase_file(extra, mtime)
-    return DetectionRules(
-        notice_phrases=shipped.notice_phrases + user.notice_phrases,
-        not_found_phrases=shipped.not_found_phrases + user.not_found_phrases,
-    )
-
-
-@functools.cache
-def _shipped_rules() -> DetectionRules:
-    return shipped_phrases()
 
 
 def _seen_before(
