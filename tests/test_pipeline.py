@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from werkzeug import Request, Response
 from tests.sites import CJK_STORY, Story, encoded, not_found_page, render
 from watcher.classify import Kind, Part, Removal
 from watcher.config import Settings, Watch, Watchlist
-from watcher.pipeline import CheckResult, check_page, run_pass
+from watcher.pipeline import CheckResult, check_page, check_safely, run_pass
 from watcher.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -459,3 +460,18 @@ def test_revert_days_later_is_reported_again(
     assert back.verdict.kind is Kind.CHANGED
     assert back.repeat_of is None
     assert len(db.outbox.alerts(check.page_id)) == 2
+
+
+def test_an_internal_failure_is_one_log_line_and_recorded(
+    db: Store, session: requests.Session, site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A crashing check (a page id the store does not know) logs one line, no traceback."""
+    site.serve("/a", render(Story()))
+    watch = Watch(url=site.url("/a"))
+    with caplog.at_level(logging.INFO, logger="watcher.pipeline"):
+        result = check_safely(db, session, watch, SETTINGS, page_id=987654, now=T0)
+    assert result.verdict.kind is Kind.ERROR
+    assert "internal error" in result.verdict.summary
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors
+    assert all("\n" not in r.getMessage() and r.exc_info is None for r in errors)

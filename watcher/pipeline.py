@@ -612,15 +612,18 @@ def check_safely(
     *,
     routes: Sequence[str] = (),
 ) -> CheckResult:
-    """The per-page boundary: any failure is logged with its traceback and recorded.
+    """The per-page boundary: any failure is logged on one line and recorded.
+
+    journald keeps one line per event; the traceback follows at DEBUG (``-vv``).
 
     ``routes`` (``Watchlist.routes_for(watch)``) receive the page's alerts.
     """
     try:
         return check_page(store, session, watch, settings, page_id=page_id, now=now, routes=routes)
     except Exception as exc:  # the one broad boundary, by design
-        logger.exception("check failed page=%s url=%s", watch.label, watch.url)
         message = f"internal error: {type(exc).__name__}: {exc}"
+        logger.error("check failed page=%s url=%s: %s", watch.label, watch.url, _one_line(message))
+        logger.debug("traceback of the failed check url=%s", watch.url, exc_info=True)
         try:
             store.record_check(
                 page_id,
@@ -630,6 +633,16 @@ def check_safely(
                 alerts=routes,
                 unreachable_after=settings.unreachable_after,
             )
-        except Exception:  # the store itself may be what failed
-            logger.exception("could not record the failure url=%s", watch.url)
+        except Exception as again:  # the store itself may be what failed
+            logger.error(
+                "could not record the failure url=%s: %s: %s",
+                watch.url,
+                type(again).__name__,
+                _one_line(str(again)),
+            )
+            logger.debug("traceback of the failed record url=%s", watch.url, exc_info=True)
         return CheckResult(watch.url, watch.label, Verdict(Kind.ERROR, summary=message), now)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
