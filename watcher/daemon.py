@@ -481,9 +481,10 @@ class Daemon:
         try:
             self.start()
             scheduler = self._scheduler()
-            scheduler.start()
+            # Ready before the jobs start, so no WATCHDOG=1 can precede READY=1.
             self._notify("READY=1")
             self._notify(f"STATUS={self._safe_status()}")
+            scheduler.start()
             while not self._stop_requested.is_set():
                 info = signal.sigtimedwait(_SIGNALS, 0.5)
                 if info is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -27,22 +25,27 @@ from watcher.classify import (
     Baseline,
     DetectionRules,
     Kind,
-    Observation,
-    Part,
     Removal,
     State,
     Verdict,
-    classify_change,
-    surviving_share,
 )
 from watcher.config import Settings, Watch, Watchlist
-from watcher.confirm import is_extraction_shift, mask_volatile, same_content
-from watcher.errors import FetchError, StoreError
-from watcher.extract import Article, extract_article
-from watcher.fetch import FetchOptions, FetchResult, fetch_page
+from watcher.errors import FetchError
+from watcher.extract import Article
+from watcher.fetch import FetchResult, fetch_page
 from watcher.models import Snapshot
-from watcher.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
+from watcher.normalize import builtin_ignore, compile_ignore, normalize_article
 from watcher.phrases import detection_rules
+from watcher.reading import fetch_options, read_article, snapshot_article
+from watcher.review import (
+    CONFIRMED_KINDS,
+    Evaluation,
+    Look,
+    confirm_change,
+    explained_by_extraction,
+    not_found_page,
+    seen_before,
+)
 from watcher.schedule import parse_retry_after
 from watcher.store import ChangeDraft, Store
 
@@ -64,29 +67,6 @@ class CheckResult:
     retry_after_seconds: float | None = None
     # Set when the page went back to a version already stored (and reported): no alert.
     repeat_of: int | None = None
-
-
-def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
-    """The fetcher's view of a watch: its own headers/cookies/proxy plus global limits."""
-    timeout = settings.timeout.total_seconds()
-    return FetchOptions(
-        user_agent=settings.user_agent,
-        connect_timeout_seconds=timeout,
-        read_timeout_seconds=timeout,
-        deadline_seconds=settings.deadline.total_seconds(),
-        max_bytes=settings.max_bytes,
-        headers=dict(watch.headers),
-        cookies=dict(watch.cookies),
-        proxy=watch.proxy,
-    )
-
-
-def read_article(html: str, watch: Watch, url: str | None = None) -> Article:
-    """Extract and normalise without ignore rules: what is stored as the version's text."""
-    article = extract_article(
-        html, mode=watch.mode, selector=watch.selector, exclude=tuple(watch.exclude), url=url
-    )
-    return normalize_article(article).article
 
 
 def check_page(
@@ -149,7 +129,7 @@ def check_page(
         routes=routes,
         unreachable_after=settings.unreachable_after,
         refetch=refetch if settings.confirm else None,
-        probe=lambda url: _not_found_page(session, watch, settings, url),
+        probe=lambda url: not_found_page(session, watch, settings, url),
         rules=detection_rules(settings.removal_phrases),
     )
 
@@ -189,10 +169,10 @@ def process_fetch(
     # time; the stored text keeps everything.
     ignore = (*builtin_ignore(), *compile_ignore(watch.ignore))
     baseline = _baseline(store, latest, ignore)
-    look = _Look(watch, baseline, ignore, probe, rules)
+    look = Look(watch, baseline, ignore, probe, rules)
     seen = look.evaluate(fetched)
-    if refetch is not None and seen.verdict.kind in _CONFIRMED_KINDS:
-        confirmed = _confirm(look, seen, refetch)
+    if refetch is not None and seen.verdict.kind in CONFIRMED_KINDS:
+        confirmed = confirm_change(look, seen, refetch)
         if confirmed is None:
             logger.info(
                 "not confirmed by a second fetch, not reported: %s page=%s url=%s",
@@ -205,10 +185,10 @@ def process_fetch(
                 state=baseline.state if baseline else State.OK,
                 summary=f"not confirmed by a second fetch: {seen.verdict.summary}",
             )
-            seen = _Evaluation(seen.stored, seen.compared, unconfirmed)
+            seen = Evaluation(seen.stored, seen.compared, unconfirmed)
         else:
             fetched, seen = confirmed
-    if _is_extraction_shift(store, watch, latest, baseline, seen, fetched, ignore):
+    if explained_by_extraction(store, watch, latest, baseline, seen, fetched, ignore):
         logger.info(
             "body change explained by extraction alone, not reported: %s page=%s url=%s",
             seen.verdict.summary,
@@ -216,7 +196,7 @@ def process_fetch(
             watch.url,
         )
         quiet = Verdict(Kind.UNCHANGED, summary=f"extraction shift: {seen.verdict.summary}")
-        seen = _Evaluation(seen.stored, seen.compared, quiet)
+        seen = Evaluation(seen.stored, seen.compared, quiet)
     stored_article, verdict = seen.stored, seen.verdict
 
     if not verdict.is_event:
@@ -240,7 +220,7 @@ def process_fetch(
     alert_routes = routes
     earlier: Snapshot | None = None
     if verdict.kind is Kind.CHANGED and latest is not None:
-        earlier = _seen_before(store, page_id, latest, seen.compared, ignore, checked_at)
+        earlier = seen_before(store, page_id, latest, seen.compared, ignore, checked_at)
         if earlier is not None:
             # A/B tests and flapping pages return to versions already reported: record
             # the return, alert once per real new version.
@@ -279,208 +259,6 @@ def process_fetch(
     return replace(result, repeat_of=earlier.id) if earlier is not None else result
 
 
-# Events that a second fetch must confirm; "new" has nothing to be mistaken against.
-_CONFIRMED_KINDS = frozenset({Kind.CHANGED, Kind.REMOVED, Kind.RESTORED})
-
-
-@dataclass(frozen=True, slots=True)
-class _Evaluation:
-    stored: Article | None  # what is kept as the version's text (no ignore rules)
-    compared: Article | None  # what was compared (ignore rules applied)
-    verdict: Verdict
-
-
-@dataclass(frozen=True, slots=True)
-class _Look:
-    """How one check reads a fetch: the watch, its baseline, rules and removal probes."""
-
-    watch: Watch
-    baseline: Baseline | None
-    ignore: Sequence[re.Pattern[str]]
-    probe: Callable[[str], Article | None] | None
-    rules: DetectionRules
-
-    def evaluate(self, fetched: FetchResult) -> _Evaluation:
-        watch = self.watch
-        stored = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
-        compared = normalize_article(stored, self.ignore).article if stored else None
-        observation = Observation(
-            url=watch.url, status=fetched.status, final_url=fetched.final_url, article=compared
-        )
-        if compared is not None and self._article_mostly_gone(compared):
-            # Only then is it worth reading the whole page (a short removal notice is
-            # often dropped by the article extractor) and asking the host what its own
-            # "not found" page looks like.
-            page = extract_article(fetched.text, mode="page", exclude=tuple(watch.exclude))
-            lines = tuple(t for p in page.paragraphs if (t := normalize_text(p)))
-            not_found = self.probe(fetched.final_url) if self.probe else None
-            if not_found is not None:
-                not_found = normalize_article(not_found, self.ignore).article
-            observation = replace(observation, page_lines=lines, not_found=not_found)
-        verdict = classify_change(self.baseline, observation, rules=self.rules)
-        return _Evaluation(stored, compared, verdict)
-
-    def _article_mostly_gone(self, compared: Article) -> bool:
-        baseline = self.baseline
-        if baseline is None:
-            return False
-        reference = baseline.last_good if baseline.state is State.REMOVED else baseline.article
-        return reference is not None and surviving_share(reference.text, compared.text) < 0.5
-
-
-def _confirm(
-    look: _Look, first: _Evaluation, refetch: Callable[[], FetchResult]
-) -> tuple[FetchResult, _Evaluation] | None:
-    """The second fetch and what it confirms; None when the first look is not confirmed."""
-    watch, baseline = look.watch, look.baseline
-    try:
-        fetched = refetch()
-    except FetchError as exc:
-        logger.info("confirming fetch failed url=%s: %s", watch.url, exc)
-        return None
-    second = look.evaluate(fetched)
-    if second.verdict.kind is not first.verdict.kind:
-        return None  # flapped back (A/B test, inconsistent CDN node, transient 404)
-    if second.verdict.removal is not first.verdict.removal:
-        return None
-    if (
-        baseline is None
-        or first.verdict.kind is Kind.REMOVED
-        or same_content(first.compared, second.compared)
-        or first.compared is None
-        or second.compared is None
-    ):
-        return fetched, second
-    reference = baseline.article if baseline.state is State.OK else baseline.last_good
-    if reference is None:
-        return fetched, second
-    masked = mask_volatile(reference, first.compared, second.compared)
-    masked_baseline = (
-        Baseline(State.OK, None, masked.baseline, masked.baseline)
-        if baseline.state is State.OK
-        else Baseline(baseline.state, baseline.removal, baseline.article, masked.baseline)
-    )
-    observation = Observation(
-        url=watch.url, status=fetched.status, final_url=fetched.final_url, article=masked.current
-    )
-    verdict = classify_change(masked_baseline, observation, rules=look.rules)
-    if verdict.kind is Kind.UNCHANGED:
-        logger.info(
-            "only parts that differ between two loads changed (%d), not reported url=%s",
-            len(masked.volatile),
-            watch.url,
-        )
-        return None
-    return fetched, _Evaluation(second.stored, second.compared, verdict)
-
-
-def _is_extraction_shift(
-    store: Store,
-    watch: Watch,
-    latest: Snapshot | None,
-    baseline: Baseline | None,
-    seen: _Evaluation,
-    fetched: FetchResult,
-    ignore: Sequence[re.Pattern[str]],
-) -> bool:
-    """A body-only change whose words were all on both pages: the extractor moved, not the text.
-
-    Needs the previous version's whole-page text, read again from its stored raw HTML;
-    only done for body-only changes of article-mode watches, which are rare.
-    """
-    verdict = seen.verdict
-    if (
-        verdict.kind is not Kind.CHANGED
-        or verdict.parts != (Part.BODY,)
-        or watch.mode != "article"
-        or latest is None
-        or baseline is None
-        or baseline.state is not State.OK
-        or seen.compared is None
-    ):
-        return False
-    try:
-        old_html = store.raw_body(latest.body_sha256).decode(
-            latest.encoding or "utf-8", errors="replace"
-        )
-    except (StoreError, LookupError) as exc:
-        logger.warning("cannot re-read the stored version url=%s: %s", watch.url, exc)
-        return False
-    return is_extraction_shift(
-        baseline.article,
-        seen.compared,
-        _page_lines(old_html, watch, ignore),
-        _page_lines(fetched.text, watch, ignore),
-    )
-
-
-def _page_lines(html: str, watch: Watch, ignore: Sequence[re.Pattern[str]]) -> tuple[str, ...]:
-    """All visible text of a page, one line per block, read like the article is."""
-    page = extract_article(html, mode="page", exclude=tuple(watch.exclude))
-    return normalize_article(page, ignore).article.paragraphs
-
-
-_FLIP_WINDOW = timedelta(hours=48)
-_NOT_FOUND_TTL_SECONDS = 24 * 3600
-_not_found_cache: dict[str, tuple[float, Article | None]] = {}
-_not_found_lock = threading.Lock()
-
-
-def _not_found_page(
-    session: requests.Session, watch: Watch, settings: Settings, url: str
-) -> Article | None:
-    """What the host answers with 200 for a URL that cannot exist (cached for a day).
-
-    A soft-404 page is recognised by resembling it. None when the host answers such
-    URLs properly (404) or cannot be asked.
-    """
-    parts = urlsplit(url)
-    section = parts.path.strip("/").split("/", 1)[0]
-    key = f"{parts.scheme}://{parts.netloc}/{section}"
-    now = time.monotonic()
-    with _not_found_lock:
-        cached = _not_found_cache.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-    probe_url = urljoin(url, f"{secrets.token_hex(8)}.html")
-    article: Article | None = None
-    try:
-        probe = fetch_page(session, probe_url, fetch_options(settings, watch))
-    except FetchError as exc:
-        logger.info("not-found probe failed url=%s: %s", probe_url, exc)
-    else:
-        if probe.status == 200 and probe.text:
-            article = read_article(probe.text, watch, probe.final_url)
-    with _not_found_lock:
-        _not_found_cache[key] = (now + _NOT_FOUND_TTL_SECONDS, article)
-    return article
-
-
-def _seen_before(
-    store: Store,
-    page_id: int,
-    latest: Snapshot,
-    compared: Article | None,
-    ignore: Sequence[re.Pattern[str]],
-    now: datetime,
-) -> Snapshot | None:
-    """A recent stored version (not the latest) that reads the same as ``compared``.
-
-    Only versions from the last ``_FLIP_WINDOW``: a page flipping between versions does
-    so within hours, while an editor quietly reverting an edit days later is news.
-    """
-    if compared is None:
-        return None
-    for snapshot in reversed(store.snapshots(page_id)):
-        if snapshot.fetched_at < now - _FLIP_WINDOW:
-            break
-        if snapshot.id == latest.id or snapshot.state != State.OK:
-            continue
-        if same_content(normalize_article(snapshot_article(snapshot), ignore).article, compared):
-            return snapshot
-    return None
-
-
 def _result(
     watch: Watch,
     verdict: Verdict,
@@ -504,18 +282,6 @@ def _same_response(latest: Snapshot, fetched: FetchResult) -> bool:
         latest.status == fetched.status
         and latest.final_url == fetched.final_url
         and latest.body_sha256 == hashlib.sha256(fetched.body).hexdigest()
-    )
-
-
-def snapshot_article(snapshot: Snapshot) -> Article:
-    """The stored text of a version as an ``Article``."""
-    paragraphs = tuple(p for p in snapshot.text.split("\n\n") if p) if snapshot.text else ()
-    return Article(
-        title=snapshot.title,
-        byline=snapshot.byline,
-        published=snapshot.published,
-        paragraphs=paragraphs,
-        page_title=snapshot.page_title,
     )
 
 
@@ -646,3 +412,16 @@ def check_safely(
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# Re-exported: the CLI, the demo and the benchmarks read pages the pipeline's way.
+__all__ = [
+    "CheckResult",
+    "check_page",
+    "check_safely",
+    "fetch_options",
+    "process_fetch",
+    "read_article",
+    "run_pass",
+    "snapshot_article",
+]

@@ -1,0 +1,245 @@
+"""Second looks at a detected change before it is stored and reported (edge: fetch, store).
+
+A change must survive a second fetch, must not be only the extractor moving, and must not
+be a return to a version reported hours ago; a removal gets the page's whole text and the
+host's own "not found" page to be named correctly.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from watcher.classify import (
+    Baseline,
+    DetectionRules,
+    Kind,
+    Observation,
+    Part,
+    State,
+    Verdict,
+    classify_change,
+    surviving_share,
+)
+from watcher.config import Settings, Watch
+from watcher.confirm import is_extraction_shift, mask_volatile, same_content
+from watcher.errors import FetchError, StoreError
+from watcher.extract import Article, extract_article
+from watcher.fetch import FetchResult, fetch_page
+from watcher.models import Snapshot
+from watcher.normalize import normalize_article, normalize_text
+from watcher.reading import fetch_options, read_article, snapshot_article
+from watcher.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+# Events that a second fetch must confirm; "new" has nothing to be mistaken against.
+CONFIRMED_KINDS = frozenset({Kind.CHANGED, Kind.REMOVED, Kind.RESTORED})
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    stored: Article | None  # what is kept as the version's text (no ignore rules)
+    compared: Article | None  # what was compared (ignore rules applied)
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """How one check reads a fetch: the watch, its baseline, rules and removal probes."""
+
+    watch: Watch
+    baseline: Baseline | None
+    ignore: Sequence[re.Pattern[str]]
+    probe: Callable[[str], Article | None] | None
+    rules: DetectionRules
+
+    def evaluate(self, fetched: FetchResult) -> Evaluation:
+        watch = self.watch
+        stored = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
+        compared = normalize_article(stored, self.ignore).article if stored else None
+        observation = Observation(
+            url=watch.url, status=fetched.status, final_url=fetched.final_url, article=compared
+        )
+        if compared is not None and self._article_mostly_gone(compared):
+            # Only then is it worth reading the whole page (a short removal notice is
+            # often dropped by the article extractor) and asking the host what its own
+            # "not found" page looks like.
+            page = extract_article(fetched.text, mode="page", exclude=tuple(watch.exclude))
+            lines = tuple(t for p in page.paragraphs if (t := normalize_text(p)))
+            not_found = self.probe(fetched.final_url) if self.probe else None
+            if not_found is not None:
+                not_found = normalize_article(not_found, self.ignore).article
+            observation = replace(observation, page_lines=lines, not_found=not_found)
+        verdict = classify_change(self.baseline, observation, rules=self.rules)
+        return Evaluation(stored, compared, verdict)
+
+    def _article_mostly_gone(self, compared: Article) -> bool:
+        baseline = self.baseline
+        if baseline is None:
+            return False
+        reference = baseline.last_good if baseline.state is State.REMOVED else baseline.article
+        return reference is not None and surviving_share(reference.text, compared.text) < 0.5
+
+
+def confirm_change(
+    look: Look, first: Evaluation, refetch: Callable[[], FetchResult]
+) -> tuple[FetchResult, Evaluation] | None:
+    """The second fetch and what it confirms; None when the first look is not confirmed."""
+    watch, baseline = look.watch, look.baseline
+    try:
+        fetched = refetch()
+    except FetchError as exc:
+        logger.info("confirming fetch failed url=%s: %s", watch.url, exc)
+        return None
+    second = look.evaluate(fetched)
+    if second.verdict.kind is not first.verdict.kind:
+        return None  # flapped back (A/B test, inconsistent CDN node, transient 404)
+    if second.verdict.removal is not first.verdict.removal:
+        return None
+    if (
+        baseline is None
+        or first.verdict.kind is Kind.REMOVED
+        or same_content(first.compared, second.compared)
+        or first.compared is None
+        or second.compared is None
+    ):
+        return fetched, second
+    reference = baseline.article if baseline.state is State.OK else baseline.last_good
+    if reference is None:
+        return fetched, second
+    masked = mask_volatile(reference, first.compared, second.compared)
+    masked_baseline = (
+        Baseline(State.OK, None, masked.baseline, masked.baseline)
+        if baseline.state is State.OK
+        else Baseline(baseline.state, baseline.removal, baseline.article, masked.baseline)
+    )
+    observation = Observation(
+        url=watch.url, status=fetched.status, final_url=fetched.final_url, article=masked.current
+    )
+    verdict = classify_change(masked_baseline, observation, rules=look.rules)
+    if verdict.kind is Kind.UNCHANGED:
+        logger.info(
+            "only parts that differ between two loads changed (%d), not reported url=%s",
+            len(masked.volatile),
+            watch.url,
+        )
+        return None
+    return fetched, Evaluation(second.stored, second.compared, verdict)
+
+
+def explained_by_extraction(
+    store: Store,
+    watch: Watch,
+    latest: Snapshot | None,
+    baseline: Baseline | None,
+    seen: Evaluation,
+    fetched: FetchResult,
+    ignore: Sequence[re.Pattern[str]],
+) -> bool:
+    """A body-only change whose words were all on both pages: the extractor moved, not the text.
+
+    Needs the previous version's whole-page text, read again from its stored raw HTML;
+    only done for body-only changes of article-mode watches, which are rare.
+    """
+    verdict = seen.verdict
+    if (
+        verdict.kind is not Kind.CHANGED
+        or verdict.parts != (Part.BODY,)
+        or watch.mode != "article"
+        or latest is None
+        or baseline is None
+        or baseline.state is not State.OK
+        or seen.compared is None
+    ):
+        return False
+    try:
+        old_html = store.raw_body(latest.body_sha256).decode(
+            latest.encoding or "utf-8", errors="replace"
+        )
+    except (StoreError, LookupError) as exc:
+        logger.warning("cannot re-read the stored version url=%s: %s", watch.url, exc)
+        return False
+    return is_extraction_shift(
+        baseline.article,
+        seen.compared,
+        _page_lines(old_html, watch, ignore),
+        _page_lines(fetched.text, watch, ignore),
+    )
+
+
+def _page_lines(html: str, watch: Watch, ignore: Sequence[re.Pattern[str]]) -> tuple[str, ...]:
+    """All visible text of a page, one line per block, read like the article is."""
+    page = extract_article(html, mode="page", exclude=tuple(watch.exclude))
+    return normalize_article(page, ignore).article.paragraphs
+
+
+_FLIP_WINDOW = timedelta(hours=48)
+_NOT_FOUND_TTL_SECONDS = 24 * 3600
+_not_found_cache: dict[str, tuple[float, Article | None]] = {}
+_not_found_lock = threading.Lock()
+
+
+def not_found_page(
+    session: requests.Session, watch: Watch, settings: Settings, url: str
+) -> Article | None:
+    """What the host answers with 200 for a URL that cannot exist (cached for a day).
+
+    A soft-404 page is recognised by resembling it. None when the host answers such
+    URLs properly (404) or cannot be asked.
+    """
+    parts = urlsplit(url)
+    section = parts.path.strip("/").split("/", 1)[0]
+    key = f"{parts.scheme}://{parts.netloc}/{section}"
+    now = time.monotonic()
+    with _not_found_lock:
+        cached = _not_found_cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+    probe_url = urljoin(url, f"{secrets.token_hex(8)}.html")
+    article: Article | None = None
+    try:
+        probe = fetch_page(session, probe_url, fetch_options(settings, watch))
+    except FetchError as exc:
+        logger.info("not-found probe failed url=%s: %s", probe_url, exc)
+    else:
+        if probe.status == 200 and probe.text:
+            article = read_article(probe.text, watch, probe.final_url)
+    with _not_found_lock:
+        _not_found_cache[key] = (now + _NOT_FOUND_TTL_SECONDS, article)
+    return article
+
+
+def seen_before(
+    store: Store,
+    page_id: int,
+    latest: Snapshot,
+    compared: Article | None,
+    ignore: Sequence[re.Pattern[str]],
+    now: datetime,
+) -> Snapshot | None:
+    """A recent stored version (not the latest) that reads the same as ``compared``.
+
+    Only versions from the last ``_FLIP_WINDOW``: a page flipping between versions does
+    so within hours, while an editor quietly reverting an edit days later is news.
+    """
+    if compared is None:
+        return None
+    for snapshot in reversed(store.snapshots(page_id)):
+        if snapshot.fetched_at < now - _FLIP_WINDOW:
+            break
+        if snapshot.id == latest.id or snapshot.state != State.OK:
+            continue
+        if same_content(normalize_article(snapshot_article(snapshot), ignore).article, compared):
+            return snapshot
+    return None
