@@ -151,3 +151,17 @@ def test_schema_command_matches_committed(capsys: pytest.CaptureFixture[str]) ->
     assert code == EXIT_OK
     committed = Path(__file__).resolve().parent.parent / "config" / "watchlist.schema.json"
     assert out == committed.read_text(encoding="utf-8")
+
+
+def test_inspect_reports_built_in_rules_that_fired(
+    workdir: Path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """inspect reads the page as a check compares it: built-in volatile rules included."""
+    story = Story().edit(4, "Friday morning.", "Friday morning. Last updated: 5 minutes ago")
+    httpserver.expect_request("/a").respond_with_data(render(story), content_type="text/html")
+    code, out, _ = run(
+        capsys, "-c", str(write_watchlist(workdir)), "inspect", httpserver.url_for("/a")
+    )
+    assert code == EXIT_OK
+    assert "built-in:   1 volatile-text rule(s) fired" in out
+    assert "5 minutes ago" not in out

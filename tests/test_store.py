@@ -507,3 +507,13 @@ def test_status_counts(db: Store) -> None:
     )
     # once the lease has expired, the leased page counts as due again
     assert db.status_counts(T0 + timedelta(seconds=61)).due == 3
+
+
+def test_snapshots_since_reads_only_the_recent_versions(db: Store) -> None:
+    """snapshots(since=) leaves older versions in the database, unread."""
+    page_id = db.sync_pages([("https://a.example/x", "A")], T0)["https://a.example/x"]
+    for hours in (0, 10, 20):
+        store_version(db, page_id, f"v{hours}", at=T0 + timedelta(hours=hours))
+    recent = db.snapshots(page_id, since=T0 + timedelta(hours=10))
+    assert [s.fetched_at for s in recent] == [T0 + timedelta(hours=h) for h in (10, 20)]
+    assert len(db.snapshots(page_id)) == 3

@@ -572,8 +572,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     import requests
 
     from watcher.fetch import fetch_page
-    from watcher.normalize import compile_ignore, normalize_article
-    from watcher.pipeline import fetch_options, read_article
+    from watcher.normalize import normalize_article
+    from watcher.reading import compare_rules, fetch_options, read_article
 
     watchlist = load_watchlist(args.config) if args.config.exists() else Watchlist()
     base = watchlist.find(args.url) or Watch(url=args.url)
@@ -594,7 +594,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     with requests.Session() as session:
         fetched = fetch_page(session, watch.url, fetch_options(watchlist.settings, watch))
     article = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
-    normalized = normalize_article(article, compile_ignore(watch.ignore)) if article else None
+    normalized = normalize_article(article, compare_rules(watch)) if article else None
     print(render_inspect(fetched, normalized, watch))
     return EXIT_OK
 

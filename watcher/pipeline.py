@@ -34,9 +34,9 @@ from watcher.errors import FetchError
 from watcher.extract import Article
 from watcher.fetch import FetchResult, fetch_page
 from watcher.models import Snapshot
-from watcher.normalize import builtin_ignore, compile_ignore, normalize_article
+from watcher.normalize import normalize_article
 from watcher.phrases import detection_rules
-from watcher.reading import fetch_options, read_article, snapshot_article
+from watcher.reading import compare_rules, fetch_options, read_article, snapshot_article
 from watcher.review import (
     CONFIRMED_KINDS,
     Evaluation,
@@ -165,9 +165,7 @@ def process_fetch(
         )
         return _result(watch, _unchanged(latest), checked_at, fetched.status)
 
-    # Built-in volatile-text rules and the watch's own apply to both sides at compare
-    # time; the stored text keeps everything.
-    ignore = (*builtin_ignore(), *compile_ignore(watch.ignore))
+    ignore = compare_rules(watch)  # applied to both sides, so editing a rule is silent
     baseline = _baseline(store, latest, ignore)
     look = Look(watch, baseline, ignore, probe, rules)
     seen = look.evaluate(fetched)

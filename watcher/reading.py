@@ -6,11 +6,13 @@ every one of them reads a page exactly the same way.
 
 from __future__ import annotations
 
+import re
+
 from watcher.config import Settings, Watch
 from watcher.extract import Article, extract_article
 from watcher.fetch import FetchOptions
 from watcher.models import Snapshot
-from watcher.normalize import normalize_article
+from watcher.normalize import builtin_ignore, compile_ignore, normalize_article
 
 
 def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
@@ -46,3 +48,9 @@ def snapshot_article(snapshot: Snapshot) -> Article:
         paragraphs=paragraphs,
         page_title=snapshot.page_title,
     )
+
+
+def compare_rules(watch: Watch) -> tuple[re.Pattern[str], ...]:
+    """What is dropped before two versions are compared: built-in volatile-text rules
+    plus the watch's own. The stored text keeps everything."""
+    return (*builtin_ignore(), *compile_ignore(watch.ignore))

@@ -108,6 +108,9 @@ def render_inspect(fetched: FetchResult, normalized: Normalized | None, watch: W
     for pattern in watch.ignore:
         state = "fired" if pattern in normalized.fired else "did not match"
         lines.append(f"ignore:     {pattern!r} {state}")
+    builtin = [p for p in normalized.fired if p not in watch.ignore]
+    if builtin:
+        lines.append(f"built-in:   {len(builtin)} volatile-text rule(s) fired")
     words = count_words(article.text)
     lines.append(f"text:       {len(article.paragraphs)} paragraphs, {words} words")
     lines.append("")

@@ -235,9 +235,7 @@ def seen_before(
     """
     if compared is None:
         return None
-    for snapshot in reversed(store.snapshots(page_id)):
-        if snapshot.fetched_at < now - _FLIP_WINDOW:
-            break
+    for snapshot in reversed(store.snapshots(page_id, since=now - _FLIP_WINDOW)):
         if snapshot.id == latest.id or snapshot.state != State.OK:
             continue
         if same_content(normalize_article(snapshot_article(snapshot), ignore).article, compared):

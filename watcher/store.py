@@ -343,12 +343,13 @@ class Store:
             outbox.end_outage(session, page_id, checked_at=fetch.fetched_at, routes=alerts)
         return snapshot_id, change_id
 
-    def snapshots(self, page_id: int) -> Sequence[Snapshot]:
-        """Every stored version of a page, oldest first."""
+    def snapshots(self, page_id: int, *, since: datetime | None = None) -> Sequence[Snapshot]:
+        """Stored versions of a page (fetched at or after ``since``), oldest first."""
+        query = select(Snapshot).where(col(Snapshot.page_id) == page_id)
+        if since is not None:
+            query = query.where(col(Snapshot.fetched_at) >= since)
         with self._transaction() as session:
-            return session.exec(
-                select(Snapshot).where(col(Snapshot.page_id) == page_id).order_by(col(Snapshot.id))
-            ).all()
+            return session.exec(query.order_by(col(Snapshot.id))).all()
 
     def changes(self, page_id: int | None = None) -> Sequence[Change]:
         """Changes of one page (or all), oldest first (in the order they were recorded)."""
