@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -71,6 +72,7 @@ def extract_article(
     page_title = _page_title(root)
     for xpath in drops:
         _drop_all(xpath(root))
+    _drop_consent_banners(root)
 
     if picks is not None:
         matched = _outermost(picks(root))
@@ -106,10 +108,10 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
     doc = _run_trafilatura(root, url)
     title = _attr(doc, "title") or _meta_title(root) or _first_text(root, "//h1") or page_title
     byline = _attr(doc, "author")
-    published = _stable_date(root, url, _attr(doc, "date"))
+    published = _stated_date(root) or _stable_date(root, url, _attr(doc, "date"))
     text = getattr(doc, "text", None)
     paragraphs = _split_lines(text) if isinstance(text, str) else ()
-    paragraphs = _without_title_lines(paragraphs, title)
+    paragraphs = _without_title_lines(paragraphs, title, page_title)
     if paragraphs:
         return Article(title, byline, published, paragraphs, page_title)
     return Article(
@@ -120,6 +122,61 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
         page_title=page_title,
         is_fallback=True,
     )
+
+
+# Where pages state their publication date for machines, most trusted first.
+_DATE_KEYS = (
+    "article:published_time",
+    "datepublished",
+    "og:published_time",
+    "published_time",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publication_date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "sailthru.date",
+    "parsely-pub-date",
+)
+_META_DATES = etree.XPath(
+    "//meta[@content][@property or @name or @itemprop]"
+    " | //*[@itemprop='datePublished'][@datetime or @content]"
+)
+_ISO_DAY = re.compile(r"\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+_JSON_LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+
+
+def _stated_date(root: lxml.html.HtmlElement) -> str:
+    """The publication day the page's metadata states (``YYYY-MM-DD``), or "".
+
+    Metadata is written once by the CMS and does not move with the layout, and it is
+    where a backdated article is backdated: trafilatura may prefer a date in the URL
+    or the first ``<time>`` on the page and so not see the change.
+    """
+    stated: dict[str, str] = {}
+    for el in _META_DATES(root):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
+        value = el.get("content") or el.get("datetime") or ""
+        if key in _DATE_KEYS and key not in stated and (day := _iso_day(value)):
+            stated[key] = day
+    for key in _DATE_KEYS:
+        if key in stated:
+            return stated[key]
+    for script in _JSON_LD(root):
+        if (m := _JSON_LD_DATE.search(script.text or "")) and (day := _iso_day(m.group(1))):
+            return day
+    return ""
+
+
+def _iso_day(value: str) -> str:
+    m = _ISO_DAY.match(value)
+    if m is None:
+        return ""
+    year, month, day = (int(g) for g in m.groups())
+    if not (1990 <= year <= 2200 and 1 <= month <= 12 and 1 <= day <= 31):
+        return ""
+    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def _stable_date(root: lxml.html.HtmlElement, url: str | None, found: str) -> str:
@@ -153,18 +210,21 @@ _JSON_LD = etree.XPath("//script[@type='application/ld+json']")
 _TIME = etree.XPath("//time")
 
 
-def _without_title_lines(paragraphs: tuple[str, ...], title: str) -> tuple[str, ...]:
-    """Drop the headline wherever trafilatura repeats it as a line of the text.
+def _without_title_lines(
+    paragraphs: tuple[str, ...], title: str, page_title: str = ""
+) -> tuple[str, ...]:
+    """Drop the headline (and the document's ``<title>``) wherever trafilatura repeats it
+    as a line of the text.
 
     The headline is compared on its own; counting it in the body too would report a
     headline edit as a body edit as well. Whether trafilatura repeats it, and where
     (first line, or after a standfirst or a counter), varies with the markup around
     the article, so every repetition goes, not only a leading one.
     """
-    if not title:
+    titles = {" ".join(t.split()) for t in (title, page_title) if t}
+    if not titles:
         return paragraphs
-    headline = " ".join(title.split())
-    return tuple(p for p in paragraphs if " ".join(p.split()) != headline)
+    return tuple(p for p in paragraphs if " ".join(p.split()) not in titles)
 
 
 def _run_trafilatura(root: lxml.html.HtmlElement, url: str | None) -> object | None:
@@ -176,6 +236,7 @@ def _run_trafilatura(root: lxml.html.HtmlElement, url: str | None) -> object | N
     would alert on every check. Comments are never article text; tables often are.
     trafilatura copies the tree it is given, so ``root`` stays intact for the fallback.
     """
+    _collapse_source_spaces(root)
     try:
         return bare_extraction(
             root,
@@ -188,6 +249,35 @@ def _run_trafilatura(root: lxml.html.HtmlElement, url: str | None) -> object | N
     except Exception:  # third-party heuristics on hostile input; page text is the safe answer
         logger.warning("trafilatura failed, using the page text url=%s", url, exc_info=True)
         return None
+
+
+_KEEP_SPACES = frozenset({"pre", "textarea", "code", "script", "style"})
+
+
+def _collapse_source_spaces(root: lxml.html.HtmlElement) -> None:
+    """Collapse white space between words in every text node, as a browser renders it.
+
+    trafilatura keeps the line breaks of the HTML *source* inside a paragraph, so a
+    page whose template re-wraps its source text would split paragraphs differently
+    on every deploy. White space at the edges of a text node stays (it separates
+    inline elements); preformatted text keeps all of it.
+    """
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        kept = el.tag in _KEEP_SPACES or any(a.tag in _KEEP_SPACES for a in el.iterancestors())
+        if not kept:
+            _collapse(el, "text")
+        if not kept or el.tag in _KEEP_SPACES:
+            _collapse(el, "tail")
+
+
+def _collapse(el: lxml.html.HtmlElement, which: str) -> None:
+    value = getattr(el, which)
+    if value and (collapsed := _INNER_SPACES.sub(" ", value)) != value:
+        # control characters libxml2 parsed but will not take back: leave that node be
+        with suppress(ValueError):
+            setattr(el, which, collapsed)
 
 
 def _attr(doc: object | None, name: str) -> str:
@@ -272,6 +362,23 @@ def _drop_all(elements: Iterable[lxml.html.HtmlElement]) -> None:
             el.drop_tree()
 
 
+# A class or id token (or a part of one after - or _) that starts with cookie, consent or
+# gdpr: a consent banner. Such a banner shows on every load
+# for a client that keeps no cookies, and extractors often take it for the article's
+# first or last paragraph, or drop it, depending on the markup around it.
+_CONSENT = etree.XPath(
+    "//*[not(self::html or self::body or self::main or self::article)]"
+    "[re:test(concat(@id, ' ', @class), '(^|[\\s_-])(cookie|consent|gdpr)', 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+_BANNER_MAX_CHARS = 2000  # a consent notice is a few sentences; an article is longer
+
+
+def _drop_consent_banners(root: lxml.html.HtmlElement) -> None:
+    banners = [el for el in _outermost(_CONSENT(root)) if isinstance(el.tag, str)]
+    _drop_all(el for el in banners if len(el.text_content()) <= _BANNER_MAX_CHARS)
+
+
 def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
     """Matched elements minus those inside another match, so no text is read twice."""
     chosen = set(elements)
@@ -299,6 +406,7 @@ _BLOCK = frozenset({
 # fmt: on
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\n\r\f]+")  # HTML collapses ASCII whitespace only
+_INNER_SPACES = re.compile(r"(?<=[^ \t\n\r\f])[ \t\n\r\f]+(?=[^ \t\n\r\f])")
 
 
 def _is_hidden(el: lxml.html.HtmlElement) -> bool:
