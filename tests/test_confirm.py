@@ -11,8 +11,13 @@ from watcher.extract import Article
 BODY = ("The minister resigned on Friday.", "Investigators questioned 14 officials.", "No comment.")
 
 
-def article(*paragraphs: str, title: str = "Minister resigns") -> Article:
-    return Article(title, "Jane Doe", "2026-11-27", tuple(paragraphs))
+def article(
+    *paragraphs: str,
+    title: str = "Minister resigns",
+    byline: str = "Jane Doe",
+    published: str = "2026-11-27",
+) -> Article:
+    return Article(title, byline, published, tuple(paragraphs))
 
 
 def test_clock_paragraph_is_masked_on_both_sides() -> None:
@@ -163,3 +168,70 @@ def test_paragraph_that_gained_a_sentence_is_not_a_shift() -> None:
     extended = BODY[2] + " The minister was not available."
     new_page = ("Home", "World", BODY[0], BODY[1], extended, "© Example News")
     assert not is_extraction_shift(article(*BODY), article(BODY[0], BODY[1]), PAGE, new_page)
+
+
+def test_paragraph_spanning_several_page_lines_is_a_shift() -> None:
+    """Text the extractor joins into one paragraph (split by empty <div>s) is still there."""
+    joined = " ".join(BODY)
+    old, new = article(*BODY), article(joined)
+    assert is_extraction_shift(old, new, PAGE, PAGE)
+
+
+def test_page_line_split_by_the_extractor_is_a_shift() -> None:
+    """One long page line the extractor reads as two paragraphs is not an edit."""
+    long_line = "Opposition leaders said at least four officials had been questioned. " * 2
+    first, second = long_line[:70], long_line[70:]
+    page = ("Home", long_line, "© Example News")
+    assert is_extraction_shift(article(long_line), article(first, second), page, page)
+
+
+def test_short_paragraph_deleted_is_not_a_shift_even_if_its_words_stay() -> None:
+    """A deleted short line ("Update:") is not explained by the same word inside another."""
+    page = ("Home", "Update:", "Update: the minister resigned on Friday.", "© Example News")
+    new_page = ("Home", "Update: the minister resigned on Friday.", "© Example News")
+    old, new = article("Update:", page[2]), article(page[2])
+    assert not is_extraction_shift(old, new, page, new_page)
+
+
+def test_byline_taken_from_another_line_is_a_shift() -> None:
+    """The extractor crediting a nearby line ("Tom Smith" vs "Tom Smith News reporter")."""
+    page = ("Home", "Tom Smith", "News reporter", *BODY, "© Example News")
+    old, new = article(*BODY, byline="Tom Smith News reporter"), article(*BODY, byline="Tom Smith")
+    assert is_extraction_shift(old, new, page, page)
+
+
+def test_byline_changed_on_the_page_is_not_a_shift() -> None:
+    """A name that was nowhere on the old page is a new byline."""
+    page = ("Home", "Tom Smith", *BODY, "© Example News")
+    new_page = ("Home", "Tim Smith", *BODY, "© Example News")
+    old, new = article(*BODY, byline="Tom Smith"), article(*BODY, byline="Tim Smith")
+    assert not is_extraction_shift(old, new, page, new_page)
+
+
+def test_date_changes_are_never_a_shift() -> None:
+    """A date that moved is reported even when both dates are on both pages."""
+    page = (*PAGE, "2026-11-01", "2026-11-20")
+    old, new = article(*BODY, published="2026-11-20"), article(*BODY, published="2026-11-01")
+    assert not is_extraction_shift(old, new, page, page)
+
+
+@given(
+    body=st.lists(
+        st.text(alphabet="abcdef .", min_size=1, max_size=80), min_size=1, max_size=5, unique=True
+    ),
+    data=st.data(),
+)
+def test_a_new_character_in_the_article_is_never_a_shift(
+    body: list[str], data: st.DataObject
+) -> None:
+    """One character replaced by one the old page never had: always a change, whatever
+    the lengths of the paragraphs and however they split into lines."""
+    body = [" ".join(p.split()) for p in body]
+    if not all(body) or len(set(body)) != len(body):
+        return
+    index = data.draw(st.integers(0, len(body) - 1))
+    at = data.draw(st.integers(0, len(body[index]) - 1))
+    changed = body[index][:at] + "Z" + body[index][at + 1 :]
+    new_body = [*body[:index], changed, *body[index + 1 :]]
+    old_page, new_page = ("nav", *body, "footer"), ("nav", *new_body, "footer")
+    assert not is_extraction_shift(article(*body), article(*new_body), old_page, new_page)

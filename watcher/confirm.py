@@ -83,36 +83,83 @@ def same_content(first: Article | None, second: Article | None) -> bool:
 def is_extraction_shift(
     old: Article, new: Article, old_page: Sequence[str], new_page: Sequence[str]
 ) -> bool:
-    """True when a body change is only the extractor drawing the article's edges elsewhere.
+    """True when a change is only the extractor drawing the article's edges elsewhere.
 
-    Every paragraph that left the article must still stand, verbatim, in the new page's
-    visible text, and every paragraph that joined it must already have stood in the old
-    page's: the page's words did not change, only which of them were read as the
-    article. An edited, added or deleted paragraph fails this test, so it stays a change.
-    Headline, byline and date changes are never explained away.
+    Every paragraph that left the article must still stand in the new page's visible
+    text, and every paragraph that joined it must already have stood in the old page's:
+    the page's words did not change, only which of them were read as the article. Any
+    real edit leaves the old wording missing from the new page or the new wording
+    missing from the old one, so it fails this test and stays a change. A byline counts
+    as moved when each of its names is visible on both pages (the extractor took the
+    credit from another line). Headline and date changes are never explained away.
+
+    Text is compared without white space and without the extractor's list and table
+    markers: the extractor and the page reader break lines differently (one paragraph
+    of the article can be several lines of the page, and the reverse).
     """
-    if (old.title, old.byline, old.published) != (new.title, new.byline, new.published):
+    if (old.title, old.published) != (new.title, new.published):
         return False
     before, after = set(old.paragraphs), set(new.paragraphs)
     gone = [p for p in old.paragraphs if p not in after]
     joined = [p for p in new.paragraphs if p not in before]
-    if not gone and not joined:
+    byline_moved = old.byline != new.byline
+    if not gone and not joined and not byline_moved:
         return False  # the same paragraphs in another order: an editorial change
-    # Whole lines only: a paragraph that merely starts another line (one that gained a
-    # sentence) is not the same paragraph.
-    old_lines, new_lines = _lines(old_page), _lines(new_page)
-    return all(f"\n{_flat(p)}\n" in new_lines for p in gone) and all(
-        f"\n{_flat(p)}\n" in old_lines for p in joined
-    )
+    old_text, new_text = _PageText.of(old_page), _PageText.of(new_page)
+    if not (all(new_text.holds(p) for p in gone) and all(old_text.holds(p) for p in joined)):
+        return False
+    if not byline_moved:
+        return True
+    # case-blind: extractors capitalise the credit they find ("вера" -> "Вера")
+    old_folded, new_folded = old_text.text.casefold(), new_text.text.casefold()
+    names = [n.casefold() for byline in (old.byline, new.byline) for n in _names(byline)]
+    return bool(names) and all(n in old_folded and n in new_folded for n in names)
 
 
-def _lines(page: Sequence[str]) -> str:
-    return "\n" + "\n".join(_flat(line) for line in page) + "\n"
+def _names(byline: str) -> list[str]:
+    """The names of a byline as the extractor joins them ("A; B")."""
+    return [name for part in byline.split(";") if (name := _compact(part))]
 
 
-_LIST_MARK = re.compile(r"^(?:[-*•]\s+|\|\s*)|\s*\|$")
+# Shorter than this (without spaces), a paragraph must match whole lines of the page:
+# a short line ("Update:", a name, one CJK phrase) can stand inside any longer text.
+_LOOSE_MIN_CHARS = 40
 
 
-def _flat(text: str) -> str:
-    """Text with white space collapsed and list/table markers of the extractor removed."""
-    return " ".join(_LIST_MARK.sub("", " ".join(text.split())).split())
+@dataclass(frozen=True, slots=True)
+class _PageText:
+    """A page's visible text as one compact stream, with the offsets where lines start."""
+
+    text: str
+    edges: frozenset[int]
+
+    @classmethod
+    def of(cls, lines: Sequence[str]) -> _PageText:
+        parts = [_compact(line) for line in lines]
+        edges, offset = {0}, 0
+        for part in parts:
+            offset += len(part)
+            edges.add(offset)
+        return cls("".join(parts), frozenset(edges))
+
+    def holds(self, paragraph: str) -> bool:
+        """Whether ``paragraph`` stands on the page: anywhere if it is long, as a run of
+        whole lines if it is short."""
+        needle = _compact(paragraph)
+        if len(needle) >= _LOOSE_MIN_CHARS:
+            return needle in self.text
+        start = self.text.find(needle)
+        while start != -1:
+            if start in self.edges and start + len(needle) in self.edges:
+                return True
+            start = self.text.find(needle, start + 1)
+        return False
+
+
+_LIST_MARK = re.compile(r"^\s*[-*•]\s+")
+_SPACE_OR_CELL = re.compile(r"[\s|]+")
+
+
+def _compact(text: str) -> str:
+    """Text without white space, list bullets or table-cell bars (the extractor's marks)."""
+    return _SPACE_OR_CELL.sub("", _LIST_MARK.sub("", text))

@@ -31,7 +31,7 @@ from watcher.classify import (
     surviving_share,
 )
 from watcher.config import Settings, Watch
-from watcher.confirm import is_extraction_shift, mask_volatile, same_content
+from watcher.confirm import Masked, is_extraction_shift, mask_volatile, same_content
 from watcher.errors import FetchError, StoreError
 from watcher.extract import Article, extract_article
 from watcher.fetch import FetchResult, fetch_page
@@ -52,6 +52,9 @@ class Evaluation:
     stored: Article | None  # what is kept as the version's text (no ignore rules)
     compared: Article | None  # what was compared (ignore rules applied)
     verdict: Verdict
+    # after a confirming fetch: baseline and current without what differed between loads,
+    # which is what ``verdict`` was decided on
+    masked: Masked | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,7 @@ def confirm_change(
             watch.url,
         )
         return None
-    return fetched, Evaluation(second.stored, second.compared, verdict)
+    return fetched, Evaluation(second.stored, second.compared, verdict, masked)
 
 
 def explained_by_extraction(
@@ -147,15 +150,16 @@ def explained_by_extraction(
     fetched: FetchResult,
     ignore: Sequence[re.Pattern[str]],
 ) -> bool:
-    """A body-only change whose words were all on both pages: the extractor moved, not the text.
+    """A body or byline change whose text was on both pages: the extractor moved, not the text.
 
-    Needs the previous version's whole-page text, read again from its stored raw HTML;
-    only done for body-only changes of article-mode watches, which are rare.
+    Needs the previous version's whole page, read again from its stored raw HTML; only
+    done for changes of article-mode watches that touch neither headline nor date.
     """
     verdict = seen.verdict
     if (
         verdict.kind is not Kind.CHANGED
-        or verdict.parts != (Part.BODY,)
+        or not verdict.parts
+        or not set(verdict.parts) <= {Part.BODY, Part.BYLINE}
         or watch.mode != "article"
         or latest is None
         or baseline is None
@@ -170,9 +174,14 @@ def explained_by_extraction(
     except (StoreError, LookupError) as exc:
         logger.warning("cannot re-read the stored version url=%s: %s", watch.url, exc)
         return False
+    old, new = (
+        (seen.masked.baseline, seen.masked.current)
+        if seen.masked is not None
+        else (baseline.article, seen.compared)
+    )
     return is_extraction_shift(
-        baseline.article,
-        seen.compared,
+        old,
+        new,
         _page_lines(old_html, watch, ignore),
         _page_lines(fetched.text, watch, ignore),
     )
