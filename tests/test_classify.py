@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -290,6 +292,41 @@ def test_soft_404_by_title() -> None:
     gone = page(*NAV, "Sorry.", title="Example News", page_title="Page Not Found | Example News")
     verdict = classify_change(ok(ARTICLE), seen(gone))
     assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.SOFT_404)
+
+
+# What an extractor returns when it reads a short article's page furniture as the article.
+FURNITURE = tuple(f"{section} news and analysis" for section in ("World", "Business", "Sport"))
+FURNITURE += tuple(f"Teaser number {n} about the markets today" for n in range(8))
+
+
+def test_soft_404_furniture_baseline() -> None:
+    """soft-404-furniture-baseline: most of the old "article" was furniture that survives,
+    but the headline now says the page was not found."""
+    old = Article("Minister resigns", "", "", (*FURNITURE, "The minister resigned."))
+    gone = Article("404 页面不存在", "", "", (*FURNITURE, "抱歉，您访问的页面不存在。"))
+    verdict = classify_change(ok(old), seen(gone))
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.SOFT_404)
+
+
+def test_notice_headline_furniture_baseline() -> None:
+    """notice-headline-furniture-baseline: the headline itself became the removal notice."""
+    old = Article("Minister resigns", "", "", (*FURNITURE, "The minister resigned."))
+    gone = Article("This content has been removed", "", "", FURNITURE)
+    verdict = classify_change(ok(old), seen(gone))
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.NOTICE)
+
+
+def test_headline_edited_to_mention_404_is_an_edit() -> None:
+    """headline-mentions-404: the body is intact, so a "404" in the new headline is news."""
+    title = "Ministry website shows 404 after resignation"
+    edited = replace(ARTICLE, title=title)
+    verdict = classify_change(ok(ARTICLE), seen(edited))
+    assert verdict.kind is Kind.CHANGED
+    assert verdict.parts == (Part.HEADLINE,)
+    reworded = with_paragraph(edited, 2, "The ministry refused to comment on the report.")
+    verdict = classify_change(ok(ARTICLE), seen(replace(reworded, title=title)))
+    assert verdict.kind is Kind.CHANGED
+    assert set(verdict.parts) == {Part.HEADLINE, Part.BODY}
 
 
 def test_soft_404_compared_with_the_hosts_not_found_page() -> None:

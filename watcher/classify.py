@@ -204,6 +204,7 @@ _MIN_WORDS_FOR_EMPTIED = 20
 # (a notice or "not found" page), or, far lower still, vanished with no notice at all.
 _GONE_BELOW = 0.5
 _EMPTIED_BELOW = 0.15
+
 # A notice or "not found" line stands on its own: a short paragraph, not a long sentence
 # that happens to quote one. "Not found" is common in prose, so its lines must be shorter.
 _MAX_NOTICE_WORDS = 40
@@ -295,6 +296,8 @@ def _content_removal(
     if article.text == reference.text:
         return None
     kept = surviving_share(reference.text, article.text)
+    if kept < 1.0 and (found := _headline_removal(reference, article, rules)):
+        return found
     if kept >= _GONE_BELOW:
         return None
     not_found = current.not_found
@@ -317,6 +320,32 @@ def _content_removal(
             f"removed: the article text vanished ({100 * kept:.0f}% of it is left)",
         )
     return None
+
+
+def _headline_removal(
+    reference: Article, article: Article, rules: DetectionRules
+) -> tuple[Removal, str] | None:
+    """A headline or document title that now says "not found" or "removed", while some
+    paragraph of the old article vanished without a trace.
+
+    When the extractor read a short article's page furniture as the article, the
+    furniture outlives a removal and most of the old text survives; the headline and
+    the lost paragraph still tell. A headline that merely mentions a 404 over an intact
+    or lightly edited body stays an edit.
+    """
+    heads = Article(article.title, "", "", (), page_title=article.page_title)
+    found: tuple[Removal, str] | None = None
+    if phrase := _found_phrase(reference, heads, rules.not_found_phrases, _MAX_NOT_FOUND_WORDS):
+        found = Removal.SOFT_404, f"removed: the page now says {phrase!r} (a 'not found' page)"
+    elif phrase := _found_phrase(reference, heads, rules.notice_phrases, _MAX_NOTICE_WORDS):
+        found = Removal.NOTICE, f"removed: the headline became a notice: {phrase!r}"
+    if found is None:
+        return None
+    lost = any(
+        count_words(p) >= 3 and surviving_share(p, article.text) == 0.0
+        for p in reference.paragraphs
+    )
+    return found if lost else None
 
 
 def _found_phrase(
