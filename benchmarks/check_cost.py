@@ -1,9 +1,11 @@
 """CPU cost of one check against a bare lxml parse, on the real pages of ../shared/corpus.
 
 For every page: store a first version, then time (CPU, best of N) the check of
-(a) a noisy re-fetch of the unchanged article (new nonce, ad and counter) and
-(b) a one-word edit of the article, stored as a new version. Both run extract,
-normalise, diff, classify and store; the fetch is not timed. Prints per-page rows
+(a) a noisy re-fetch of the unchanged article (new nonce, ad and counter): the quick
+re-read of the block where the article was found, falling back to extract, normalise,
+diff and classify when that block reads differently or was not placed, and
+(b) a one-word edit of the article, stored as a new version (the quick re-read, then
+the full path). The fetch is not timed. Prints per-page rows
 with --verbose and the medians with their ratio to ``lxml.html.fromstring``.
 
     python benchmarks/check_cost.py [--corpus DIR] [--repeat N] [--verbose]
@@ -29,6 +31,7 @@ from watcher.config import Watch
 from watcher.decode import decode_body
 from watcher.fetch import FetchResult
 from watcher.pipeline import process_fetch, read_article
+from watcher.reading import compare_rules, reads_as_before
 from watcher.store import Store
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
@@ -76,8 +79,13 @@ def one_word_edit(html: str, article_text: str) -> str | None:
     return None
 
 
-def measure_page(store: Store, path: Path, repeat: int) -> tuple[str, float, float, float | None]:
-    """(name, bare parse, noisy unchanged check, one-word edit check) CPU seconds."""
+Row = tuple[str, float, float, float | None, bool, float | None]
+
+
+def measure_page(store: Store, path: Path, repeat: int) -> Row:
+    """(name, bare parse, noisy unchanged check, one-word edit check) CPU seconds,
+    whether the first check placed the article for the quick re-read, and the CPU
+    seconds of that re-read alone (no store) when it did."""
     raw = gzip.decompress(path.read_bytes())
     text, codec = decode_body(raw, "text/html")
     url = f"https://bench.example/{path.name}"
@@ -86,6 +94,8 @@ def measure_page(store: Store, path: Path, repeat: int) -> tuple[str, float, flo
     watch = Watch(url=url)
     process_fetch(store, watch, page_id, None, as_fetch(url, raw, text, codec, now), now)
     latest = store.latest_snapshot(page_id)
+    page = store.page_by_url(url)
+    locator = page.locator if page is not None else None  # what check_page passes
     parse = cpu(lambda: lxml.html.fromstring(text), repeat)
     counter = iter(range(1, 10**6))
     false_alerts: list[str] = []
@@ -95,26 +105,31 @@ def measure_page(store: Store, path: Path, repeat: int) -> tuple[str, float, flo
         html = noisy(text, n)
         at = now + timedelta(minutes=n)
         fetched = as_fetch(url, html.encode("utf-8"), html, "utf-8", at)
-        result = process_fetch(store, watch, page_id, latest, fetched, at)
+        result = process_fetch(store, watch, page_id, latest, fetched, at, locator=locator)
         if result.verdict.kind.value != "unchanged":
             false_alerts.append(f"{path.name}: {result.verdict.summary}")
 
     noise = cpu(noise_check, repeat)
+    reread: float | None = None
+    if locator is not None:
+        sample = noisy(text, 10**6)
+        ignore = compare_rules(watch)
+        reread = cpu(lambda: reads_as_before(sample, watch, locator, ignore), repeat)
     for alert in dict.fromkeys(false_alerts):
         print(f"note: noise-only re-fetch not unchanged: {alert}", file=sys.stderr)
     edited = one_word_edit(text, latest.text if latest else "")
     if edited is None:
-        return path.name, parse, noise, None
+        return path.name, parse, noise, None, locator is not None, reread
     body = edited.encode("utf-8")
 
     def edit_check() -> None:
         n = next(counter)
         at = now + timedelta(minutes=n)
         fetched = as_fetch(url, body + str(n).encode(), edited, "utf-8", at)
-        result = process_fetch(store, watch, page_id, latest, fetched, at)
+        result = process_fetch(store, watch, page_id, latest, fetched, at, locator=locator)
         assert result.verdict.kind.value == "changed", (path.name, result.verdict.summary)
 
-    return path.name, parse, noise, cpu(edit_check, repeat)
+    return path.name, parse, noise, cpu(edit_check, repeat), locator is not None, reread
 
 
 def main() -> int:
@@ -128,7 +143,7 @@ def main() -> int:
         print(f"no pages in {args.corpus}", file=sys.stderr)
         return 2
 
-    rows: list[tuple[str, float, float, float | None]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/bench.db")
         store.migrate()
@@ -137,11 +152,12 @@ def main() -> int:
             row = measure_page(store, path, args.repeat)
             rows.append(row)
             if args.verbose:
-                _, parse, noise, edit = row
+                _, parse, noise, edit, placed, _ = row
                 shown = f"{edit * 1000:7.1f}" if edit is not None else "      -"
                 print(
                     f"{index:3d} {path.name[:40]:<40} parse {parse * 1000:6.1f} ms  "
                     f"noise {noise * 1000:6.1f} ms  edit {shown} ms"
+                    f"  {'placed' if placed else 'not placed'}"
                 )
         store.close()
 
@@ -150,11 +166,20 @@ def main() -> int:
     edits = [r[3] for r in rows if r[3] is not None]
     edit_median = statistics.median(edits)
     print(f"pages: {len(rows)} ({len(edits)} with a one-word edit); CPU, best of {args.repeat}")
+    placed = [r for r in rows if r[5] is not None]
+    print(f"article placed for the quick re-read on {len(placed)} of {len(rows)} pages")
     print(f"bare lxml.html.fromstring      median {parse_median * 1000:7.2f} ms")
     print(
         f"check, noisy unchanged page    median {noise_median * 1000:7.2f} ms"
         f"  ratio {noise_median / parse_median:5.1f}x"
     )
+    if placed:
+        reread_median = statistics.median(r[5] or 0.0 for r in placed)
+        parse_placed = statistics.median(r[1] for r in placed)
+        print(
+            f"quick re-read alone, placed    median {reread_median * 1000:7.2f} ms"
+            f"  ratio {reread_median / parse_placed:5.1f}x (to those pages' parse)"
+        )
     print(
         f"check, one-word edit stored    median {edit_median * 1000:7.2f} ms"
         f"  ratio {edit_median / parse_median:5.1f}x"

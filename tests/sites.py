@@ -118,3 +118,48 @@ def not_found_page(title: str = "Page not found") -> str:
 
 def paragraphs_text(paragraphs: Sequence[str]) -> str:
     return "\n\n".join(paragraphs)
+
+
+# The article of boxed_page(): three paragraphs in a block of its own.
+PARAGRAPHS = (
+    "The transport minister resigned on Friday after documents showed that the contract "
+    "for the new river bridge was awarded without a public tender.",
+    "Opposition leaders said at least 14 officials had been questioned by investigators "
+    "in the past two weeks, and called for a parliamentary inquiry.",
+    "The ministry declined to comment on the report when contacted on Friday morning.",
+)
+
+
+def boxed_page(
+    paragraphs: tuple[str, ...] = PARAGRAPHS,
+    *,
+    seed: int = 0,
+    title: str = "Minister resigns",
+    author: str = "Jane Doe",
+    published: str = "2026-11-27",
+    inside: str = "",
+    beside: str = "",
+    banner: bool = False,
+) -> str:
+    """A news page whose furniture (clock, ad, related links) varies with ``seed``."""
+    rng = random.Random(seed)
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    clock = f"{rng.randrange(24)}:{rng.randrange(60):02d}"
+    related = "".join(
+        f"<li><a href='/r/{rng.randrange(10**6)}'>Story {n}</a></li>" for n in range(3)
+    )
+    top = (
+        f"<div class='promo'>{rng.choice(['Sale', 'New phone', 'Flights'])}</div>" if banner else ""
+    )
+    return f"""<html><head><title>{escape(title)} | Example News</title>
+<meta property="og:title" content="{escape(title)}">
+<meta name="author" content="{escape(author)}">
+<meta property="article:published_time" content="{published}T08:00:00Z">
+<script>window.nonce = "{rng.getrandbits(64):x}";</script></head>
+<body>{top}<header><nav><a href="/">Home</a><span class="clock">{clock}</span></nav></header>
+<div class="ad">{rng.choice(["Buy shoes", "Learn piano", "Cheap flights"])}</div>
+<div class="page"><div class="story"><h1>{escape(title)}</h1>
+<p class="byline">By <span class="author">{escape(author)}</span></p>
+<div class="body">{inside}{body}</div>{beside}</div>
+<aside class="related"><ul>{related}</ul></aside></div>
+<footer>&copy; Example News</footer></body></html>"""

@@ -15,7 +15,7 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.sites import CJK_STORY, Story, encoded, not_found_page, render
+from tests.sites import CJK_STORY, PARAGRAPHS, Story, boxed_page, encoded, not_found_page, render
 from watcher.classify import Kind, Part, Removal
 from watcher.config import Settings, Watch, Watchlist
 from watcher.pipeline import CheckResult, check_page, check_safely, run_pass
@@ -140,6 +140,44 @@ def test_one_word_edit_is_stored_with_evidence(
     assert snapshot.headers.get("etag") == '"v2"'
     assert abs(snapshot.fetched_at - datetime.now(UTC)) < timedelta(minutes=5)  # real time
     assert "refused" in snapshot.text
+
+
+def test_quick_reread_settles_noise_and_still_catches_every_edit(
+    db: Store, session: requests.Session, site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once the article is placed, a noisy re-fetch is settled by re-reading the block
+    where it was found; an edit in it, or a paragraph added beside it, still alerts."""
+    caplog.set_level(logging.DEBUG, logger="watcher.pipeline")
+    quick = "unchanged where the article was found last time"
+    site.serve("/a", boxed_page(seed=1))
+    check = checker(db, session, site, "/a")
+    assert check().verdict.kind is Kind.NEW
+    page = db.page_by_url(check.watch.url)
+    assert page is not None
+    assert page.locator is not None
+
+    caplog.clear()
+    site.serve("/a", boxed_page(seed=2, banner=True))  # clock, ad, related, nonce, banner
+    assert check().verdict.kind is Kind.UNCHANGED
+    assert quick in caplog.text
+
+    edited = (*PARAGRAPHS[:2], PARAGRAPHS[2].replace("declined", "refused"))
+    site.serve("/a", boxed_page(edited, seed=3))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED
+    assert (result.verdict.words_added, result.verdict.words_removed) == (1, 1)
+
+    caplog.clear()
+    site.serve("/a", boxed_page(edited, seed=4))  # placed again where the new version stands
+    assert check().verdict.kind is Kind.UNCHANGED
+    assert quick in caplog.text
+
+    beside = "<p>Update: the former minister was arrested on Saturday morning.</p>"
+    site.serve("/a", boxed_page(edited, seed=5, beside=beside))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED, result.verdict.summary
+    assert result.verdict.words_added >= 8
+    assert check.snapshot_count() == 3
 
 
 def test_headline_only_edit(db: Store, session: requests.Session, site: Site) -> None:

@@ -63,16 +63,14 @@ def extract_article(
         raise ValueError(f"unknown extraction mode {mode!r}; expected one of {MODES}")
     if mode == "selector" and not selector:
         raise ValueError("mode 'selector' needs a CSS selector")
-    drops = [_compile(css) for css in exclude]
+    for css in exclude:
+        _compile(css)  # a bad selector is a configuration error even on an empty page
     picks = _compile(selector) if mode == "selector" and selector else None
-
     root = _parse(html)
     if root is None:
         return _EMPTY
     page_title = _page_title(root)
-    for xpath in drops:
-        _drop_all(xpath(root))
-    _drop_consent_banners(root)
+    _drop_unread(root, exclude)
 
     if picks is not None:
         matched = _outermost(picks(root))
@@ -95,6 +93,26 @@ def extract_article(
     return _extract_main(root, url, page_title)
 
 
+def prepare_page(html: str, exclude: Sequence[str] = ()) -> lxml.html.HtmlElement | None:
+    """The parsed page minus what is never read (``exclude`` selectors, consent banners):
+    the tree article mode starts from. None when nothing parseable is there."""
+    root = _parse(html)
+    if root is not None:
+        _drop_unread(root, exclude)
+    return root
+
+
+def visible_paragraphs(top: lxml.html.HtmlElement) -> list[str]:
+    """Visible text under ``top``, one paragraph per block, as page mode reads it."""
+    return _visible_paragraphs(top)
+
+
+def _drop_unread(root: lxml.html.HtmlElement, exclude: Sequence[str]) -> None:
+    for css in exclude:
+        _drop_all(_compile(css)(root))
+    _drop_consent_banners(root)
+
+
 def check_selector(css: str) -> None:
     """Raise ``ValueError`` if ``css`` is not a usable CSS selector (for config validation)."""
     _compile(css)
@@ -108,7 +126,7 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
     doc = _run_trafilatura(root, url)
     title = _attr(doc, "title") or _meta_title(root) or _first_text(root, "//h1") or page_title
     byline = _attr(doc, "author")
-    published = _stated_date(root) or _stable_date(root, url, _attr(doc, "date"))
+    published = stated_date(root) or _stable_date(root, url, _attr(doc, "date"))
     text = getattr(doc, "text", None)
     paragraphs = _split_lines(text) if isinstance(text, str) else ()
     paragraphs = _without_title_lines(paragraphs, title, page_title)
@@ -125,7 +143,7 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
 
 
 # Where pages state their publication date for machines, most trusted first.
-_DATE_KEYS = (
+DATE_KEYS = (
     "article:published_time",
     "datepublished",
     "og:published_time",
@@ -147,7 +165,7 @@ _ISO_DAY = re.compile(r"\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 _JSON_LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 
 
-def _stated_date(root: lxml.html.HtmlElement) -> str:
+def stated_date(root: lxml.html.HtmlElement) -> str:
     """The publication day the page's metadata states (``YYYY-MM-DD``), or "".
 
     Metadata is written once by the CMS and does not move with the layout, and it is
@@ -158,9 +176,9 @@ def _stated_date(root: lxml.html.HtmlElement) -> str:
     for el in _META_DATES(root):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
         value = el.get("content") or el.get("datetime") or ""
-        if key in _DATE_KEYS and key not in stated and (day := _iso_day(value)):
+        if key in DATE_KEYS and key not in stated and (day := _iso_day(value)):
             stated[key] = day
-    for key in _DATE_KEYS:
+    for key in DATE_KEYS:
         if key in stated:
             return stated[key]
     for script in _JSON_LD(root):
@@ -366,16 +384,22 @@ def _drop_all(elements: Iterable[lxml.html.HtmlElement]) -> None:
 # gdpr: a consent banner. Such a banner shows on every load
 # for a client that keeps no cookies, and extractors often take it for the article's
 # first or last paragraph, or drop it, depending on the markup around it.
-_CONSENT = etree.XPath(
-    "//*[not(self::html or self::body or self::main or self::article)]"
-    "[re:test(concat(@id, ' ', @class), '(^|[\\s_-])(cookie|consent|gdpr)', 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
-)
+# Every class and id value, each with its element: one pass in libxml2, then a regex per
+# value in Python (XPath string functions or EXSLT regexes cost far more per element).
+CLASS_AND_ID = etree.XPath("//@class | //@id")
+_CONSENT = re.compile(r"(?:^|[\s_-])(?:cookie|consent|gdpr)", re.IGNORECASE)
 _BANNER_MAX_CHARS = 2000  # a consent notice is a few sentences; an article is longer
 
 
 def _drop_consent_banners(root: lxml.html.HtmlElement) -> None:
-    banners = [el for el in _outermost(_CONSENT(root)) if isinstance(el.tag, str)]
+    named = {
+        el
+        for value in CLASS_AND_ID(root)
+        if _CONSENT.search(value)
+        and (el := value.getparent()) is not None
+        and el.tag not in ("html", "body", "main", "article")
+    }
+    banners = [el for el in _outermost(list(named)) if isinstance(el.tag, str)]
     _drop_all(el for el in banners if len(el.text_content()) <= _BANNER_MAX_CHARS)
 
 

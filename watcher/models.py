@@ -44,6 +44,9 @@ class Page(SQLModel, table=True):
     consecutive_errors: int = 0
     etag: str | None = None
     last_modified: str | None = None
+    # where the article stood in the page last time and what reading it there gave
+    # (watcher.locate.Locator as JSON); None means the next check extracts in full
+    locator: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Blob(SQLModel, table=True):

@@ -59,6 +59,12 @@ def normalize_text(text: str) -> str:
     return "\n".join(lines)
 
 
+def compact_text(text: str) -> str:
+    """``text`` as normalised, with no white space at all: for finding the same words in
+    texts that break lines differently (an extractor's paragraphs, a page's blocks)."""
+    return "".join(unicodedata.normalize("NFC", _INVISIBLE.sub("", text)).split())
+
+
 def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) -> Normalized:
     """Normalise every field of ``article`` and drop what ``ignore`` patterns match.
 

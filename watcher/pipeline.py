@@ -36,7 +36,14 @@ from watcher.fetch import FetchResult, fetch_page
 from watcher.models import Snapshot
 from watcher.normalize import normalize_article
 from watcher.phrases import detection_rules
-from watcher.reading import compare_rules, fetch_options, read_article, snapshot_article
+from watcher.reading import (
+    compare_rules,
+    fetch_options,
+    locate_article,
+    read_article,
+    reads_as_before,
+    snapshot_article,
+)
 from watcher.review import (
     CONFIRMED_KINDS,
     Evaluation,
@@ -47,7 +54,7 @@ from watcher.review import (
     seen_before,
 )
 from watcher.schedule import parse_retry_after
-from watcher.store import ChangeDraft, Store
+from watcher.store import KEEP, ChangeDraft, Store
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +138,7 @@ def check_page(
         refetch=refetch if settings.confirm else None,
         probe=lambda url: not_found_page(session, watch, settings, url),
         rules=detection_rules(settings.removal_phrases),
+        locator=page.locator if page is not None else None,
     )
 
 
@@ -147,11 +155,14 @@ def process_fetch(
     refetch: Callable[[], FetchResult] | None = None,
     probe: Callable[[str], Article | None] | None = None,
     rules: DetectionRules = DEFAULT_RULES,
+    locator: str | None = None,
 ) -> CheckResult:
     """Everything after the fetch: compare with ``latest`` and store what is new.
 
     With ``refetch``, a change, removal or restoration is reported only if a second
     fetch confirms it; what differs between the two loads is treated as noise.
+    ``locator`` is where the article was found last time (``Page.locator``): if the page
+    reads there exactly as it did, the article is unchanged without a full extraction.
     """
     if fetched.is_not_modified or (latest is not None and _same_response(latest, fetched)):
         store.record_check(
@@ -166,9 +177,26 @@ def process_fetch(
         return _result(watch, _unchanged(latest), checked_at, fetched.status)
 
     ignore = compare_rules(watch)  # applied to both sides, so editing a rule is silent
+    if (
+        latest is not None
+        and latest.state == State.OK
+        and reads_as_before(fetched.text, watch, locator, ignore)
+    ):
+        store.record_check(
+            page_id,
+            checked_at=checked_at,
+            status=fetched.status,
+            error=None,
+            etag=fetched.headers.get("etag"),
+            last_modified=fetched.headers.get("last-modified"),
+            alerts=routes,
+        )
+        logger.debug("unchanged where the article was found last time url=%s", watch.url)
+        return _result(watch, Verdict(Kind.UNCHANGED), checked_at, fetched.status)
     baseline = _baseline(store, latest, ignore)
     look = Look(watch, baseline, ignore, probe, rules)
     seen = look.evaluate(fetched)
+    unconfirmed_load = False
     if refetch is not None and seen.verdict.kind in CONFIRMED_KINDS:
         confirmed = confirm_change(look, seen, refetch)
         if confirmed is None:
@@ -184,6 +212,8 @@ def process_fetch(
                 summary=f"not confirmed by a second fetch: {seen.verdict.summary}",
             )
             seen = Evaluation(seen.stored, seen.compared, unconfirmed)
+            # what this load showed was not seen again: nothing to re-read next time
+            unconfirmed_load = True
         else:
             fetched, seen = confirmed
     if explained_by_extraction(store, watch, latest, baseline, seen, fetched, ignore):
@@ -197,6 +227,24 @@ def process_fetch(
         seen = Evaluation(seen.stored, seen.compared, quiet)
     stored_article, verdict = seen.stored, seen.verdict
 
+    def where_found() -> str | None:
+        """Where the article stands in this page, for the next check's quick re-read.
+
+        When no new version is stored, the next full check would compare with the stored
+        version, so the block must hold its paragraphs as well as what was read now (the
+        extractor may have left some of them out this time).
+        """
+        if unconfirmed_load or verdict.state is not State.OK or stored_article is None:
+            return None
+        placed = stored_article
+        if not verdict.is_event and latest is not None:
+            # compared as the checks compare them: what the ignore rules drop never counts
+            current = set(seen.compared.paragraphs) if seen.compared else set()
+            kept = normalize_article(snapshot_article(latest), ignore).article.paragraphs
+            extra = tuple(p for p in kept if p not in current)
+            placed = replace(stored_article, paragraphs=(*stored_article.paragraphs, *extra))
+        return locate_article(fetched.text, watch, placed, ignore)
+
     if not verdict.is_event:
         error = verdict.summary if verdict.kind is Kind.ERROR else None
         store.record_check(
@@ -208,6 +256,7 @@ def process_fetch(
             last_modified=None if error else fetched.headers.get("last-modified"),
             alerts=routes,
             unreachable_after=unreachable_after,
+            locator=KEEP if error else where_found(),
         )
         result = _result(watch, verdict, checked_at, fetched.status)
         if fetched.status in (429, 503) and "retry-after" in fetched.headers:
@@ -251,6 +300,7 @@ def process_fetch(
             if draft.kind in ALERT_KINDS and alert_routes
             else None
         ),
+        locator=where_found(),
     )
     logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
     result = _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)

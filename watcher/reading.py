@@ -6,11 +6,15 @@ every one of them reads a page exactly the same way.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Sequence
 
 from watcher.config import Settings, Watch
-from watcher.extract import Article, extract_article
+from watcher.extract import Article, extract_article, prepare_page
 from watcher.fetch import FetchOptions
+from watcher.locate import Locator, find_locator, reads_the_same
 from watcher.models import Snapshot
 from watcher.normalize import builtin_ignore, compile_ignore, normalize_article
 
@@ -54,3 +58,37 @@ def compare_rules(watch: Watch) -> tuple[re.Pattern[str], ...]:
     """What is dropped before two versions are compared: built-in volatile-text rules
     plus the watch's own. The stored text keeps everything."""
     return (*builtin_ignore(), *compile_ignore(watch.ignore))
+
+
+def _salt(watch: Watch, ignore: Sequence[re.Pattern[str]]) -> str:
+    """How the watch is read: a stored locator only holds for the same reading."""
+    setup = [watch.mode, watch.selector, list(watch.exclude), [p.pattern for p in ignore]]
+    return hashlib.sha256(json.dumps(setup).encode()).hexdigest()
+
+
+def locate_article(
+    html: str, watch: Watch, article: Article, ignore: Sequence[re.Pattern[str]]
+) -> str | None:
+    """Where ``article`` (read from ``html``) stands in the page, stored for the next check's
+    quick re-read; None when it cannot be placed or the watch is not in article mode."""
+    if watch.mode != "article" or not html:
+        return None
+    root = prepare_page(html, watch.exclude)
+    if root is None:
+        return None
+    locator = find_locator(root, article, ignore, _salt(watch, ignore))
+    return locator.dumps() if locator is not None else None
+
+
+def reads_as_before(
+    html: str, watch: Watch, stored: str | None, ignore: Sequence[re.Pattern[str]]
+) -> bool:
+    """True when the block that held the article last time, and every statement of its
+    headline, byline and date, read exactly as they did: the article is unchanged."""
+    locator = Locator.loads(stored)
+    if locator is None or watch.mode != "article" or not html:
+        return False
+    root = prepare_page(html, watch.exclude)
+    if root is None:
+        return False
+    return reads_the_same(root, locator, ignore, _salt(watch, ignore))

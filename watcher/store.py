@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 import zstandard
 from sqlalchemy import func, or_, update
@@ -35,6 +36,13 @@ logger = logging.getLogger(__name__)
 _ZSTD_LEVEL = 3
 _CODEC = "zstd"
 _CHUNK = 500  # rows per statement: stays under SQLite's bound-parameter limit
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP: Literal[_Keep.KEEP] = _Keep.KEEP  # leave the page's stored locator as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +210,11 @@ class Store:
         last_modified: str | None = None,
         alerts: Sequence[str] = (),
         unreachable_after: timedelta | None = None,
+        locator: str | _Keep | None = KEEP,
     ) -> None:
         """Note a check that stored no version; ``error`` increments the error streak.
+
+        ``locator`` replaces the page's stored locator (None clears it) unless ``KEEP``.
 
         ``etag``/``last_modified`` are only overwritten when given, so a 304 that omits
         them keeps the validators for the next conditional request. An error opens or
@@ -221,6 +232,8 @@ class Store:
             values["etag"] = etag
         if last_modified is not None:
             values["last_modified"] = last_modified
+        if locator is not KEEP:
+            values["locator"] = locator
         with self._transaction(writes=True) as session:
             result = session.exec(update(Page).where(col(Page.id) == page_id).values(values))
             if result.rowcount != 1:
@@ -250,6 +263,7 @@ class Store:
         previous_snapshot_id: int | None,
         alerts: Sequence[str] = (),
         alert_event: Mapping[str, Any] | None = None,
+        locator: str | None = None,
     ) -> tuple[int, int | None]:
         """Write blob, snapshot, change and its alerts in one transaction; returns ids.
 
@@ -257,7 +271,8 @@ class Store:
         same page queue up instead of interleaving their versions. ``alerts`` are the
         page's routes: with ``alert_event`` the change gets one outbox row per route, so
         the change and its alerts exist together or not at all; a response also ends an
-        announced outage with a "reachable" alert.
+        announced outage with a "reachable" alert. ``locator`` (where the new version's
+        article stands in its page) replaces the page's stored one.
         """
         body_sha256 = hashlib.sha256(fetch.body).hexdigest()
         # Compress before taking the write lock; a compressor is cheap and not thread-safe.
@@ -274,6 +289,7 @@ class Store:
                     consecutive_errors=0,
                     etag=_header(fetch.headers, "etag"),
                     last_modified=_header(fetch.headers, "last-modified"),
+                    locator=locator,
                 )
             )
             if result.rowcount != 1:
