@@ -446,6 +446,45 @@ def test_return_to_an_earlier_version_is_recorded_but_not_alerted(
     assert len(alerts) == 1
 
 
+def test_headline_flip_alerts_once_even_when_loads_differ_elsewhere(
+    db: Store, session: requests.Session, sequenced: Sequenced
+) -> None:
+    """ab-headline-flip: A -> B -> A -> B with a live ticker in the body that differs on
+    every load: one alert, for B; the flips back and forth are stored, not alerted."""
+
+    def load(story: Story, tick: int) -> str:
+        return render(story.edit(0, "resigned on Friday", f"resigned on Friday [live {tick}]"))
+
+    story_a, story_b = Story(), Story(title="Minister quits over bridge deal")
+    sequenced.play("/a", load(story_a, 1))
+    check = confirming_check(db, session, sequenced, "/a")
+    check()
+    results = []
+    for tick, story in enumerate((story_b, story_a, story_b), start=2):
+        sequenced.play("/a", load(story, 10 * tick), load(story, 10 * tick + 1))
+        results.append(check())
+    assert [r.verdict.kind for r in results] == [Kind.CHANGED] * 3
+    assert [r.repeat_of is not None for r in results] == [False, True, True]
+    assert len(db.outbox.alerts(check.page_id)) == 1
+
+
+def test_headline_reverted_with_a_new_body_edit_alerts(
+    db: Store, session: requests.Session, sequenced: Sequenced
+) -> None:
+    """A return to an earlier headline that comes with an edit nobody has seen alerts."""
+    story_a, story_b = Story(), Story(title="Minister quits over bridge deal")
+    sequenced.play("/a", render(story_a))
+    check = confirming_check(db, session, sequenced, "/a")
+    check()
+    sequenced.play("/a", render(story_b))
+    assert check().verdict.kind is Kind.CHANGED
+    sequenced.play("/a", render(story_a.edit(3, "suspended", "cancelled")))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED
+    assert result.repeat_of is None
+    assert len(db.outbox.alerts(check.page_id)) == 2
+
+
 SOFT_404 = """<html><head><title>Example News</title></head><body>
 <nav><a href="/">Home</a> <a href="/world/">World</a></nav>
 <main><h1>Oops</h1><p>We looked everywhere but could not find what you asked for.</p>

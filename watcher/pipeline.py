@@ -267,7 +267,9 @@ def process_fetch(
     alert_routes = routes
     earlier: Snapshot | None = None
     if verdict.kind is Kind.CHANGED and latest is not None:
-        earlier = seen_before(store, page_id, latest, seen.compared, ignore, checked_at)
+        earlier = seen_before(
+            store, page_id, latest, seen.compared, ignore, checked_at, verdict.parts
+        )
         if earlier is not None:
             # A/B tests and flapping pages return to versions already reported: record
             # the return, alert once per real new version.

@@ -236,17 +236,40 @@ def seen_before(
     compared: Article | None,
     ignore: Sequence[re.Pattern[str]],
     now: datetime,
+    parts: Sequence[Part] = (Part.HEADLINE, Part.BYLINE, Part.DATE, Part.BODY),
 ) -> Snapshot | None:
-    """A recent stored version (not the latest) that reads the same as ``compared``.
+    """A recent stored version (not the latest) that already said what ``compared`` says,
+    in every part that ``parts`` names as changed since the latest version.
 
-    Only versions from the last ``_FLIP_WINDOW``: a page flipping between versions does
-    so within hours, while an editor quietly reverting an edit days later is news.
+    A page flipping between two headlines (an A/B test, an inconsistent CDN) shows
+    nothing that was not stored and reported before, even when other loads differed in
+    paragraphs that were masked as volatile. Each changed part must read exactly as in
+    some recent version; the newest such version is returned. Only versions from the
+    last ``_FLIP_WINDOW`` count: a page flips within hours, while an editor quietly
+    reverting an edit days later is news.
     """
-    if compared is None:
+    if compared is None or not parts:
         return None
+    missing = set(parts)
+    newest: Snapshot | None = None
     for snapshot in reversed(store.snapshots(page_id, since=now - _FLIP_WINDOW)):
         if snapshot.id == latest.id or snapshot.state != State.OK:
             continue
-        if same_content(normalize_article(snapshot_article(snapshot), ignore).article, compared):
-            return snapshot
+        earlier = normalize_article(snapshot_article(snapshot), ignore).article
+        matched = {part for part in missing if _same_part(part, earlier, compared)}
+        if matched and newest is None:
+            newest = snapshot
+        missing -= matched
+        if not missing:
+            return newest
     return None
+
+
+def _same_part(part: Part, one: Article, other: Article) -> bool:
+    if part is Part.HEADLINE:
+        return one.title == other.title
+    if part is Part.BYLINE:
+        return one.byline == other.byline
+    if part is Part.DATE:
+        return one.published[:10] == other.published[:10]
+    return one.paragraphs == other.paragraphs
