@@ -441,3 +441,17 @@ def test_joined_words_are_an_edit() -> None:
     before = page("The minister said help was now here for the families of the victims today.")
     after = page("The minister said help was nowhere for the families of the victims today.")
     assert classify_change(ok(before), seen(after)).kind is Kind.CHANGED
+
+
+def test_headline_mentioning_not_found_over_a_rewritten_body_is_an_edit() -> None:
+    """A developing story's new headline may say "not found": still an edit, not a removal."""
+    old = Article("Hiker missing in the Alps", "", "", ARTICLE.paragraphs)
+    new = Article(
+        "Missing hiker not found after three days",
+        "",
+        "",
+        ("Rescue teams searched the valley again on Sunday.", *ARTICLE.paragraphs[1:]),
+    )
+    verdict = classify_change(ok(old), seen(new))
+    assert verdict.kind is Kind.CHANGED
+    assert Part.HEADLINE in verdict.parts

@@ -325,20 +325,20 @@ def _content_removal(
 def _headline_removal(
     reference: Article, article: Article, rules: DetectionRules
 ) -> tuple[Removal, str] | None:
-    """A headline or document title that now says "not found" or "removed", while some
-    paragraph of the old article vanished without a trace.
+    """A headline or document title that now *is* a "not found" or removal line, while
+    some paragraph of the old article vanished without a trace.
 
     When the extractor read a short article's page furniture as the article, the
     furniture outlives a removal and most of the old text survives; the headline and
-    the lost paragraph still tell. A headline that merely mentions a 404 over an intact
-    or lightly edited body stays an edit.
+    the lost paragraph still tell. The phrase must be most of the headline (or of one
+    of its " | "-separated parts), so "Missing hiker not found after three days" over
+    a rewritten body stays an edit.
     """
-    heads = Article(article.title, "", "", (), page_title=article.page_title)
     found: tuple[Removal, str] | None = None
-    if phrase := _found_phrase(reference, heads, rules.not_found_phrases, _MAX_NOT_FOUND_WORDS):
-        found = Removal.SOFT_404, f"removed: the page now says {phrase!r} (a 'not found' page)"
-    elif phrase := _found_phrase(reference, heads, rules.notice_phrases, _MAX_NOTICE_WORDS):
-        found = Removal.NOTICE, f"removed: the headline became a notice: {phrase!r}"
+    if line := _headline_saying(reference, article, rules.not_found_phrases):
+        found = Removal.SOFT_404, f"removed: the page now says {line!r} (a 'not found' page)"
+    elif line := _headline_saying(reference, article, rules.notice_phrases):
+        found = Removal.NOTICE, f"removed: the headline became a notice: {line!r}"
     if found is None:
         return None
     lost = any(
@@ -348,26 +348,54 @@ def _headline_removal(
     return found if lost else None
 
 
+def _headline_saying(reference: Article, article: Article, phrases: tuple[str, ...]) -> str:
+    pattern = _phrase_pattern(phrases)
+    if pattern is None:
+        return ""
+    return _title_saying(
+        {reference.title.casefold(), reference.page_title.casefold()}, article, pattern
+    )
+
+
 def _found_phrase(
     old: Article, new: Article, phrases: tuple[str, ...], max_words: int
 ) -> str | None:
     """The first line of ``new`` that carries one of ``phrases`` and ``old`` did not have.
 
-    Only the headline, the document title and paragraphs of at most ``max_words`` count:
-    a notice stands on its own.
+    A notice stands on its own: a paragraph counts when it has at most ``max_words``
+    words, the headline or document title when the phrase is most of it (or of one of
+    its parts around a " | "), not when a headline merely contains the words.
     """
     pattern = _phrase_pattern(phrases)
     if pattern is None:
         return None
     before = {line.casefold() for line in (old.title, old.page_title, *old.paragraphs)}
-    lines: tuple[str, ...] = (new.title, new.page_title, *new.paragraphs)
-    for line in lines:
+    if line := _title_saying(before, new, pattern):
+        return line
+    for line in new.paragraphs:
         if not line or count_words(line) > max_words:
             continue
         folded = line.casefold()
         if folded not in before and pattern.search(folded):
             return line
     return None
+
+
+# Separators between a headline and the site's name ("Page not found | Example News").
+_TITLE_PARTS = re.compile(r"\s+[|\-–—·:]\s+|[_|]")
+
+
+def _title_saying(before: set[str], new: Article, pattern: re.Pattern[str]) -> str:
+    """The headline or document title of ``new`` if one of its parts is mostly phrases."""
+    for line in (new.title, new.page_title):
+        if not line or line.casefold() in before:
+            continue
+        for part in _TITLE_PARTS.split(line.casefold()):
+            size = len("".join(part.split()))
+            said = sum(len("".join(m.group().split())) for m in pattern.finditer(part))
+            if size and said >= size / 2:
+                return line
+    return ""
 
 
 @lru_cache(maxsize=8)
