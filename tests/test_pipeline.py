@@ -485,6 +485,27 @@ def test_headline_reverted_with_a_new_body_edit_alerts(
     assert len(db.outbox.alerts(check.page_id)) == 2
 
 
+def test_headline_reverted_after_other_edits_alerts(
+    db: Store, session: requests.Session, sequenced: Sequenced
+) -> None:
+    """A -> B (headline) -> body edit -> headline back to A: not a flip, an edit."""
+    story_a, story_b = Story(), Story(title="Minister quits over bridge deal")
+    sequenced.play("/a", render(story_a))
+    check = confirming_check(db, session, sequenced, "/a")
+    check()
+    sequenced.play("/a", render(story_b))
+    assert check().verdict.kind is Kind.CHANGED
+    edited_b = story_b.edit(3, "suspended", "cancelled")
+    sequenced.play("/a", render(edited_b))
+    assert check().verdict.kind is Kind.CHANGED
+    sequenced.play("/a", render(story_a.edit(3, "suspended", "cancelled")))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED
+    assert result.verdict.parts == (Part.HEADLINE,)
+    assert result.repeat_of is None
+    assert len(db.outbox.alerts(check.page_id)) == 3
+
+
 SOFT_404 = """<html><head><title>Example News</title></head><body>
 <nav><a href="/">Home</a> <a href="/world/">World</a></nav>
 <main><h1>Oops</h1><p>We looked everywhere but could not find what you asked for.</p>

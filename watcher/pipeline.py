@@ -50,8 +50,8 @@ from watcher.review import (
     Look,
     confirm_change,
     explained_by_extraction,
+    flips_back,
     not_found_page,
-    seen_before,
 )
 from watcher.schedule import parse_retry_after
 from watcher.store import KEEP, ChangeDraft, Store
@@ -267,9 +267,7 @@ def process_fetch(
     alert_routes = routes
     earlier: Snapshot | None = None
     if verdict.kind is Kind.CHANGED and latest is not None:
-        earlier = seen_before(
-            store, page_id, latest, seen.compared, ignore, checked_at, verdict.parts
-        )
+        earlier = flips_back(store, latest, seen.compared, verdict.parts, ignore, checked_at)
         if earlier is not None:
             # A/B tests and flapping pages return to versions already reported: record
             # the return, alert once per real new version.

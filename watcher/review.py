@@ -229,40 +229,35 @@ def not_found_page(
     return article
 
 
-def seen_before(
+def flips_back(
     store: Store,
-    page_id: int,
     latest: Snapshot,
     compared: Article | None,
+    parts: Sequence[Part],
     ignore: Sequence[re.Pattern[str]],
     now: datetime,
-    parts: Sequence[Part] = (Part.HEADLINE, Part.BYLINE, Part.DATE, Part.BODY),
 ) -> Snapshot | None:
-    """A recent stored version (not the latest) that already said what ``compared`` says,
-    in every part that ``parts`` names as changed since the latest version.
+    """The version before ``latest``, when this check undoes exactly the change that led
+    to ``latest``: the same parts changed, and each reads again as it did before.
 
-    A page flipping between two headlines (an A/B test, an inconsistent CDN) shows
-    nothing that was not stored and reported before, even when other loads differed in
-    paragraphs that were masked as volatile. Each changed part must read exactly as in
-    some recent version; the newest such version is returned. Only versions from the
-    last ``_FLIP_WINDOW`` count: a page flips within hours, while an editor quietly
-    reverting an edit days later is news.
+    That is a page flipping between two versions (an A/B headline test, inconsistent
+    CDN nodes): recorded, alerted once. Only the changed parts are compared, because
+    the loads that stored the two versions may also differ in paragraphs that were
+    masked as volatile. A revert that comes with anything else, or after
+    ``_FLIP_WINDOW`` (an editor quietly undoing an edit days later), is news.
     """
-    if compared is None or not parts:
+    if compared is None or not parts or latest.id is None:
         return None
-    missing = set(parts)
-    newest: Snapshot | None = None
-    for snapshot in reversed(store.snapshots(page_id, since=now - _FLIP_WINDOW)):
-        if snapshot.id == latest.id or snapshot.state != State.OK:
-            continue
-        earlier = normalize_article(snapshot_article(snapshot), ignore).article
-        matched = {part for part in missing if _same_part(part, earlier, compared)}
-        if matched and newest is None:
-            newest = snapshot
-        missing -= matched
-        if not missing:
-            return newest
-    return None
+    change = store.change_to(latest.id)
+    if change is None or change.previous_snapshot_id is None:
+        return None
+    if change.kind != Kind.CHANGED.value or set(change.parts) != {p.value for p in parts}:
+        return None
+    previous = store.get_snapshot(change.previous_snapshot_id)
+    if previous is None or previous.state != State.OK or previous.fetched_at < now - _FLIP_WINDOW:
+        return None
+    before = normalize_article(snapshot_article(previous), ignore).article
+    return previous if all(_same_part(part, before, compared) for part in parts) else None
 
 
 def _same_part(part: Part, one: Article, other: Article) -> bool:

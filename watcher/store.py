@@ -379,6 +379,12 @@ class Store:
         with self._transaction() as session:
             return session.get(Change, change_id)
 
+    def change_to(self, snapshot_id: int) -> Change | None:
+        """The change that produced a snapshot (None for a version stored without one)."""
+        with self._transaction() as session:
+            statement = select(Change).where(col(Change.snapshot_id) == snapshot_id)
+            return session.exec(statement.order_by(col(Change.id).desc())).first()
+
     def get_snapshot(self, snapshot_id: int) -> Snapshot | None:
         with self._transaction() as session:
             return session.get(Snapshot, snapshot_id)
