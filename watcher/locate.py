@@ -92,7 +92,7 @@ def find_locator(
     if box is None or box.tag in ("html", "body"):
         return None
     anchor, steps = _path(root, box)
-    reading = _Reading(root, box, salt)
+    reading = _Reading(box, _statements(root), salt)
     return Locator(anchor, steps, reading.digest(ignore), reading.verbatim())
 
 
@@ -112,7 +112,8 @@ def reads_the_same(
     boxes = _resolve(root, locator)
     if not boxes:
         return False
-    readings = [_Reading(root, box, salt) for box in boxes]
+    statements = _statements(root)  # before any block's scripts are stripped
+    readings = [_Reading(box, statements, salt) for box in boxes]
     # Reading lines and applying the ignore rules is most of the cost; a block whose
     # whole text is as it was reads as it did, so try that first.
     if locator.verbatim and any(r.verbatim() == locator.verbatim for r in readings):
@@ -245,7 +246,7 @@ _AUTHORISH = re.compile(
 _MAX_STATEMENT_CHARS = 2000
 
 
-def _statements(root: lxml.html.HtmlElement) -> list[str]:
+def _statements(root: lxml.html.HtmlElement) -> str:
     """Everywhere the headline, byline or date may be read from, anywhere on the page."""
     found = [f"published={stated_date(root)}"]  # the day the article is dated by
     for el in _META(root):
@@ -259,7 +260,7 @@ def _statements(root: lxml.html.HtmlElement) -> list[str]:
         if _AUTHORISH.search(value) and (el := value.getparent()) is not None
     ]
     found += [text for el in elements if len(text := el.text_content()) <= _MAX_STATEMENT_CHARS]
-    return found
+    return "\x1f".join(normalize_text(text) for text in found)
 
 
 class _Reading:
@@ -271,9 +272,9 @@ class _Reading:
     which is what has to match when a counter or "3 minutes ago" sits inside the block.
     """
 
-    def __init__(self, root: lxml.html.HtmlElement, box: lxml.html.HtmlElement, salt: str):
-        self.statements = "\x1f".join(normalize_text(text) for text in _statements(root))
+    def __init__(self, box: lxml.html.HtmlElement, statements: str, salt: str):
         self.box = box
+        self.statements = statements
         self.salt = salt
 
     def verbatim(self) -> str:
@@ -294,8 +295,6 @@ class _Reading:
 
 
 _NOT_TEXT = ("script", "style", "noscript", "template")
-
-
 _MARKS = re.compile(r"^\s*[-*•]\s+|\|")
 
 
