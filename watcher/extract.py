@@ -280,10 +280,11 @@ def _collapse_source_spaces(root: lxml.html.HtmlElement) -> None:
     on every deploy. White space at the edges of a text node stays (it separates
     inline elements); preformatted text keeps all of it.
     """
+    inside = {d for keep in root.iter(*_KEEP_SPACES) for d in keep.iterdescendants()}
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        kept = el.tag in _KEEP_SPACES or any(a.tag in _KEEP_SPACES for a in el.iterancestors())
+        kept = el.tag in _KEEP_SPACES or el in inside
         if not kept:
             _collapse(el, "text")
         if not kept or el.tag in _KEEP_SPACES:
@@ -380,13 +381,12 @@ def _drop_all(elements: Iterable[lxml.html.HtmlElement]) -> None:
             el.drop_tree()
 
 
-# A class or id token (or a part of one after - or _) that starts with cookie, consent or
-# gdpr: a consent banner. Such a banner shows on every load
-# for a client that keeps no cookies, and extractors often take it for the article's
-# first or last paragraph, or drop it, depending on the markup around it.
 # Every class and id value, each with its element: one pass in libxml2, then a regex per
 # value in Python (XPath string functions or EXSLT regexes cost far more per element).
 CLASS_AND_ID = etree.XPath("//@class | //@id")
+# A class or id word (or a part of one after - or _) that starts with cookie, consent or
+# gdpr names a consent banner. It shows on every load for a client that keeps no
+# cookies, and extractors take it for a paragraph of the article on some loads only.
 _CONSENT = re.compile(r"(?:^|[\s_-])(?:cookie|consent|gdpr)", re.IGNORECASE)
 _BANNER_MAX_CHARS = 2000  # a consent notice is a few sentences; an article is longer
 
