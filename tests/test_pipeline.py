@@ -18,7 +18,10 @@ from werkzeug import Request, Response
 from tests.sites import CJK_STORY, PARAGRAPHS, Story, boxed_page, encoded, not_found_page, render
 from watcher.classify import Kind, Part, Removal
 from watcher.config import Settings, Watch, Watchlist
+from watcher.extract import Article
+from watcher.fetch import fetch_page
 from watcher.pipeline import CheckResult, check_page, check_safely, run_pass
+from watcher.reading import fetch_options, read_article
 from watcher.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -178,6 +181,62 @@ def test_quick_reread_settles_noise_and_still_catches_every_edit(
     assert result.verdict.kind is Kind.CHANGED, result.verdict.summary
     assert result.verdict.words_added >= 8
     assert check.snapshot_count() == 3
+
+
+def test_versions_read_by_an_earlier_watcher_are_read_again(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """upgrade: a version whose text an earlier extractor read differently (here with a
+    cookie notice as a paragraph) is re-read from its raw body, so nothing is reported;
+    a real edit afterwards still is."""
+    html = boxed_page(seed=1)
+    site.serve("/a", html)
+    check = checker(db, session, site, "/a")
+    fetched = fetch_page(session, check.watch.url, fetch_options(SETTINGS, check.watch))
+    today = read_article(html, check.watch, check.watch.url)
+    earlier = Article(
+        today.title,
+        today.byline,
+        today.published,
+        ("We use cookies to improve your experience.", *today.paragraphs),
+        today.page_title,
+    )
+    db.record_version(
+        check.page_id,
+        fetch=fetched,
+        article=earlier,
+        state="ok",
+        removal=None,
+        change=None,
+        previous_snapshot_id=None,
+        reader="",  # stored before versions recorded how they were read
+    )
+    site.serve("/a", boxed_page(seed=2))
+    result = check()
+    assert result.verdict.kind is Kind.UNCHANGED, result.verdict.summary
+    edited = (*PARAGRAPHS[:2], PARAGRAPHS[2].replace("declined", "refused"))
+    site.serve("/a", boxed_page(edited, seed=3))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED
+    assert (result.verdict.words_added, result.verdict.words_removed) == (1, 1)
+
+
+def test_changing_how_a_watch_is_read_is_not_an_edit(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """A wider selector in the watchlist reads more of the same page: not a change."""
+    site.serve("/a", boxed_page(seed=1))
+    narrow = checker(db, session, site, "/a", mode="selector", selector=".body")
+    assert narrow().verdict.kind is Kind.NEW
+    wide = checker(db, session, site, "/a", mode="selector", selector=".story")
+    wide.now = narrow.now
+    site.serve("/a", boxed_page(seed=2))
+    result = wide()
+    assert result.verdict.kind is Kind.UNCHANGED, result.verdict.summary
+    site.serve("/a", boxed_page(title="Minister quits", seed=3))
+    result = wide()
+    assert result.verdict.kind is Kind.CHANGED
+    assert Part.BODY in result.verdict.parts  # the <h1> is part of what ".story" reads
 
 
 def test_headline_only_edit(db: Store, session: requests.Session, site: Site) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 # Deterministic constraint names on every dialect: SQLite's batch migrations can only drop
@@ -89,6 +89,9 @@ class Snapshot(SQLModel, table=True):
     page_title: str = Field(default="", sa_column=Column(Text, nullable=False))
     text: str = Field(default="", sa_column=Column(Text, nullable=False))  # normalised body
     text_sha256: str = Field(default="", max_length=64)
+    # how ``title``..``text`` were read (watcher.reading.reader_key): a version read by
+    # another extractor or with other watch settings is re-read from its raw body
+    reader: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
 
 
 class Change(SQLModel, table=True):

@@ -30,7 +30,7 @@ from watcher.classify import (
     Verdict,
 )
 from watcher.config import Settings, Watch, Watchlist
-from watcher.errors import FetchError
+from watcher.errors import FetchError, StoreError
 from watcher.extract import Article
 from watcher.fetch import FetchResult, fetch_page
 from watcher.models import Snapshot
@@ -41,6 +41,7 @@ from watcher.reading import (
     fetch_options,
     locate_article,
     read_article,
+    reader_key,
     reads_as_before,
     snapshot_article,
 )
@@ -193,9 +194,16 @@ def process_fetch(
         )
         logger.debug("unchanged where the article was found last time url=%s", watch.url)
         return _result(watch, Verdict(Kind.UNCHANGED), checked_at, fetched.status)
+    reader = reader_key(watch)
     baseline = _baseline(store, latest, ignore)
     look = Look(watch, baseline, ignore, probe, rules)
     seen = look.evaluate(fetched)
+    if seen.verdict.kind in CONFIRMED_KINDS and _read_otherwise(store, latest, reader):
+        # The stored version was read by an earlier watcher or with other watch settings:
+        # compare with how today's reader reads its raw body, not with yesterday's text.
+        baseline = _baseline(store, latest, ignore, reread=watch)
+        look = Look(watch, baseline, ignore, probe, rules)
+        seen = look.evaluate(fetched)
     unconfirmed_load = False
     if refetch is not None and seen.verdict.kind in CONFIRMED_KINDS:
         confirmed = confirm_change(look, seen, refetch)
@@ -301,6 +309,7 @@ def process_fetch(
             else None
         ),
         locator=where_found(),
+        reader=reader,
     )
     logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
     result = _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
@@ -334,17 +343,52 @@ def _same_response(latest: Snapshot, fetched: FetchResult) -> bool:
 
 
 def _baseline(
-    store: Store, latest: Snapshot | None, patterns: Sequence[re.Pattern[str]]
+    store: Store,
+    latest: Snapshot | None,
+    patterns: Sequence[re.Pattern[str]],
+    *,
+    reread: Watch | None = None,
 ) -> Baseline | None:
-    """The stored versions, read with today's ignore rules so a new rule applies to both."""
+    """The stored versions, read with today's ignore rules so a new rule applies to both;
+    with ``reread``, versions read otherwise are read again from their raw body."""
     if latest is None or latest.id is None:
         return None
-    article = normalize_article(snapshot_article(latest), patterns).article
+
+    def text_of(snapshot: Snapshot) -> Article:
+        stored = _reread(store, snapshot, reread) if reread is not None else None
+        return normalize_article(stored or snapshot_article(snapshot), patterns).article
+
+    article = text_of(latest)
     if latest.state == State.OK:
         return Baseline(State.OK, None, article, article)
     good = store.latest_good_snapshot(latest.page_id)
-    last_good = normalize_article(snapshot_article(good), patterns).article if good else None
+    last_good = text_of(good) if good else None
     return Baseline(State.REMOVED, _removal(latest.removal), article, last_good)
+
+
+def _read_otherwise(store: Store, latest: Snapshot | None, reader: str) -> bool:
+    """Whether a stored version this check compares with was read another way."""
+    if latest is None:
+        return False
+    if latest.reader != reader:
+        return True
+    if latest.state == State.OK:
+        return False
+    good = store.latest_good_snapshot(latest.page_id)
+    return good is not None and good.reader != reader
+
+
+def _reread(store: Store, snapshot: Snapshot, watch: Watch) -> Article | None:
+    """``snapshot``'s raw body read as this watcher reads ``watch`` now; None when it is
+    read that way already or its body cannot be read (then its stored text is used)."""
+    if snapshot.reader == reader_key(watch) or snapshot.status != 200:
+        return None
+    try:
+        html = store.raw_body(snapshot.body_sha256).decode(snapshot.encoding or "utf-8", "replace")
+    except (StoreError, LookupError) as exc:
+        logger.warning("cannot re-read a stored version url=%s: %s", watch.url, exc)
+        return None
+    return read_article(html, watch, snapshot.final_url)
 
 
 def _removal(value: str | None) -> Removal | None:

@@ -18,6 +18,18 @@ from watcher.locate import Locator, find_locator, reads_the_same
 from watcher.models import Snapshot
 from watcher.normalize import builtin_ignore, compile_ignore, normalize_article
 
+# Bump when read_article can give another Article for the same HTML (a change to
+# extraction or normalisation): versions read under another reader are read again from
+# their raw body before they are compared, so an upgrade never reports an edit.
+READER = "2"
+
+
+def reader_key(watch: Watch) -> str:
+    """How a watch's versions are read: this watcher's reader and the watch's own mode,
+    selector and exclude selectors (changing those is not an edit of the page either)."""
+    setup = json.dumps([watch.mode, watch.selector, list(watch.exclude)])
+    return f"{READER}:{hashlib.sha256(setup.encode()).hexdigest()[:16]}"
+
 
 def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
     """The fetcher's view of a watch: its own headers/cookies/proxy plus global limits."""

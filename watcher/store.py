@@ -264,6 +264,7 @@ class Store:
         alerts: Sequence[str] = (),
         alert_event: Mapping[str, Any] | None = None,
         locator: str | None = None,
+        reader: str = "",
     ) -> tuple[int, int | None]:
         """Write blob, snapshot, change and its alerts in one transaction; returns ids.
 
@@ -272,7 +273,8 @@ class Store:
         page's routes: with ``alert_event`` the change gets one outbox row per route, so
         the change and its alerts exist together or not at all; a response also ends an
         announced outage with a "reachable" alert. ``locator`` (where the new version's
-        article stands in its page) replaces the page's stored one.
+        article stands in its page) replaces the page's stored one; ``reader`` says how
+        ``article`` was read from the body.
         """
         body_sha256 = hashlib.sha256(fetch.body).hexdigest()
         # Compress before taking the write lock; a compressor is cheap and not thread-safe.
@@ -325,6 +327,7 @@ class Store:
                 page_title=article.page_title,
                 text=article_text,
                 text_sha256=hashlib.sha256(article_text.encode("utf-8")).hexdigest(),
+                reader=reader,
             )
             session.add(snapshot)
             session.flush()
