@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -381,9 +382,22 @@ def _drop_all(elements: Iterable[lxml.html.HtmlElement]) -> None:
             el.drop_tree()
 
 
-# Every class and id value, each with its element: one pass in libxml2, then a regex per
-# value in Python (XPath string functions or EXSLT regexes cost far more per element).
-CLASS_AND_ID = etree.XPath("//@class | //@id")
+# Every class and id value as a plain string: one pass in libxml2 and no element proxy
+# per value (XPath string functions, EXSLT regexes or smart strings cost far more).
+_CLASS_AND_ID = etree.XPath("//@class | //@id", smart_strings=False)
+_NAMED = etree.XPath("//*[@class=$value or @id=$value]")
+
+
+def elements_named(root: lxml.html.HtmlElement, pattern: re.Pattern[str]) -> list[Any]:
+    """Elements whose class or id attribute ``pattern`` finds something in."""
+    values = {v for v in _CLASS_AND_ID(root) if isinstance(v, str) and pattern.search(v)}
+    found: dict[int, Any] = {}
+    for value in sorted(values):
+        for el in _NAMED(root, value=value):
+            found.setdefault(id(el), el)
+    return list(found.values())
+
+
 # A class or id word (or a part of one after - or _) that starts with cookie, consent or
 # gdpr names a consent banner. It shows on every load for a client that keeps no
 # cookies, and extractors take it for a paragraph of the article on some loads only.
@@ -392,14 +406,12 @@ _BANNER_MAX_CHARS = 2000  # a consent notice is a few sentences; an article is l
 
 
 def _drop_consent_banners(root: lxml.html.HtmlElement) -> None:
-    named = {
+    named = [
         el
-        for value in CLASS_AND_ID(root)
-        if _CONSENT.search(value)
-        and (el := value.getparent()) is not None
-        and el.tag not in ("html", "body", "main", "article")
-    }
-    banners = [el for el in _outermost(list(named)) if isinstance(el.tag, str)]
+        for el in elements_named(root, _CONSENT)
+        if el.tag not in ("html", "body", "main", "article")
+    ]
+    banners = [el for el in _outermost(named) if isinstance(el.tag, str)]
     _drop_all(el for el in banners if len(el.text_content()) <= _BANNER_MAX_CHARS)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-from watcher.extract import CLASS_AND_ID, DATE_KEYS, Article, stated_date, visible_paragraphs
+from watcher.extract import DATE_KEYS, Article, elements_named, stated_date, visible_paragraphs
 from watcher.normalize import compact_text, normalize_article, normalize_text
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
@@ -253,12 +253,7 @@ def _statements(root: lxml.html.HtmlElement) -> str:
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
         if key in _TITLE_KEYS or key in _AUTHOR_KEYS or key in DATE_KEYS:
             found.append(f"{key}={el.get('content')}")
-    elements = list(_STATEMENTS(root))
-    elements += [
-        el
-        for value in CLASS_AND_ID(root)
-        if _AUTHORISH.search(value) and (el := value.getparent()) is not None
-    ]
+    elements = [*_STATEMENTS(root), *elements_named(root, _AUTHORISH)]
     found += [text for el in elements if len(text := el.text_content()) <= _MAX_STATEMENT_CHARS]
     return "\x1f".join(normalize_text(text) for text in found)
 
