@@ -30,6 +30,7 @@ import lxml.html
 from watcher.config import Watch
 from watcher.decode import decode_body
 from watcher.fetch import FetchResult
+from watcher.locate import Locator
 from watcher.pipeline import process_fetch, read_article
 from watcher.reading import compare_rules, reads_as_before
 from watcher.store import Store
@@ -96,6 +97,7 @@ def measure_page(store: Store, path: Path, repeat: int) -> Row:
     latest = store.latest_snapshot(page_id)
     page = store.page_by_url(url)
     locator = page.locator if page is not None else None  # what check_page passes
+    placed = Locator.loads(locator) is not None
     parse = cpu(lambda: lxml.html.fromstring(text), repeat)
     counter = iter(range(1, 10**6))
     false_alerts: list[str] = []
@@ -111,7 +113,7 @@ def measure_page(store: Store, path: Path, repeat: int) -> Row:
 
     noise = cpu(noise_check, repeat)
     reread: float | None = None
-    if locator is not None:
+    if placed:
         sample = noisy(text, 10**6)
         ignore = compare_rules(watch)
         reread = cpu(lambda: reads_as_before(sample, watch, locator, ignore), repeat)
@@ -119,7 +121,7 @@ def measure_page(store: Store, path: Path, repeat: int) -> Row:
         print(f"note: noise-only re-fetch not unchanged: {alert}", file=sys.stderr)
     edited = one_word_edit(text, latest.text if latest else "")
     if edited is None:
-        return path.name, parse, noise, None, locator is not None, reread
+        return path.name, parse, noise, None, placed, reread
     body = edited.encode("utf-8")
 
     def edit_check() -> None:
@@ -129,7 +131,7 @@ def measure_page(store: Store, path: Path, repeat: int) -> Row:
         result = process_fetch(store, watch, page_id, latest, fetched, at, locator=locator)
         assert result.verdict.kind.value == "changed", (path.name, result.verdict.summary)
 
-    return path.name, parse, noise, cpu(edit_check, repeat), locator is not None, reread
+    return path.name, parse, noise, cpu(edit_check, repeat), placed, reread
 
 
 def main() -> int:
@@ -173,6 +175,13 @@ def main() -> int:
         f"check, noisy unchanged page    median {noise_median * 1000:7.2f} ms"
         f"  ratio {noise_median / parse_median:5.1f}x"
     )
+    unplaced = [r for r in rows if r[5] is None]
+    for label, group in (("placed", placed), ("not placed", unplaced)):
+        if group:
+            median = statistics.median(r[2] for r in group)
+            ratio = median / statistics.median(r[1] for r in group)
+            name = f"  noisy check, {label} pages"
+            print(f"{name:31}median {median * 1000:7.2f} ms  ratio {ratio:5.1f}x")
     if placed:
         reread_median = statistics.median(r[5] or 0.0 for r in placed)
         parse_placed = statistics.median(r[1] for r in placed)

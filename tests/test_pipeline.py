@@ -20,7 +20,8 @@ from watcher.classify import Kind, Part, Removal
 from watcher.config import Settings, Watch, Watchlist
 from watcher.extract import Article
 from watcher.fetch import fetch_page
-from watcher.pipeline import CheckResult, check_page, check_safely, run_pass
+from watcher.locate import Locator
+from watcher.pipeline import UNPLACED, CheckResult, check_page, check_safely, run_pass
 from watcher.reading import fetch_options, read_article
 from watcher.store import Store
 
@@ -157,7 +158,7 @@ def test_quick_reread_settles_noise_and_still_catches_every_edit(
     assert check().verdict.kind is Kind.NEW
     page = db.page_by_url(check.watch.url)
     assert page is not None
-    assert page.locator is not None
+    assert Locator.loads(page.locator) is not None
 
     caplog.clear()
     site.serve("/a", boxed_page(seed=2, banner=True))  # clock, ad, related, nonce, banner
@@ -181,6 +182,30 @@ def test_quick_reread_settles_noise_and_still_catches_every_edit(
     assert result.verdict.kind is Kind.CHANGED, result.verdict.summary
     assert result.verdict.words_added >= 8
     assert check.snapshot_count() == 3
+
+
+def test_a_page_that_cannot_be_placed_is_read_in_full_every_time(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """Dated only in its text, the article cannot be vouched for by a quick re-read: every
+    check extracts in full (without trying to place it again), and edits still alert."""
+
+    def dated_in_text(paragraphs: tuple[str, ...], seed: int) -> str:
+        html = boxed_page(paragraphs, seed=seed)
+        html = html.replace('<meta property="article:published_time"', '<meta name="x"')
+        return html.replace('<p class="byline">', '<p class="byline"><time>2026-11-27</time> ')
+
+    site.serve("/a", dated_in_text(PARAGRAPHS, 1))
+    check = checker(db, session, site, "/a")
+    assert check().verdict.kind is Kind.NEW
+    page = db.page_by_url(check.watch.url)
+    assert page is not None
+    assert page.locator == UNPLACED
+    site.serve("/a", dated_in_text(PARAGRAPHS, 2))
+    assert check().verdict.kind is Kind.UNCHANGED
+    edited = (*PARAGRAPHS[:2], PARAGRAPHS[2].replace("declined", "refused"))
+    site.serve("/a", dated_in_text(edited, 3))
+    assert check().verdict.kind is Kind.CHANGED
 
 
 def test_versions_read_by_an_earlier_watcher_are_read_again(

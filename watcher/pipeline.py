@@ -59,6 +59,9 @@ from watcher.store import KEEP, ChangeDraft, Store
 
 logger = logging.getLogger(__name__)
 
+# Stored as a page's locator when its article could not be placed in the current version.
+UNPLACED = "unplaced"
+
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
@@ -240,10 +243,13 @@ def process_fetch(
 
         When no new version is stored, the next full check would compare with the stored
         version, so the block must hold its paragraphs as well as what was read now (the
-        extractor may have left some of them out this time).
+        extractor may have left some of them out this time). A page that could not be
+        placed is tried again only with its next version: placing costs a parse.
         """
         if unconfirmed_load or verdict.state is not State.OK or stored_article is None:
             return None
+        if not verdict.is_event and locator == UNPLACED:
+            return UNPLACED
         placed = stored_article
         if not verdict.is_event and latest is not None:
             # compared as the checks compare them: what the ignore rules drop never counts
@@ -251,7 +257,7 @@ def process_fetch(
             kept = normalize_article(snapshot_article(latest), ignore).article.paragraphs
             extra = tuple(p for p in kept if p not in current)
             placed = replace(stored_article, paragraphs=(*stored_article.paragraphs, *extra))
-        return locate_article(fetched.text, watch, placed, ignore)
+        return locate_article(fetched.text, watch, placed, ignore) or UNPLACED
 
     if not verdict.is_event:
         error = verdict.summary if verdict.kind is Kind.ERROR else None
