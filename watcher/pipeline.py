@@ -241,25 +241,22 @@ def process_fetch(
     def where_found() -> str | None:
         """Where the article stands in this page, for the next check's quick re-read.
 
-        Placing costs about a parse and a read of the block, so it is done only when it
-        pays: after a check that read the same article from a page that was not
-        byte-identical (noise, which will come again), not when a version is stored (a
-        page served byte-identical until its next change never needs it). A page that
-        could not be placed is tried again only with its next version. The block must
-        hold the stored version's paragraphs as well as what was read now: the next full
-        check compares with them, and the extractor may have left some out this time.
+        When no new version is stored, the next full check would compare with the stored
+        version, so the block must hold its paragraphs as well as what was read now (the
+        extractor may have left some of them out this time). A page that could not be
+        placed is tried again only with its next version: placing costs a parse.
         """
         if unconfirmed_load or verdict.state is not State.OK or stored_article is None:
             return None
-        if verdict.is_event or latest is None:
-            return None
-        if locator == UNPLACED:
+        if not verdict.is_event and locator == UNPLACED:
             return UNPLACED
-        # compared as the checks compare them: what the ignore rules drop never counts
-        current = set(seen.compared.paragraphs) if seen.compared else set()
-        kept = normalize_article(snapshot_article(latest), ignore).article.paragraphs
-        extra = tuple(p for p in kept if p not in current)
-        placed = replace(stored_article, paragraphs=(*stored_article.paragraphs, *extra))
+        placed = stored_article
+        if not verdict.is_event and latest is not None:
+            # compared as the checks compare them: what the ignore rules drop never counts
+            current = set(seen.compared.paragraphs) if seen.compared else set()
+            kept = normalize_article(snapshot_article(latest), ignore).article.paragraphs
+            extra = tuple(p for p in kept if p not in current)
+            placed = replace(stored_article, paragraphs=(*stored_article.paragraphs, *extra))
         return locate_article(fetched.text, watch, placed, ignore) or UNPLACED
 
     if not verdict.is_event:
