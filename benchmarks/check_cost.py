@@ -181,7 +181,7 @@ def main() -> int:
             median = statistics.median(r[2] for r in group)
             ratio = median / statistics.median(r[1] for r in group)
             name = f"  noisy check, {label} pages"
-            print(f"{name:31}median {median * 1000:7.2f} ms  ratio {ratio:5.1f}x")
+            print(f"{name:33}median {median * 1000:7.2f} ms  ratio {ratio:5.1f}x")
     if placed:
         reread_median = statistics.median(r[5] or 0.0 for r in placed)
         parse_placed = statistics.median(r[1] for r in placed)
