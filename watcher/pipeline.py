@@ -168,20 +168,9 @@ def process_fetch(
     ``locator`` is where the article was found last time (``Page.locator``): if the page
     reads there exactly as it did, the article is unchanged without a full extraction.
     """
-    if fetched.is_not_modified or (latest is not None and _same_response(latest, fetched)):
-        store.record_check(
-            page_id,
-            checked_at=checked_at,
-            status=fetched.status,
-            error=None,
-            etag=fetched.headers.get("etag"),
-            last_modified=fetched.headers.get("last-modified"),
-            alerts=routes,
-        )
-        return _result(watch, _unchanged(latest), checked_at, fetched.status)
-
     ignore = compare_rules(watch)  # applied to both sides, so editing a rule is silent
-    if (
+    same = fetched.is_not_modified or (latest is not None and _same_response(latest, fetched))
+    if same or (
         latest is not None
         and latest.state == State.OK
         and reads_as_before(fetched.text, watch, locator, ignore)
@@ -195,8 +184,9 @@ def process_fetch(
             last_modified=fetched.headers.get("last-modified"),
             alerts=routes,
         )
-        logger.debug("unchanged where the article was found last time url=%s", watch.url)
-        return _result(watch, Verdict(Kind.UNCHANGED), checked_at, fetched.status)
+        if not same:
+            logger.debug("unchanged where the article was found last time url=%s", watch.url)
+        return _result(watch, _unchanged(latest), checked_at, fetched.status)
     reader = reader_key(watch)
     baseline = _baseline(store, latest, ignore)
     look = Look(watch, baseline, ignore, probe, rules)
@@ -251,11 +241,10 @@ def process_fetch(
         if not verdict.is_event and locator == UNPLACED:
             return UNPLACED
         placed = stored_article
-        if not verdict.is_event and latest is not None:
+        if not verdict.is_event and baseline is not None:
             # compared as the checks compare them: what the ignore rules drop never counts
             current = set(seen.compared.paragraphs) if seen.compared else set()
-            kept = normalize_article(snapshot_article(latest), ignore).article.paragraphs
-            extra = tuple(p for p in kept if p not in current)
+            extra = tuple(p for p in baseline.article.paragraphs if p not in current)
             placed = replace(stored_article, paragraphs=(*stored_article.paragraphs, *extra))
         return locate_article(fetched.text, watch, placed, ignore) or UNPLACED
 
