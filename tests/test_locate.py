@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.sites import PARAGRAPHS
@@ -114,14 +114,14 @@ def test_any_one_character_change_to_the_article_reads_differently(
     paragraphs: list[str], data: st.DataObject
 ) -> None:
     """Whatever the article, changing one character of its text changes the reading."""
-    if any(len(p) < 20 for p in paragraphs):
-        return
+    assume(all(len(p) >= 20 for p in paragraphs))
     html = page(tuple(paragraphs))
     root = prepare_page(html)
     assert root is not None
     locator = find_locator(root, read(html), RULES, SALT)
-    if locator is None:
-        return  # not placed: every check takes the full path, which is never wrong
+    # not placed (about a third of such pages): every check takes the full path instead
+    assume(locator is not None)
+    assert locator is not None
     index = data.draw(st.integers(0, len(paragraphs) - 1))
     at = data.draw(st.integers(0, len(paragraphs[index]) - 1))
     new = "X" if paragraphs[index][at] != "X" else "Y"

@@ -552,17 +552,25 @@ def test_headline_flip_alerts_once_even_when_loads_differ_elsewhere(
     assert len(db.outbox.alerts(check.page_id)) == 1
 
 
+STORY_B = Story(title="Minister quits over bridge deal")
+
+
+def headline_changed(db: Store, session: requests.Session, sequenced: Sequenced) -> Checker:
+    """A page stored as Story() and then, with a confirmed alert, as ``STORY_B``."""
+    sequenced.play("/a", render(Story()))
+    check = confirming_check(db, session, sequenced, "/a")
+    check()
+    sequenced.play("/a", render(STORY_B))
+    assert check().verdict.kind is Kind.CHANGED
+    return check
+
+
 def test_headline_reverted_with_a_new_body_edit_alerts(
     db: Store, session: requests.Session, sequenced: Sequenced
 ) -> None:
     """A return to an earlier headline that comes with an edit nobody has seen alerts."""
-    story_a, story_b = Story(), Story(title="Minister quits over bridge deal")
-    sequenced.play("/a", render(story_a))
-    check = confirming_check(db, session, sequenced, "/a")
-    check()
-    sequenced.play("/a", render(story_b))
-    assert check().verdict.kind is Kind.CHANGED
-    sequenced.play("/a", render(story_a.edit(3, "suspended", "cancelled")))
+    check = headline_changed(db, session, sequenced)
+    sequenced.play("/a", render(Story().edit(3, "suspended", "cancelled")))
     result = check()
     assert result.verdict.kind is Kind.CHANGED
     assert result.repeat_of is None
@@ -573,16 +581,10 @@ def test_headline_reverted_after_other_edits_alerts(
     db: Store, session: requests.Session, sequenced: Sequenced
 ) -> None:
     """A -> B (headline) -> body edit -> headline back to A: not a flip, an edit."""
-    story_a, story_b = Story(), Story(title="Minister quits over bridge deal")
-    sequenced.play("/a", render(story_a))
-    check = confirming_check(db, session, sequenced, "/a")
-    check()
-    sequenced.play("/a", render(story_b))
+    check = headline_changed(db, session, sequenced)
+    sequenced.play("/a", render(STORY_B.edit(3, "suspended", "cancelled")))
     assert check().verdict.kind is Kind.CHANGED
-    edited_b = story_b.edit(3, "suspended", "cancelled")
-    sequenced.play("/a", render(edited_b))
-    assert check().verdict.kind is Kind.CHANGED
-    sequenced.play("/a", render(story_a.edit(3, "suspended", "cancelled")))
+    sequenced.play("/a", render(Story().edit(3, "suspended", "cancelled")))
     result = check()
     assert result.verdict.kind is Kind.CHANGED
     assert result.verdict.parts == (Part.HEADLINE,)
