@@ -270,7 +270,15 @@ def _run_trafilatura(root: lxml.html.HtmlElement, url: str | None) -> object | N
         return None
 
 
-_KEEP_SPACES = frozenset({"pre", "textarea", "code", "script", "style"})
+# Text nodes with words and a run of white space inside, outside preformatted elements:
+# libxml2 finds the few that need rewriting, so Python never walks the whole tree. (A
+# form feed cannot be an XPath variable; a text node whose only run is one is left be.)
+_SPACED_TEXT = etree.XPath(
+    "//text()[normalize-space(.)]"
+    "[contains(., $nl) or contains(., $tab) or contains(., $cr) or contains(., '  ')]"
+    "[not(ancestor::pre or ancestor::textarea or ancestor::code"
+    " or ancestor::script or ancestor::style)]"
+)
 
 
 def _collapse_source_spaces(root: lxml.html.HtmlElement) -> None:
@@ -281,23 +289,17 @@ def _collapse_source_spaces(root: lxml.html.HtmlElement) -> None:
     on every deploy. White space at the edges of a text node stays (it separates
     inline elements); preformatted text keeps all of it.
     """
-    inside = {d for keep in root.iter(*_KEEP_SPACES) for d in keep.iterdescendants()}
-    for el in root.iter():
-        if not isinstance(el.tag, str):
+    for text in _SPACED_TEXT(root, nl="\n", tab="\t", cr="\r"):
+        el = text.getparent()
+        collapsed = _INNER_SPACES.sub(" ", text)
+        if el is None or collapsed == text:
             continue
-        kept = el.tag in _KEEP_SPACES or el in inside
-        if not kept:
-            _collapse(el, "text")
-        if not kept or el.tag in _KEEP_SPACES:
-            _collapse(el, "tail")
-
-
-def _collapse(el: lxml.html.HtmlElement, which: str) -> None:
-    value = getattr(el, which)
-    if value and (collapsed := _INNER_SPACES.sub(" ", value)) != value:
         # control characters libxml2 parsed but will not take back: leave that node be
         with suppress(ValueError):
-            setattr(el, which, collapsed)
+            if text.is_tail:
+                el.tail = collapsed
+            else:
+                el.text = collapsed
 
 
 def _attr(doc: object | None, name: str) -> str:
