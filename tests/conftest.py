@@ -28,11 +28,36 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from watcher.readers import ReaderPool
 from watcher.store import Store
 
 POSTGRES_URL = os.environ.get(
     "WATCHER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+_SHARED_READERS: list[ReaderPool] = []
+
+
+def shared_readers() -> ReaderPool:
+    """Real reader processes, one pool for the whole test session (closed at its end);
+    a test whose daemon killed them on shutdown gets a new pool for the next test."""
+    if not _SHARED_READERS or _SHARED_READERS[-1].is_closed:
+        _SHARED_READERS.append(ReaderPool(2, timeout_seconds=60))
+    return _SHARED_READERS[-1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_shared_readers() -> Iterator[None]:
+    yield
+    for pool in _SHARED_READERS:
+        pool.close(kill=True)
+
+
+@pytest.fixture
+def readers() -> ReaderPool:
+    """The test session's reader processes, for tests that check pages."""
+    return shared_readers()
 
 
 @pytest.fixture(scope="session")

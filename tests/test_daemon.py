@@ -17,6 +17,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 from werkzeug import Request, Response
 
+from tests.conftest import shared_readers
 from tests.sites import Story, render
 from watcher import sdnotify
 from watcher.config import Watchlist
@@ -127,6 +128,7 @@ def make_daemon(db: Store) -> Iterator[Callable[..., Daemon]]:
     made: list[Daemon] = []
 
     def make(wl: Watchlist, clock: Clock, **kwargs: object) -> Daemon:
+        kwargs.setdefault("readers", shared_readers())
         daemon = Daemon(db, wl, clock=clock, **kwargs)  # type: ignore[arg-type]
         made.append(daemon)
         daemon.start()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import SlackEndpoint, SmtpServer
+from tests.conftest import SlackEndpoint, SmtpServer, shared_readers
 from tests.sites import Story, render
 from tests.test_notify import store_alert
 from tests.test_pipeline import Site
@@ -65,6 +65,7 @@ class Page:
             page_id=self.page_id,
             now=now,
             routes=self.routes,
+            reader=shared_readers(),
         )
 
 
@@ -331,7 +332,7 @@ def test_daemon_killed_before_sending_delivers_after_restart(
     site.serve("/a", render(story, seed=1))
     with Store(f"sqlite:///{database}") as store:
         store.migrate()
-        (first,) = run_pass(store, watchlist)
+        (first,) = run_pass(store, watchlist, reader=shared_readers())
         assert first.verdict.kind is Kind.NEW
 
     site.serve("/a", render(story.edit(4, "declined", "refused"), seed=2))

@@ -15,6 +15,7 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.conftest import shared_readers
 from tests.sites import CJK_STORY, PARAGRAPHS, Story, boxed_page, encoded, not_found_page, render
 from watcher.classify import Kind, Part, Removal
 from watcher.config import Settings, Watch, Watchlist
@@ -93,6 +94,7 @@ class Checker:
             page_id=self.page_id,
             now=self.now,
             routes=self.routes,
+            reader=shared_readers(),
         )
 
     def snapshot_count(self) -> int:
@@ -419,11 +421,11 @@ def test_run_pass_checks_every_watch(db: Store, site: Site) -> None:
         settings=SETTINGS.model_copy(update={"workers": 3}),
         watch=[Watch(url=site.url(f"/p{n}")) for n in range(6)],
     )
-    first = run_pass(db, watchlist)
+    first = run_pass(db, watchlist, reader=shared_readers())
     assert [r.verdict.kind for r in first] == [Kind.NEW] * 6
     assert [r.url for r in first] == [w.url for w in watchlist.watch]
     site.serve("/p4", render(Story(title="Story number 4 about the tunnel")))
-    second = run_pass(db, watchlist)
+    second = run_pass(db, watchlist, reader=shared_readers())
     kinds = [r.verdict.kind for r in second]
     assert kinds == [Kind.UNCHANGED] * 4 + [Kind.CHANGED, Kind.UNCHANGED]
 
@@ -653,7 +655,9 @@ def test_an_internal_failure_is_one_log_line_and_recorded(
     site.serve("/a", render(Story()))
     watch = Watch(url=site.url("/a"))
     with caplog.at_level(logging.INFO, logger="watcher.pipeline"):
-        result = check_safely(db, session, watch, SETTINGS, page_id=987654, now=T0)
+        result = check_safely(
+            db, session, watch, SETTINGS, page_id=987654, now=T0, reader=shared_readers()
+        )
     assert result.verdict.kind is Kind.ERROR
     assert "internal error" in result.verdict.summary
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]

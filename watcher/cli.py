@@ -26,6 +26,7 @@ from watcher.store import Store
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from watcher.fetch import FetchResult
     from watcher.models import Change, Page, Snapshot
     from watcher.pipeline import CheckResult
 
@@ -156,6 +157,12 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--selector")
     inspect.add_argument("--exclude", action="append", default=None, metavar="CSS")
     inspect.add_argument("--ignore", action="append", default=None, metavar="REGEX")
+    inspect.add_argument(
+        "--body",
+        metavar="SHA256",
+        help="read a body stored in the database (e.g. one a reader failed on) instead of "
+        "fetching the URL; a unique prefix of its SHA-256 is enough",
+    )
     inspect.set_defaults(handler=_cmd_inspect)
 
     schema = sub.add_parser("schema", help="print the watchlist's JSON schema")
@@ -201,6 +208,7 @@ def _open_store(args: argparse.Namespace, watchlist: Watchlist) -> Store:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from watcher.pipeline import run_pass
+    from watcher.reading import start_readers
 
     watchlist = load_watchlist(args.config)
     if not watchlist.watch:
@@ -209,7 +217,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     store = _open_store(args, watchlist)
     progress = _Progress(len(watchlist.watch), sys.stderr)
     try:
-        results = run_pass(store, watchlist, on_result=lambda _result: progress.step())
+        with start_readers(watchlist.settings) as readers:
+            results = run_pass(
+                store, watchlist, on_result=lambda _result: progress.step(), reader=readers
+            )
         progress.close()
         # A cron-style user has no daemon: deliver this pass's alerts (and older ones) now.
         _deliver_alerts(store, watchlist)
@@ -573,7 +584,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
     from watcher.fetch import fetch_page
     from watcher.normalize import normalize_article
-    from watcher.reading import compare_rules, fetch_options, read_article
+    from watcher.reading import compare_rules, fetch_options, read_article, start_readers
 
     watchlist = load_watchlist(args.config) if args.config.exists() else Watchlist()
     base = watchlist.find(args.url) or Watch(url=args.url)
@@ -591,12 +602,48 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         watch = Watch.model_validate({**base.model_dump(exclude_none=True), **update})
     except ValueError as exc:
         raise ConfigError(f"inspect: {exc}") from None
-    with requests.Session() as session:
-        fetched = fetch_page(session, watch.url, fetch_options(watchlist.settings, watch))
-    article = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
+    if args.body:
+        store = _open_store(args, watchlist)
+        try:
+            fetched = _stored_fetch(store, watch.url, args.body)
+        finally:
+            store.close()
+    else:
+        with requests.Session() as session:
+            fetched = fetch_page(session, watch.url, fetch_options(watchlist.settings, watch))
+    with start_readers(watchlist.settings, processes=1) as readers:
+        article = (
+            readers.run(read_article, fetched.text, watch, fetched.final_url)
+            if fetched.text
+            else None
+        )
     normalized = normalize_article(article, compare_rules(watch)) if article else None
     print(render_inspect(fetched, normalized, watch))
     return EXIT_OK
+
+
+def _stored_fetch(store: Store, url: str, sha256_prefix: str) -> FetchResult:
+    """A stored body presented as a fetch of ``url``, for ``inspect --body``."""
+    from datetime import UTC, datetime
+
+    from watcher.decode import decode_body
+    from watcher.fetch import FetchResult
+
+    sha256, body = store.body_by_prefix(sha256_prefix)
+    text, encoding = decode_body(body, None)
+    print(f"stored body {sha256} ({len(body)} bytes, {encoding})", file=sys.stderr)
+    return FetchResult(
+        url=url,
+        final_url=url,
+        status=200,
+        headers={},
+        body=body,
+        text=text,
+        encoding=encoding,
+        redirects=(),
+        fetched_at=datetime.now(UTC),
+        elapsed_seconds=0.0,
+    )
 
 
 def _cmd_test_notify(args: argparse.Namespace) -> int:

@@ -124,6 +124,23 @@ class Settings(_Model):
         default=10 * 1024 * 1024, gt=0, description="Largest page body accepted, decompressed."
     )
     workers: int = Field(default=4, ge=1, le=64, description="Pages fetched at the same time.")
+    readers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Reader processes that parse pages at the same time (default: one per CPU).",
+    )
+    read_timeout: Duration = Field(
+        default=timedelta(seconds=30),
+        description="Longest a reader may spend on one page before it is killed "
+        "(the check is recorded as 'reader timeout').",
+    )
+    reader_memory: int = Field(
+        default=2 * 1024 * 1024 * 1024,
+        ge=256 * 1024 * 1024,
+        description="Address space one reader process may use, in bytes; a page that needs "
+        "more fails alone as 'reader out of memory'.",
+    )
     per_host: int = Field(
         default=2, ge=1, le=64, description="Requests to one host at the same time (daemon)."
     )

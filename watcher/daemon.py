@@ -1,5 +1,9 @@
 """``watcher run`` (edge): APScheduler ticks lease due pages and check them in a thread pool.
 
+Pages are fetched in threads and parsed in reader processes (``watcher.readers``): a
+reader that crashes or hangs costs one page, and SIGTERM kills the readers if they do
+not finish within the stop timeout.
+
 The database owns each page's ``next_check_at``; this process leases due pages, checks them
 politely (per-host concurrency and spacing, backoff, Retry-After) and writes the next due
 time, so several daemons can share one PostgreSQL database. It must never spin: a failing
@@ -30,10 +34,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher import sdnotify
 from watcher.classify import Kind
 from watcher.config import Settings, Watch, Watchlist, parse_watchlist
-from watcher.errors import ConfigError, StoreError
+from watcher.errors import ConfigError, ReaderStopped, StoreError
 from watcher.models import Page
 from watcher.pipeline import CheckResult, check_safely
 from watcher.politeness import HostLimits, host_of
+from watcher.readers import ReaderPool
+from watcher.reading import start_readers
 from watcher.reload import WatchedFile
 from watcher.schedule import (
     Interval,
@@ -50,6 +56,7 @@ _SIGNALS = frozenset({signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
 _POOL_THREADS = 64  # settings.workers (le=64) limits how many run; reload may raise it
 _STORE_RETRY_CAP_SECONDS = 60.0
 _COOLDOWN_RELEASE_SECONDS = 5.0  # a host resting longer than this gives its pages back
+_KILLED_CHECKS_SECONDS = 2.0  # how long checks whose readers were killed get to wind up
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +110,12 @@ class Daemon:
         options: DaemonOptions | None = None,
         clock: Callable[[], datetime] | None = None,
         owner: str | None = None,
+        readers: ReaderPool | None = None,
     ) -> None:
         self.store = store
+        # Readers given by the caller stay the caller's to close; our own end with us.
+        self._readers = readers or start_readers(watchlist.settings)
+        self._owns_readers = readers is None
         self.options = options or DaemonOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -114,6 +125,7 @@ class Daemon:
         self._reload_lock = threading.Lock()  # SIGHUP and the file poll may coincide
         self._pending: list[_Claim] = []
         self._running = 0
+        self._in_flight: set[int] = set()  # page ids being checked by this process
         self._futures: set[Future[None]] = set()
         self._limits = HostLimits()
         self._pool = ThreadPoolExecutor(max_workers=_POOL_THREADS, thread_name_prefix="check")
@@ -271,10 +283,15 @@ class Daemon:
         self._store_failures = 0
         self._store_retry_at = None
         self._backlog = len(pages) == room
-        claims = [
-            _Claim(page, page.id, host_of(page.url), now) for page in pages if page.id is not None
-        ]
         with self._lock:
+            # A page still being checked here is never started again beside itself (its
+            # lease is renewed while it runs; this guards a renewal that came too late).
+            busy = self._in_flight | {c.page_id for c in self._pending}
+            claims = [
+                _Claim(page, page.id, host_of(page.url), now)
+                for page in pages
+                if page.id is not None and page.id not in busy
+            ]
             self._pending.extend(claims)
 
     def _start_ready(self, now: datetime, loaded: _Loaded) -> int:
@@ -304,6 +321,7 @@ class Daemon:
                 ):
                     free -= 1
                     self._running += 1
+                    self._in_flight.add(claim.page_id)
                     starts.append((claim, watch))
                 else:
                     waiting.append(claim)
@@ -329,9 +347,21 @@ class Daemon:
             started_at = self._clock()
             session = self._session(settings.user_agent)
             routes = loaded.watchlist.routes_for(watch)
-            result = check_safely(
-                self.store, session, watch, settings, claim.page_id, started_at, routes=routes
-            )
+            try:
+                result = check_safely(
+                    self.store,
+                    session,
+                    watch,
+                    settings,
+                    claim.page_id,
+                    started_at,
+                    routes=routes,
+                    reader=self._readers,
+                )
+            except ReaderStopped:
+                # Shutting down mid-read: nothing was recorded; the page is due again.
+                self._release(claim, claim.page.next_check_at or started_at)
+                return
             # A reload during the check applies to the next due time.
             loaded = self._loaded
             current = loaded.by_url.get(watch.url, watch)
@@ -341,6 +371,7 @@ class Daemon:
             with self._lock:
                 self.checks_done += 1
                 self._running -= 1
+                self._in_flight.discard(claim.page_id)
                 self._limits.finish(claim.host)
             self._slot_freed.set()
 
@@ -397,6 +428,20 @@ class Daemon:
             with self._lock:
                 self._sessions.append(session)
         return session
+
+    def renew_leases(self) -> int:
+        """Extend the leases of the pages this process is checking (a periodic job): a
+        slow check keeps its page, and no other daemon starts it again meanwhile."""
+        with self._lock:
+            page_ids = sorted(self._in_flight)
+        if not page_ids:
+            return 0
+        until = self._clock() + timedelta(seconds=self.lease_seconds)
+        try:
+            return self.store.renew_leases(page_ids, self.owner, until)
+        except StoreError as exc:
+            logger.warning("could not renew %d leases: %s", len(page_ids), exc)
+            return 0
 
     def running(self) -> int:
         with self._lock:
@@ -455,11 +500,17 @@ class Daemon:
         limit = self.options.stop_timeout_seconds if timeout is None else timeout
         finished = self.wait_idle(limit)
         if not finished:
+            # A reader stuck on a page must not hold the service past its stop timeout:
+            # kill the readers; their checks end without a verdict and are due again.
             logger.warning(
-                "%d checks still running after %.0fs; their leases will expire",
-                self.running(),
-                limit,
+                "%d checks still running after %.0fs: stopping them", self.running(), limit
             )
+            self._readers.close(kill=True)
+            finished = self.wait_idle(_KILLED_CHECKS_SECONDS)
+            if not finished:
+                logger.warning("%d checks still fetching; their leases will expire", self.running())
+        if self._owns_readers:
+            self._readers.close(kill=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
         if finished:
             with self._lock:
@@ -529,6 +580,11 @@ class Daemon:
                 IntervalTrigger(seconds=options.reload_poll_seconds, timezone=UTC),
                 id="watchlist",
             )
+        scheduler.add_job(
+            self.renew_leases,
+            IntervalTrigger(seconds=max(self.lease_seconds / 3, 1.0), timezone=UTC),
+            id="leases",
+        )
         scheduler.add_job(
             self.deliver,
             IntervalTrigger(seconds=options.deliver_seconds, timezone=UTC),

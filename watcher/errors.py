@@ -4,6 +4,8 @@
     ├── ConfigError      the watchlist cannot be read or is invalid
     ├── FetchError       no usable HTTP response arrived (never a removal)
     ├── StoreError       the database refused or is unreachable
+    ├── ReaderError      a reader process crashed, overran its time or memory
+    │   └── ReaderStopped    the readers are shutting down (nothing to record)
     └── NotifyError      an alert could not be delivered (permanent or not)
 
 A 404/410/451 or a redirect is *not* an error: it is data in ``FetchResult``.
@@ -26,6 +28,24 @@ class FetchError(WatcherError):
 
 class StoreError(WatcherError):
     """The database could not be reached or refused a write."""
+
+
+class ReaderError(WatcherError):
+    """A page could not be read: its reader crashed twice, timed out or ran out of memory.
+
+    ``cause`` is the short kind recorded as the check's error ("reader crashed").
+    """
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class ReaderStopped(ReaderError):
+    """The readers are shutting down: the check ends without a verdict and is retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, cause="readers stopped")
 
 
 class NotifyError(WatcherError):

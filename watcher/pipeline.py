@@ -30,12 +30,13 @@ from watcher.classify import (
     Verdict,
 )
 from watcher.config import Settings, Watch, Watchlist
-from watcher.errors import FetchError, StoreError
+from watcher.errors import FetchError, ReaderError, ReaderStopped, StoreError
 from watcher.extract import Article
 from watcher.fetch import FetchResult, fetch_page
 from watcher.models import Snapshot
 from watcher.normalize import normalize_article
 from watcher.phrases import detection_rules
+from watcher.readers import Reader
 from watcher.reading import (
     compare_rules,
     fetch_options,
@@ -89,10 +90,13 @@ def check_page(
     page_id: int,
     now: datetime | None = None,
     routes: Sequence[str] = (),
+    reader: Reader,
 ) -> CheckResult:
     """Fetch ``watch`` once, compare with its stored versions, store what is new.
 
     ``routes`` (``Watchlist.routes_for(watch)``) get the alerts, written with the change.
+    ``reader`` parses the page in a reader process; a page that crashes or hangs its
+    reader is recorded as an error of its own, with its body kept to reproduce it.
     """
     checked_at = now or datetime.now(UTC)
     page = store.page_by_url(watch.url)
@@ -130,20 +134,55 @@ def check_page(
             fresh.headers.update(session.headers)
             return fetch_page(fresh, watch.url, fetch_options(settings, watch))
 
-    return process_fetch(
-        store,
-        watch,
+    try:
+        return process_fetch(
+            store,
+            watch,
+            page_id,
+            latest,
+            fetched,
+            checked_at,
+            routes=routes,
+            unreachable_after=settings.unreachable_after,
+            refetch=refetch if settings.confirm else None,
+            probe=lambda url: not_found_page(session, watch, settings, url, reader),
+            rules=detection_rules(settings.removal_phrases),
+            locator=page.locator if page is not None else None,
+            reader=reader,
+        )
+    except ReaderStopped:
+        raise
+    except ReaderError as exc:
+        return _unreadable(store, watch, page_id, fetched, checked_at, exc, routes, settings)
+
+
+def _unreadable(
+    store: Store,
+    watch: Watch,
+    page_id: int,
+    fetched: FetchResult,
+    checked_at: datetime,
+    exc: ReaderError,
+    routes: Sequence[str],
+    settings: Settings,
+) -> CheckResult:
+    """A page its reader could not get through: an error, never a change or removal.
+
+    The body is kept, so ``watcher inspect --body SHA256`` can read it again.
+    """
+    kept = store.keep_body(fetched.body, kept_at=checked_at)
+    message = f"{exc}; body kept as {kept[:16]}"
+    logger.error("%s page=%s url=%s", message, watch.label, watch.url)
+    store.record_check(
         page_id,
-        latest,
-        fetched,
-        checked_at,
-        routes=routes,
+        checked_at=checked_at,
+        status=fetched.status,
+        error=message,
+        alerts=routes,
         unreachable_after=settings.unreachable_after,
-        refetch=refetch if settings.confirm else None,
-        probe=lambda url: not_found_page(session, watch, settings, url),
-        rules=detection_rules(settings.removal_phrases),
-        locator=page.locator if page is not None else None,
     )
+    verdict = Verdict(Kind.ERROR, summary=f"error: {message}")
+    return _result(watch, verdict, checked_at, fetched.status)
 
 
 def process_fetch(
@@ -160,6 +199,7 @@ def process_fetch(
     probe: Callable[[str], Article | None] | None = None,
     rules: DetectionRules = DEFAULT_RULES,
     locator: str | None = None,
+    reader: Reader,
 ) -> CheckResult:
     """Everything after the fetch: compare with ``latest`` and store what is new.
 
@@ -173,7 +213,7 @@ def process_fetch(
     if same or (
         latest is not None
         and latest.state == State.OK
-        and reads_as_before(fetched.text, watch, locator, ignore)
+        and reader.run(reads_as_before, fetched.text, watch, locator, ignore)
     ):
         store.record_check(
             page_id,
@@ -187,15 +227,15 @@ def process_fetch(
         if not same:
             logger.debug("unchanged where the article was found last time url=%s", watch.url)
         return _result(watch, _unchanged(latest), checked_at, fetched.status)
-    reader = reader_key(watch)
+    read_key = reader_key(watch)
     baseline = _baseline(store, latest, ignore)
-    look = Look(watch, baseline, ignore, probe, rules)
+    look = Look(watch, baseline, ignore, probe, rules, reader)
     seen = look.evaluate(fetched)
-    if seen.verdict.kind in CONFIRMED_KINDS and _read_otherwise(store, latest, reader):
+    if seen.verdict.kind in CONFIRMED_KINDS and _read_otherwise(store, latest, read_key):
         # The stored version was read by an earlier watcher or with other watch settings:
         # compare with how today's reader reads its raw body, not with yesterday's text.
-        baseline = _baseline(store, latest, ignore, reread=watch)
-        look = Look(watch, baseline, ignore, probe, rules)
+        baseline = _baseline(store, latest, ignore, reread=(watch, reader))
+        look = Look(watch, baseline, ignore, probe, rules, reader)
         seen = look.evaluate(fetched)
     unconfirmed_load = False
     if refetch is not None and seen.verdict.kind in CONFIRMED_KINDS:
@@ -217,7 +257,7 @@ def process_fetch(
             unconfirmed_load = True
         else:
             fetched, seen = confirmed
-    if explained_by_extraction(store, watch, latest, baseline, seen, fetched, ignore):
+    if explained_by_extraction(store, watch, latest, baseline, seen, fetched, ignore, reader):
         logger.info(
             "body change explained by extraction alone, not reported: %s page=%s url=%s",
             seen.verdict.summary,
@@ -246,7 +286,7 @@ def process_fetch(
             current = set(seen.compared.paragraphs) if seen.compared else set()
             extra = tuple(p for p in baseline.article.paragraphs if p not in current)
             placed = replace(stored_article, paragraphs=(*stored_article.paragraphs, *extra))
-        return locate_article(fetched.text, watch, placed, ignore) or UNPLACED
+        return reader.run(locate_article, fetched.text, watch, placed, ignore) or UNPLACED
 
     if not verdict.is_event:
         error = verdict.summary if verdict.kind is Kind.ERROR else None
@@ -304,7 +344,7 @@ def process_fetch(
             else None
         ),
         locator=where_found(),
-        reader=reader,
+        reader=read_key,
     )
     logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
     result = _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
@@ -342,7 +382,7 @@ def _baseline(
     latest: Snapshot | None,
     patterns: Sequence[re.Pattern[str]],
     *,
-    reread: Watch | None = None,
+    reread: tuple[Watch, Reader] | None = None,
 ) -> Baseline | None:
     """The stored versions, read with today's ignore rules so a new rule applies to both;
     with ``reread``, versions read otherwise are read again from their raw body."""
@@ -350,7 +390,7 @@ def _baseline(
         return None
 
     def text_of(snapshot: Snapshot) -> Article:
-        stored = _reread(store, snapshot, reread) if reread is not None else None
+        stored = _reread(store, snapshot, *reread) if reread is not None else None
         return normalize_article(stored or snapshot_article(snapshot), patterns).article
 
     article = text_of(latest)
@@ -373,7 +413,7 @@ def _read_otherwise(store: Store, latest: Snapshot | None, reader: str) -> bool:
     return good is not None and good.reader != reader
 
 
-def _reread(store: Store, snapshot: Snapshot, watch: Watch) -> Article | None:
+def _reread(store: Store, snapshot: Snapshot, watch: Watch, reader: Reader) -> Article | None:
     """``snapshot``'s raw body read as this watcher reads ``watch`` now; None when it is
     read that way already or its body cannot be read (then its stored text is used)."""
     if snapshot.reader == reader_key(watch) or snapshot.status != 200:
@@ -383,7 +423,7 @@ def _reread(store: Store, snapshot: Snapshot, watch: Watch) -> Article | None:
     except (StoreError, LookupError) as exc:
         logger.warning("cannot re-read a stored version url=%s: %s", watch.url, exc)
         return None
-    return read_article(html, watch, snapshot.final_url)
+    return reader.run(read_article, html, watch, snapshot.final_url)
 
 
 def _removal(value: str | None) -> Removal | None:
@@ -423,8 +463,12 @@ def run_pass(
     *,
     on_result: Callable[[CheckResult], None] | None = None,
     now: Callable[[], datetime] | None = None,
+    reader: Reader,
 ) -> list[CheckResult]:
-    """Check every watch once, ``settings.workers`` at a time; results in watchlist order."""
+    """Check every watch once, ``settings.workers`` at a time; results in watchlist order.
+
+    Fetching runs in threads; every parse runs in ``reader``'s processes.
+    """
     clock = now or (lambda: datetime.now(UTC))
     settings = watchlist.settings
     ids = store.sync_pages(((w.url, w.label) for w in watchlist.watch), clock())
@@ -444,6 +488,7 @@ def run_pass(
                 ids[watch.url],
                 clock(),
                 routes=watchlist.routes_for(watch),
+                reader=reader,
             )
             results[index] = result
             if on_result is not None:
@@ -464,15 +509,21 @@ def check_safely(
     now: datetime,
     *,
     routes: Sequence[str] = (),
+    reader: Reader,
 ) -> CheckResult:
     """The per-page boundary: any failure is logged on one line and recorded.
 
     journald keeps one line per event; the traceback follows at DEBUG (``-vv``).
 
-    ``routes`` (``Watchlist.routes_for(watch)``) receive the page's alerts.
+    ``routes`` (``Watchlist.routes_for(watch)``) receive the page's alerts. Only
+    ``ReaderStopped`` passes through: the readers are shutting down, nothing is recorded.
     """
     try:
-        return check_page(store, session, watch, settings, page_id=page_id, now=now, routes=routes)
+        return check_page(
+            store, session, watch, settings, page_id=page_id, now=now, routes=routes, reader=reader
+        )
+    except ReaderStopped:
+        raise
     except Exception as exc:  # the one broad boundary, by design
         message = f"internal error: {type(exc).__name__}: {exc}"
         logger.error("check failed page=%s url=%s: %s", watch.label, watch.url, _one_line(message))

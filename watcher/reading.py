@@ -1,7 +1,10 @@
 """How a watch is fetched and read: fetch options, the stored text of a page and of a version.
 
 Shared by the check pipeline, its second looks, the CLI and the benchmarks, so that
-every one of them reads a page exactly the same way.
+every one of them reads a page exactly the same way. The functions that parse HTML
+(``read_article``, ``page_lines``, ``visible_lines``, ``locate_article``,
+``reads_as_before``) are run in reader processes (``watcher.readers``), never in a
+checking thread: they take and return plain data.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from watcher.extract import Article, extract_article, prepare_page
 from watcher.fetch import FetchOptions
 from watcher.locate import Locator, find_locator, reads_the_same
 from watcher.models import Snapshot
-from watcher.normalize import builtin_ignore, compile_ignore, normalize_article
+from watcher.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
+from watcher.readers import ReaderPool
 
 # Bump when read_article can give another Article for the same HTML (a change to
 # extraction or normalisation): versions read under another reader are read again from
@@ -29,6 +33,15 @@ def reader_key(watch: Watch) -> str:
     selector and exclude selectors (changing those is not an edit of the page either)."""
     setup = json.dumps([watch.mode, watch.selector, list(watch.exclude)])
     return f"{READER}:{hashlib.sha256(setup.encode()).hexdigest()[:16]}"
+
+
+def start_readers(settings: Settings, processes: int | None = None) -> ReaderPool:
+    """The reader processes for ``settings`` (``processes`` overrides ``settings.readers``)."""
+    return ReaderPool(
+        processes or settings.readers,
+        timeout_seconds=settings.read_timeout.total_seconds(),
+        memory_bytes=settings.reader_memory,
+    )
 
 
 def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
@@ -52,6 +65,19 @@ def read_article(html: str, watch: Watch, url: str | None = None) -> Article:
         html, mode=watch.mode, selector=watch.selector, exclude=tuple(watch.exclude), url=url
     )
     return normalize_article(article).article
+
+
+def visible_lines(html: str, watch: Watch) -> tuple[str, ...]:
+    """The page's whole visible text, one normalised line per block: a short removal
+    notice that the article extractor drops still stands here."""
+    page = extract_article(html, mode="page", exclude=tuple(watch.exclude))
+    return tuple(t for p in page.paragraphs if (t := normalize_text(p)))
+
+
+def page_lines(html: str, watch: Watch, ignore: Sequence[re.Pattern[str]]) -> tuple[str, ...]:
+    """All visible text of a page, one line per block, read like the article is compared."""
+    page = extract_article(html, mode="page", exclude=tuple(watch.exclude))
+    return normalize_article(page, ignore).article.paragraphs
 
 
 def snapshot_article(snapshot: Snapshot) -> Article:

@@ -33,11 +33,18 @@ from watcher.classify import (
 from watcher.config import Settings, Watch
 from watcher.confirm import Masked, is_extraction_shift, mask_volatile, same_content
 from watcher.errors import FetchError, StoreError
-from watcher.extract import Article, extract_article
+from watcher.extract import Article
 from watcher.fetch import FetchResult, fetch_page
 from watcher.models import Snapshot
-from watcher.normalize import normalize_article, normalize_text
-from watcher.reading import fetch_options, read_article, snapshot_article
+from watcher.normalize import normalize_article
+from watcher.readers import Reader
+from watcher.reading import (
+    fetch_options,
+    page_lines,
+    read_article,
+    snapshot_article,
+    visible_lines,
+)
 from watcher.store import Store
 
 logger = logging.getLogger(__name__)
@@ -59,17 +66,25 @@ class Evaluation:
 
 @dataclass(frozen=True, slots=True)
 class Look:
-    """How one check reads a fetch: the watch, its baseline, rules and removal probes."""
+    """How one check reads a fetch: the watch, its baseline, rules and removal probes.
+
+    ``reader`` runs every parse of the page in a reader process.
+    """
 
     watch: Watch
     baseline: Baseline | None
     ignore: Sequence[re.Pattern[str]]
     probe: Callable[[str], Article | None] | None
     rules: DetectionRules
+    reader: Reader
 
     def evaluate(self, fetched: FetchResult) -> Evaluation:
-        watch = self.watch
-        stored = read_article(fetched.text, watch, fetched.final_url) if fetched.text else None
+        watch, reader = self.watch, self.reader
+        stored = (
+            reader.run(read_article, fetched.text, watch, fetched.final_url)
+            if fetched.text
+            else None
+        )
         compared = normalize_article(stored, self.ignore).article if stored else None
         observation = Observation(
             url=watch.url, status=fetched.status, final_url=fetched.final_url, article=compared
@@ -78,8 +93,7 @@ class Look:
             # Only then is it worth reading the whole page (a short removal notice is
             # often dropped by the article extractor) and asking the host what its own
             # "not found" page looks like.
-            page = extract_article(fetched.text, mode="page", exclude=tuple(watch.exclude))
-            lines = tuple(t for p in page.paragraphs if (t := normalize_text(p)))
+            lines = reader.run(visible_lines, fetched.text, watch)
             not_found = self.probe(fetched.final_url) if self.probe else None
             if not_found is not None:
                 not_found = normalize_article(not_found, self.ignore).article
@@ -149,6 +163,7 @@ def explained_by_extraction(
     seen: Evaluation,
     fetched: FetchResult,
     ignore: Sequence[re.Pattern[str]],
+    reader: Reader,
 ) -> bool:
     """A body or byline change whose text was on both pages: the extractor moved, not the text.
 
@@ -182,15 +197,9 @@ def explained_by_extraction(
     return is_extraction_shift(
         old,
         new,
-        _page_lines(old_html, watch, ignore),
-        _page_lines(fetched.text, watch, ignore),
+        reader.run(page_lines, old_html, watch, tuple(ignore)),
+        reader.run(page_lines, fetched.text, watch, tuple(ignore)),
     )
-
-
-def _page_lines(html: str, watch: Watch, ignore: Sequence[re.Pattern[str]]) -> tuple[str, ...]:
-    """All visible text of a page, one line per block, read like the article is."""
-    page = extract_article(html, mode="page", exclude=tuple(watch.exclude))
-    return normalize_article(page, ignore).article.paragraphs
 
 
 _FLIP_WINDOW = timedelta(hours=48)
@@ -200,7 +209,7 @@ _not_found_lock = threading.Lock()
 
 
 def not_found_page(
-    session: requests.Session, watch: Watch, settings: Settings, url: str
+    session: requests.Session, watch: Watch, settings: Settings, url: str, reader: Reader
 ) -> Article | None:
     """What the host answers with 200 for a URL that cannot exist (cached for a day).
 
@@ -223,7 +232,7 @@ def not_found_page(
         logger.info("not-found probe failed url=%s: %s", probe_url, exc)
     else:
         if probe.status == 200 and probe.text:
-            article = read_article(probe.text, watch, probe.final_url)
+            article = reader.run(read_article, probe.text, watch, probe.final_url)
     with _not_found_lock:
         _not_found_cache[key] = (now + _NOT_FOUND_TTL_SECONDS, article)
     return article

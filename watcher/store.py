@@ -251,6 +251,22 @@ class Store:
                     unreachable_after=unreachable_after,
                 )
 
+    def keep_body(self, body: bytes, *, kept_at: datetime) -> str:
+        """Store a raw body on its own (a page that could not be read, kept so the failure
+        can be reproduced); returns its SHA-256."""
+        body_sha256 = hashlib.sha256(body).hexdigest()
+        compressed = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(body)
+        row = {
+            "sha256": body_sha256,
+            "codec": _CODEC,
+            "size": len(body),
+            "data": compressed,
+            "created_at": kept_at,
+        }
+        with self._transaction(writes=True) as session:
+            session.exec(self._insert_blob(row))
+        return body_sha256
+
     def record_version(
         self,
         page_id: int,
@@ -415,6 +431,19 @@ class Store:
             )
         return body
 
+    def body_by_prefix(self, prefix: str) -> tuple[str, bytes]:
+        """The stored body whose SHA-256 starts with ``prefix`` (verified); one or an error."""
+        if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix.lower()):
+            raise StoreError(f"{prefix!r}: give at least 8 hex digits of a SHA-256")
+        with self._transaction() as session:
+            matches = session.exec(
+                select(col(Blob.sha256)).where(col(Blob.sha256).startswith(prefix.lower())).limit(2)
+            ).all()
+        if len(matches) != 1:
+            found = "no stored body" if not matches else "more than one stored body"
+            raise StoreError(f"{found} has a SHA-256 starting with {prefix}")
+        return matches[0], self.raw_body(matches[0])
+
     def claim_due_pages(
         self, now: datetime, limit: int, lease_seconds: float, owner: str
     ) -> list[Page]:
@@ -448,6 +477,19 @@ class Store:
             pages = list(session.exec(claim).scalars())
         pages.sort(key=lambda page: (page.next_check_at or now, page.id or 0))
         return pages
+
+    def renew_leases(self, page_ids: Sequence[int], owner: str, until: datetime) -> int:
+        """Extend ``owner``'s leases on pages still being checked, so a long check is never
+        claimed again beside itself; returns how many leases were still ``owner``'s."""
+        if not page_ids:
+            return 0
+        renew = (
+            update(Page)
+            .where(col(Page.id).in_(list(page_ids)), col(Page.leased_by) == owner)
+            .values(lease_until=until)
+        )
+        with self._transaction(writes=True) as session:
+            return int(session.exec(renew).rowcount)
 
     def release_page(
         self, page_id: int, next_check_at: datetime, *, owner: str | None = None
