@@ -20,7 +20,7 @@ from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from multiprocessing import resource_tracker
-from typing import ParamSpec, Protocol, TypeVar
+from typing import ParamSpec, Protocol, Self, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -142,7 +142,7 @@ class ReaderPool:
             self._pool.stop()
             self._pool.join()
 
-    def __enter__(self) -> ReaderPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,0 +1,207 @@
+"""Reader processes: a crash or a hang while reading costs one page, never the pass.
+
+Crashes and hangs are injected by the tests themselves: a reader pool whose tasks first
+look for a marker in the page and, when they find one, kill their own process or spin.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.sites import Story, render
+from watcher.classify import Kind
+from watcher.config import Watchlist
+from watcher.errors import ReaderError, ReaderStopped
+from watcher.pipeline import run_pass
+from watcher.readers import ReaderPool
+from watcher.store import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _sabotaged(fn: Callable[..., R], *args: object) -> R:
+    """Runs in a reader: obey a marker in the page before reading it.
+
+    ``<!--crash:SIGNAL:FILE-->`` notes the attempt in FILE and kills this process with
+    SIGNAL; ``<!--crash-once:SIGNAL:FILE-->`` does so only while FILE does not exist;
+    ``<!--hang-->`` spins for ever.
+    """
+    html = args[0] if args and isinstance(args[0], str) else ""
+    if "<!--hang-->" in html:
+        while True:
+            pass
+    for marker in ("crash", "crash-once"):
+        start = html.find(f"<!--{marker}:")
+        if start == -1:
+            continue
+        name, path = html[start + len(marker) + 5 : html.index("-->", start)].split(":", 1)
+        if marker == "crash-once" and os.path.exists(path):
+            break
+        with open(path, "a", encoding="utf-8") as attempts:
+            attempts.write(f"{os.getpid()}\n")
+        os.kill(os.getpid(), signal.Signals[name])
+        time.sleep(10)  # SIGKILL and SIGSEGV land before this ends
+    return fn(*args)
+
+
+class SabotagedReaders(ReaderPool):
+    """Real reader processes whose every task goes through ``_sabotaged`` first."""
+
+    def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return super().run(_sabotaged, fn, *args)
+
+
+def _echo(value: str) -> str:
+    return value
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def _allocate(megabytes: int) -> int:
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+@pytest.fixture
+def sabotaged() -> Iterator[SabotagedReaders]:
+    with SabotagedReaders(2, timeout_seconds=3) as pool:
+        yield pool
+
+
+def test_a_reader_killed_once_is_replaced_and_the_page_read_again(
+    sabotaged: SabotagedReaders, tmp_path: Path
+) -> None:
+    """SIGKILL of a reader mid-page: the page is read again in a fresh reader and succeeds."""
+    attempts = tmp_path / "attempts"
+    page = f"<p>text</p><!--crash-once:SIGKILL:{attempts}-->"
+    assert sabotaged.run(_echo, page) == page
+    assert len(attempts.read_text().split()) == 1
+
+
+@pytest.mark.parametrize("name", ["SIGSEGV", "SIGKILL"])
+def test_a_reader_that_crashes_twice_is_an_error_naming_the_signal(
+    sabotaged: SabotagedReaders, tmp_path: Path, name: str
+) -> None:
+    """A page that kills its reader twice raises ReaderError('reader crashed') with the signal."""
+    attempts = tmp_path / "attempts"
+    with pytest.raises(ReaderError, match=f"crashed twice.*{name}") as caught:
+        sabotaged.run(_echo, f"<!--crash:{name}:{attempts}-->")
+    assert caught.value.cause == "reader crashed"
+    pids = attempts.read_text().split()
+    assert len(pids) == 2
+    assert pids[0] != pids[1]
+    assert sabotaged.run(_echo, "after") == "after"  # the pool carries on
+
+
+def test_a_hanging_reader_is_killed_at_its_time_limit(sabotaged: SabotagedReaders) -> None:
+    """A page that spins is stopped after timeout_seconds, not retried, and the pool goes on."""
+    started = time.monotonic()
+    with pytest.raises(ReaderError, match="reader timeout") as caught:
+        sabotaged.run(_echo, "<!--hang-->")
+    assert caught.value.cause == "reader timeout"
+    assert 3 <= time.monotonic() - started < 8
+    assert sabotaged.run(_echo, "next") == "next"
+
+
+def test_an_error_raised_while_reading_reaches_the_caller_unchanged() -> None:
+    """A bug in reading code is an ordinary exception, not a crash, and is not retried."""
+    with ReaderPool(1) as pool, pytest.raises(ValueError, match="broken page"):
+        pool.run(_fail, "broken page")
+
+
+def test_a_reader_over_its_memory_cap_fails_alone() -> None:
+    """An address-space cap turns a page that needs too much memory into 'out of memory'."""
+    with ReaderPool(1, memory_bytes=512 * 1024 * 1024) as pool:
+        with pytest.raises(ReaderError, match="out of memory") as caught:
+            pool.run(_allocate, 1024)
+        assert caught.value.cause == "reader out of memory"
+        assert pool.run(_allocate, 16) == 16 * 1024 * 1024
+
+
+def test_closed_readers_refuse_work_as_stopped() -> None:
+    """After close, run() raises ReaderStopped: the check ends without a verdict."""
+    pool = ReaderPool(1)
+    assert pool.run(_echo, "x") == "x"
+    pool.close(kill=True)
+    assert pool.is_closed
+    with pytest.raises(ReaderStopped):
+        pool.run(_echo, "y")
+
+
+def test_a_crash_costs_one_page_of_the_pass(
+    db: Store, httpserver: HTTPServer, sabotaged: SabotagedReaders, tmp_path: Path
+) -> None:
+    """The pass completes: the crashing page is 'reader crashed' with its body kept, the
+    hanging page is 'reader timeout', every other page is read and stored."""
+    attempts = tmp_path / "attempts"
+    pages = {
+        "/a": render(Story(title="First story")),
+        "/crash": render(Story(title="Crashing story")) + f"<!--crash:SIGSEGV:{attempts}-->",
+        "/hang": render(Story(title="Hanging story")) + "<!--hang-->",
+        "/b": render(Story(title="Second story")),
+    }
+    for path, html in pages.items():
+        httpserver.expect_request(path).respond_with_data(html, content_type="text/html")
+    watchlist = Watchlist.model_validate(
+        {
+            "settings": {"workers": 4, "confirm": False},
+            "watch": [{"url": httpserver.url_for(p)} for p in pages],
+        }
+    )
+    results = {r.url.rsplit("/", 1)[1]: r for r in run_pass(db, watchlist, reader=sabotaged)}
+    assert set(results) == {"a", "crash", "hang", "b"}
+    assert results["a"].verdict.kind is Kind.NEW
+    assert results["b"].verdict.kind is Kind.NEW
+    crashed, hung = results["crash"].verdict, results["hang"].verdict
+    assert crashed.kind is Kind.ERROR
+    assert "reader crashed twice" in crashed.summary
+    assert "SIGSEGV" in crashed.summary
+    assert hung.kind is Kind.ERROR
+    assert "reader timeout" in hung.summary
+    assert len(attempts.read_text().split()) == 2
+    for name in ("crash", "hang"):
+        row = db.page_by_url(httpserver.url_for(f"/{name}"))
+        assert row is not None
+        assert row.id is not None
+        assert row.consecutive_errors == 1
+        assert not db.snapshots(row.id)
+        kept = results[name].verdict.summary.rsplit("body kept as ", 1)[1]
+        _sha, body = db.body_by_prefix(kept)
+        assert body == pages[f"/{name}"].encode()
+
+
+def test_inspect_reads_a_kept_body(
+    db: Store,
+    db_url: str,
+    httpserver: HTTPServer,
+    sabotaged: SabotagedReaders,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The body a reader failed on is kept, and 'watcher inspect --body' reads it again."""
+    from watcher.cli import main
+
+    html = render(Story(title="Kept for inspection")) + "<!--hang-->"
+    httpserver.expect_request("/h").respond_with_data(html, content_type="text/html")
+    url = httpserver.url_for("/h")
+    watchlist = Watchlist.model_validate({"settings": {"confirm": False}, "watch": [{"url": url}]})
+    (result,) = run_pass(db, watchlist, reader=sabotaged)
+    kept = result.verdict.summary.rsplit("body kept as ", 1)[1]
+    config = tmp_path / "watcher.toml"
+    config.write_text(f'[[watch]]\nurl = "{url}"\n', encoding="utf-8")
+    httpserver.clear()  # inspect must not fetch: the site no longer answers
+    code = main(["-c", str(config), "--database", db_url, "inspect", url, "--body", kept])
+    assert code == 0
+    out, err = capsys.readouterr()
+    assert "Kept for inspection" in out
+    assert f"stored body {kept}" in err
