@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import resource_tracker
 from typing import ParamSpec, Protocol, Self, TypeVar
@@ -122,8 +123,10 @@ class ReaderPool:
                 if self._stopped.is_set():
                     future.cancel()
                     raise ReaderStopped("readers are stopping") from None
-            except CancelledError:
-                raise ReaderStopped("reading was cancelled") from None
+            except (CancelledError, BrokenProcessPool):
+                if self._stopped.is_set():
+                    raise ReaderStopped("readers are stopping") from None
+                raise
 
     @property
     def is_closed(self) -> bool:

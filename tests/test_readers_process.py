@@ -1,0 +1,259 @@
+"""Reader processes under real ``watcher check`` and ``watcher run`` processes.
+
+A pathological page (200,000 paragraphs: minutes of trafilatura) stands in for a hang;
+crashes are injected by killing the daemon's busy reader with SIGSEGV, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+
+import pytest
+
+from tests.test_daemon import WAIT, Site, site, wait_for
+from tests.test_daemon_process import Process, spawn, sqlite_url
+from tests.test_extract import CORPUS
+from watcher.cli import EXIT_CHANGES, EXIT_ERRORS, EXIT_OK
+from watcher.store import Store
+
+__all__ = ["site", "spawn"]  # fixtures shared with test_daemon / test_daemon_process
+
+WATCHER = (sys.executable, "-m", "watcher")
+HUGE = (
+    "<html><head><title>A page with no end</title></head><body><article>"
+    + "<p>x</p>" * 200_000
+    + "</article></body></html>"
+).encode()
+
+
+def config_text(site_url: Callable[[str], str], paths: list[str], **settings: object) -> str:
+    settings = {"every": "1h", "timeout": "5s", "deadline": "20s", "host_delay": "1ms"} | {
+        "per_host": 8,
+        "confirm": False,
+        **settings,
+    }
+    lines = ["[settings]", *(f"{key} = {json.dumps(value)}" for key, value in settings.items())]
+    for path in paths:
+        lines += ["", "[[watch]]", f'url = "{site_url(path)}"']
+    return "\n".join(lines) + "\n"
+
+
+def test_check_reports_a_page_that_outlasts_read_timeout(site: Site, tmp_path: Path) -> None:
+    """`watcher check` returns within read_timeout + a few seconds: 'reader timeout' for
+    the huge page, the other page read and stored."""
+    site.serve("/huge", body=HUGE)
+    site.serve("/ok")
+    config = tmp_path / "watcher.toml"
+    config.write_text(config_text(site.url, ["/huge", "/ok"], read_timeout="4s"))
+    started = time.monotonic()
+    done = subprocess.run(
+        [*WATCHER, "-c", str(config), "--database", sqlite_url(tmp_path), "check", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == EXIT_ERRORS, done.stderr
+    lines = {json.loads(line)["url"]: json.loads(line) for line in done.stdout.splitlines()}
+    huge = lines[site.url("/huge")]
+    assert huge["kind"] == "error"
+    assert "reader timeout" in huge["summary"]
+    assert lines[site.url("/ok")]["kind"] == "new"
+    assert elapsed < 4 + 15, f"took {elapsed:.1f}s"
+
+
+def _descendants(pid: int) -> dict[int, int]:
+    """Every live descendant of ``pid``, mapped to its parent."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found: dict[int, int] = {}
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                found[child] = parent
+                frontier.append(child)
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _busy_reader(daemon_pid: int, besides: set[int]) -> int:
+    """The reader (a grandchild, forked by the fork server) that is burning CPU now."""
+
+    def find() -> int | None:
+        family = _descendants(daemon_pid)
+        readers = [p for p, parent in family.items() if parent != daemon_pid]
+        before = {p: _cpu_ticks(p) for p in readers if p not in besides}
+        time.sleep(0.5)
+        busy = [p for p, ticks in before.items() if _cpu_ticks(p) - ticks >= 20]
+        return busy[0] if len(busy) == 1 else None
+
+    deadline = time.monotonic() + WAIT
+    while (busy := find()) is None:
+        assert time.monotonic() < deadline, "no reader got busy"
+    return busy
+
+
+def test_daemon_survives_readers_killed_mid_page_and_stops_on_sigterm(
+    site: Site, spawn: Callable[..., Process], tmp_path: Path
+) -> None:
+    """A reader killed by SIGSEGV is replaced and the page read again; killed again by
+    SIGKILL, the page is 'reader crashed'; the other page is stored, the schedule kept,
+    and SIGTERM ends the daemon with exit 0 and no reader left behind."""
+    site.serve("/huge", body=HUGE)
+    site.serve("/ok")
+    config = tmp_path / "watcher.toml"
+    config.write_text(config_text(site.url, ["/huge", "/ok"], read_timeout="120s"))
+    daemon = spawn(config, sqlite_url(tmp_path))
+    pid = daemon.popen.pid
+    first = _busy_reader(pid, set())
+    os.kill(first, signal.SIGSEGV)
+    daemon.wait_log("reader killed by SIGSEGV; reading the page again")
+    second = _busy_reader(pid, {first})
+    os.kill(second, signal.SIGKILL)
+    daemon.wait_log("reader crashed twice on this page (killed by SIGKILL)")
+    daemon.wait_log("check failed (1 in a row), next try")
+    family = set(_descendants(pid))
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait() == EXIT_OK
+    wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in family), "readers gone", 10)
+    with Store(sqlite_url(tmp_path)) as store:
+        huge, ok = store.page_by_url(site.url("/huge")), store.page_by_url(site.url("/ok"))
+        assert huge is not None
+        assert ok is not None
+        assert huge.last_error is not None
+        assert "reader crashed" in huge.last_error
+        assert huge.next_check_at is not None
+        assert huge.last_checked_at is not None
+        assert huge.next_check_at > huge.last_checked_at  # backed off, still scheduled
+        assert ok.id is not None
+        assert len(store.snapshots(ok.id)) == 1
+
+
+def test_sigterm_ends_the_daemon_within_stop_timeout_while_a_page_is_read(
+    site: Site, spawn: Callable[..., Process], tmp_path: Path
+) -> None:
+    """SIGTERM while a reader is stuck on a huge page: the readers are killed after
+    --stop-timeout, nothing is recorded for that page, and the daemon exits 0."""
+    site.serve("/huge", body=HUGE)
+    config = tmp_path / "watcher.toml"
+    config.write_text(config_text(site.url, ["/huge"], read_timeout="300s"))
+    daemon = spawn(config, sqlite_url(tmp_path), "--stop-timeout", "2")
+    reader = _busy_reader(daemon.popen.pid, set())
+    daemon.signal(signal.SIGTERM)
+    started = time.monotonic()
+    assert daemon.wait() == EXIT_OK
+    assert time.monotonic() - started < 2 + 8
+    assert "checks still running after 2s: stopping them" in daemon.text()
+    wait_for(lambda: not Path(f"/proc/{reader}").exists(), "the reader gone", 10)
+    with Store(sqlite_url(tmp_path)) as store:
+        page = store.page_by_url(site.url("/huge"))
+        assert page is not None
+        assert page.leased_by is None  # given back, due again
+        assert page.last_checked_at is None  # no verdict was recorded
+
+
+class _CorpusSite(ThreadingHTTPServer):
+    """Serves corpus pages; each pass adds fresh noise, and on odd passes a third of the
+    URLs serve another corpus page (a rewrite)."""
+
+    def __init__(self, pages: list[bytes]) -> None:
+        super().__init__(("127.0.0.1", 0), _CorpusHandler)
+        self.pages = pages
+        self.round = 0
+
+    def body(self, index: int) -> bytes:
+        shift = 1 if self.round % 2 and index % 3 == 0 else 0
+        page = self.pages[(index + shift) % len(self.pages)]
+        noise = f"<div class=clock>{self.round}:{index}:{time.time_ns()}</div>".encode()
+        return page.replace(b"</body>", noise + b"</body>", 1)
+
+
+class _CorpusHandler(BaseHTTPRequestHandler):
+    server: _CorpusSite
+
+    def do_GET(self) -> None:
+        match = re.fullmatch(r"/p(\d+)", self.path)
+        body = self.server.body(int(match.group(1))) if match else b""
+        self.send_response(200 if match else 404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def corpus_site() -> _CorpusSite:
+    pages = [gzip.decompress(p.read_bytes()) for p in sorted(CORPUS.glob("*.html.gz"))]
+    if not pages:
+        pytest.fail(f"no corpus pages under {CORPUS}")
+    server = _CorpusSite(pages)
+    Thread(target=server.serve_forever, daemon=True).start()
+    yield server  # type: ignore[misc]
+    server.shutdown()
+    server.server_close()
+
+
+def test_many_concurrent_checks_of_real_pages_complete_every_pass(
+    corpus_site: _CorpusSite, tmp_path: Path
+) -> None:
+    """Real corpus pages, 8 checks at a time, pages changing between passes: every pass
+    of `watcher check` completes and reports every page, none as a reader failure.
+
+    The same load crashed the process (double free, SIGSEGV) when threads parsed pages.
+    """
+    port = corpus_site.server_address[1]
+    paths = [f"/p{i}" for i in range(len(corpus_site.pages))]
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        config_text(lambda p: f"http://127.0.0.1:{port}{p}", paths, workers=8, confirm=True)
+    )
+    command = [*WATCHER, "-c", str(config), "--database", sqlite_url(tmp_path), "check"]
+    deadline = time.monotonic() + 150
+    passes = 0
+    while passes < 3 or (passes < 6 and time.monotonic() < deadline - 60):
+        corpus_site.round = passes
+        done = subprocess.run(
+            [*command, "--json", "--all"],
+            capture_output=True,
+            text=True,
+            timeout=WAIT * 8,
+            check=False,
+        )
+        assert done.returncode in (EXIT_OK, EXIT_CHANGES), (passes, done.returncode, done.stderr)
+        results = [json.loads(line) for line in done.stdout.splitlines()]
+        assert sorted(r["url"].rsplit("/", 1)[1] for r in results) == sorted(p[1:] for p in paths)
+        failures = [r["summary"] for r in results if r["kind"] == "error"]
+        assert failures == [], failures
+        passes += 1
+    assert passes >= 3
