@@ -5,8 +5,11 @@ For every page: store a first version, then time (CPU, best of N) the check of
 re-read of the block where the article was found, falling back to extract, normalise,
 diff and classify when that block reads differently or was not placed, and
 (b) a one-word edit of the article, stored as a new version (the quick re-read, then
-the full path). The fetch is not timed. Prints per-page rows
-with --verbose and the medians with their ratio to ``lxml.html.fromstring``.
+the full path). The fetch is not timed. Reading runs in one reader process, as in
+watcher; CPU is this process's plus the reader's. Prints per-page rows with --verbose
+and the medians with their ratio to ``lxml.html.fromstring``, the cost of handing a
+page to a reader and back, and the throughput of noisy checks with 1 and with 2
+readers (all pages checked concurrently, wall clock).
 
     python benchmarks/check_cost.py [--corpus DIR] [--repeat N] [--verbose]
 """
@@ -16,36 +19,53 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import os
 import re
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import lxml.html
+import proctree
 
 from watcher.config import Watch
 from watcher.decode import decode_body
 from watcher.fetch import FetchResult
 from watcher.locate import Locator
 from watcher.pipeline import process_fetch, read_article
+from watcher.readers import ReaderPool
 from watcher.reading import compare_rules, reads_as_before
 from watcher.store import Store
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 
 
+# The reader whose CPU counts with this process's (set in main: one reader, never recycled).
+_READER_PID: list[int] = []
+
+
 def cpu(fn: Callable[[], object], repeat: int) -> float:
-    """Best-of-``repeat`` CPU seconds of ``fn()``."""
+    """Best-of-``repeat`` CPU seconds of ``fn()``, this process's and its reader's."""
     best = float("inf")
     for _ in range(repeat):
-        start = time.process_time()
+        start, reader = time.process_time(), _reader_ns()
         fn()
-        best = min(best, time.process_time() - start)
+        used = time.process_time() - start + (_reader_ns() - reader) / 1e9
+        best = min(best, used)
     return best
+
+
+def _reader_ns() -> int:
+    return proctree.thread_cpu_ns(_READER_PID[0]) if _READER_PID else 0
+
+
+def _length(text: str) -> int:
+    return len(text)
 
 
 def as_fetch(url: str, body: bytes, text: str, codec: str, at: datetime) -> FetchResult:
@@ -83,7 +103,7 @@ def one_word_edit(html: str, article_text: str) -> str | None:
 Row = tuple[str, float, float, float | None, bool, float | None]
 
 
-def measure_page(store: Store, path: Path, repeat: int) -> Row:
+def measure_page(store: Store, path: Path, repeat: int, reader: ReaderPool) -> Row:
     """(name, bare parse, noisy unchanged check, one-word edit check) CPU seconds,
     whether the first check placed the article for the quick re-read, and the CPU
     seconds of that re-read alone (no store) when it did."""
@@ -93,7 +113,9 @@ def measure_page(store: Store, path: Path, repeat: int) -> Row:
     now = datetime(2026, 11, 29, tzinfo=UTC)
     page_id = store.sync_pages([(url, path.name)], now)[url]
     watch = Watch(url=url)
-    process_fetch(store, watch, page_id, None, as_fetch(url, raw, text, codec, now), now)
+    process_fetch(
+        store, watch, page_id, None, as_fetch(url, raw, text, codec, now), now, reader=reader
+    )
     latest = store.latest_snapshot(page_id)
     page = store.page_by_url(url)
     locator = page.locator if page is not None else None  # what check_page passes
@@ -107,7 +129,9 @@ def measure_page(store: Store, path: Path, repeat: int) -> Row:
         html = noisy(text, n)
         at = now + timedelta(minutes=n)
         fetched = as_fetch(url, html.encode("utf-8"), html, "utf-8", at)
-        result = process_fetch(store, watch, page_id, latest, fetched, at, locator=locator)
+        result = process_fetch(
+            store, watch, page_id, latest, fetched, at, locator=locator, reader=reader
+        )
         if result.verdict.kind.value != "unchanged":
             false_alerts.append(f"{path.name}: {result.verdict.summary}")
 
@@ -128,10 +152,68 @@ def measure_page(store: Store, path: Path, repeat: int) -> Row:
         n = next(counter)
         at = now + timedelta(minutes=n)
         fetched = as_fetch(url, body + str(n).encode(), edited, "utf-8", at)
-        result = process_fetch(store, watch, page_id, latest, fetched, at, locator=locator)
+        result = process_fetch(
+            store, watch, page_id, latest, fetched, at, locator=locator, reader=reader
+        )
         assert result.verdict.kind.value == "changed", (path.name, result.verdict.summary)
 
     return path.name, parse, noise, cpu(edit_check, repeat), placed, reread
+
+
+def _crossing(reader: ReaderPool, pages: list[Path]) -> tuple[float, float]:
+    """Median wall seconds of a round trip of a page's text to a reader, and mean bytes."""
+    texts = [decode_body(gzip.decompress(p.read_bytes()), "text/html")[0] for p in pages]
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        reader.run(_length, text)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), statistics.mean(len(t.encode()) for t in texts)
+
+
+def _throughput(
+    store: Store, pages: list[Path], readers: int, seconds: float
+) -> tuple[int, float, float]:
+    """Noisy checks of every page, 4 per reader at a time, for ``seconds``: (checks, wall
+    seconds, CPU seconds of this process and its readers)."""
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    setups = []
+    for path in pages:
+        text, _codec = decode_body(gzip.decompress(path.read_bytes()), "text/html")
+        url = f"https://bench.example/{path.name}"
+        page = store.page_by_url(url)
+        if page is not None and page.id is not None:
+            setups.append((Watch(url=url), page.id, text))
+    with ReaderPool(readers, max_tasks=0) as pool:
+        pool.run(read_article, "<p>warm up</p>", Watch(url="https://b.example/"))
+        deadline = time.monotonic() + seconds
+        counter = iter(range(10**9))
+
+        def loop(offset: int) -> int:
+            done = 0
+            while time.monotonic() < deadline:
+                watch, page_id, text = setups[(offset + done) % len(setups)]
+                n = next(counter)
+                html = noisy(text, 10**7 + n)
+                at = now + timedelta(seconds=n)
+                fetched = as_fetch(watch.url, html.encode(), html, "utf-8", at)
+                page = store.page_by_url(watch.url)
+                latest = store.latest_snapshot(page_id)
+                locator = page.locator if page is not None else None
+                process_fetch(
+                    store, watch, page_id, latest, fetched, at, locator=locator, reader=pool
+                )
+                done += 1
+            return done
+
+        started, cpu_before = time.monotonic(), proctree.cpu_seconds(os.getpid())
+        with ThreadPoolExecutor(4 * readers) as threads:
+            checks = sum(threads.map(loop, range(0, 4 * readers * 11, 11)))
+        return (
+            checks,
+            time.monotonic() - started,
+            proctree.cpu_seconds(os.getpid()) - cpu_before,
+        )
 
 
 def main() -> int:
@@ -139,6 +221,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--seconds", type=float, default=30.0, help="per throughput run")
     args = parser.parse_args()
     pages = sorted(args.corpus.glob("*.html.gz"))
     if not pages:
@@ -146,12 +229,16 @@ def main() -> int:
         return 2
 
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ReaderPool(1, max_tasks=0) as reader:
         store = Store(f"sqlite:///{tmp}/bench.db")
         store.migrate()
-        read_article("<html><body><p>warm up</p></body></html>", Watch(url="https://b.example/"))
+        warm = "<html><body><p>warm up</p></body></html>"
+        read_article(warm, Watch(url="https://b.example/"))
+        reader.run(read_article, warm, Watch(url="https://b.example/"))
+        _READER_PID.append(reader.run(os.getpid))
+        crossing = _crossing(reader, pages)
         for index, path in enumerate(pages):
-            row = measure_page(store, path, args.repeat)
+            row = measure_page(store, path, args.repeat, reader)
             rows.append(row)
             if args.verbose:
                 _, parse, noise, edit, placed, _ = row
@@ -161,6 +248,7 @@ def main() -> int:
                     f"noise {noise * 1000:6.1f} ms  edit {shown} ms"
                     f"  {'placed' if placed else 'not placed'}"
                 )
+        throughput = [_throughput(store, pages, n, args.seconds) for n in (1, 2)]
         store.close()
 
     parse_median = statistics.median(r[1] for r in rows)
@@ -193,6 +281,18 @@ def main() -> int:
         f"check, one-word edit stored    median {edit_median * 1000:7.2f} ms"
         f"  ratio {edit_median / parse_median:5.1f}x"
     )
+    print(
+        f"handing a page to a reader and back   median {crossing[0] * 1000:6.2f} ms "
+        f"(mean page {crossing[1] / 1024:.0f} KiB; pickling and two pipe hops)"
+    )
+    for readers, (checks, seconds, used) in zip((1, 2), throughput, strict=True):
+        print(
+            f"noisy checks, {readers} reader{'s' if readers > 1 else ' '}, concurrent  "
+            f"{checks / seconds:6.1f} checks/s  CPU {used / checks * 1000:6.1f} ms/check "
+            f"(this process + readers)"
+        )
+    (one, one_wall, _), (two, two_wall, _) = throughput
+    print(f"throughput, 2 readers vs 1            {two / two_wall / (one / one_wall):6.2f}x")
     digest = hashlib.sha256("".join(r[0] for r in rows).encode()).hexdigest()[:12]
     print(f"corpus fingerprint {digest}")
     return 0

@@ -1,19 +1,26 @@
-"""Load test of ``watcher run``: 2,000 pages on a local server, checked every 30 seconds.
+"""Load test of ``watcher run``: many pages on a local server, checked on a schedule.
 
-Starts the real daemon as a subprocess (so its CPU time and peak RSS are its own), serves
-small generated news articles from a threaded HTTP server on loopback (2% of them change
-every interval), and reports checks per second, CPU per check, peak RSS and how far
-behind schedule the daemon fell.
+Starts the real daemon as a subprocess, serves pages from a threaded HTTP server on
+loopback, and reports checks per second, CPU per check and peak RSS of the daemon and
+its reader processes together, the median and 99th percentile time from fetch to
+verdict (from the daemon's STATUS), and how far behind schedule it fell.
+
+Two sites: small generated articles, 2 % of them changing every interval (the default),
+or ``--noisy``: the 80 real corpus pages cycled over the URLs, each load with fresh
+noise, so every check has to read its page. ``--readers 1,2`` runs the daemon once per
+reader count; with ``--every 1s`` the schedule asks for more than it can do, so
+checks/s is its throughput.
 
     .venv/bin/python benchmarks/daemon_load.py [--pages 2000] [--seconds 90] [--every 30s]
+    .venv/bin/python benchmarks/daemon_load.py --noisy --every 1s --readers 1,2 --seconds 60
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import re
-import resource
 import signal
 import socket
 import subprocess
@@ -22,8 +29,18 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import proctree
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.corpus_site import CorpusSite
+
+WATCHER = (sys.executable, "-m", "watcher")
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 
 PARAGRAPH = (
     "The council approved the budget on {day} after a debate that lasted more than six hours, "
@@ -84,120 +101,207 @@ def serve(counts: Counts, every_seconds: float, change_share: int) -> ThreadingH
     return server
 
 
+@dataclass
+class Run:
+    readers: int
+    ready_seconds: float
+    first_round_seconds: float | None
+    steady_per_second: float | None
+    checks: int
+    cpu_seconds: float
+    peak_rss: int
+    failed: int
+    warnings: list[str]
+    status: str
+    exit_code: int
+
+
+def _config(args: argparse.Namespace, url: str, readers: int) -> str:
+    lines = [
+        "[settings]",
+        f'every = "{args.every}"',
+        f"workers = {args.workers}",
+        f"readers = {readers}",
+        f"per_host = {args.workers}",  # every page is on one host here
+        'host_delay = "1ms"',
+        'timeout = "10s"',
+        'deadline = "20s"',
+    ]
+    for i in range(args.pages):
+        lines += ["[[watch]]", f'url = "{url}{i}"']
+    return "\n".join(lines) + "\n"
+
+
+def _ready(sock: socket.socket, limit: float) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        try:
+            if sock.recv(4096).decode() == "READY=1":
+                return time.monotonic()
+        except TimeoutError:
+            continue
+    return None
+
+
+def run_daemon(args: argparse.Namespace, url: str, counts: Counts, readers: int) -> Run | None:
+    """One daemon with ``readers`` reader processes, from start to exit after SIGTERM."""
+    with counts.lock:
+        counts.times.clear()
+        counts.paths.clear()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        config = root / "watcher.toml"
+        config.write_text(_config(args, url, readers), encoding="utf-8")
+        database = args.database or f"sqlite:///{root / 'watcher.db'}"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(root / "notify.sock"))
+        sock.settimeout(0.5)
+        env = {**os.environ, "NOTIFY_SOCKET": str(root / "notify.sock")}
+        env.pop("WATCHDOG_USEC", None)
+        started = time.monotonic()
+        with (root / "daemon.log").open("wb") as log:
+            daemon = subprocess.Popen(
+                [*WATCHER, "-c", str(config), "--database", database, "run"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=env,
+            )
+            ready_at = _ready(sock, 300)
+            if ready_at is None:
+                daemon.kill()
+                print("the daemon never became ready", file=sys.stderr)
+                return None
+            statuses, peak, first_done, cpu = _observe(args, daemon.pid, sock, counts, ready_at)
+            daemon.send_signal(signal.SIGTERM)
+            code = daemon.wait(120)
+        sock.close()
+        daemon_log = (root / "daemon.log").read_text(errors="replace")
+    with counts.lock:
+        times = list(counts.times)
+    end = ready_at + args.seconds
+    steady = None
+    if first_done is not None and end > first_done:
+        steady = len([t for t in times if t >= first_done]) / (end - first_done)
+    return Run(
+        readers=readers,
+        ready_seconds=ready_at - started,
+        first_round_seconds=first_done - ready_at if first_done is not None else None,
+        steady_per_second=steady,
+        checks=len(times),
+        cpu_seconds=cpu,
+        peak_rss=peak,
+        failed=daemon_log.count("check failed"),
+        warnings=[line for line in daemon_log.splitlines() if line.startswith("WARNING")],
+        status=statuses[-1] if statuses else "-",
+        exit_code=code,
+    )
+
+
+def _observe(
+    args: argparse.Namespace, pid: int, sock: socket.socket, counts: Counts, ready_at: float
+) -> tuple[list[str], int, float | None, float]:
+    """Watch the running daemon: its STATUS lines, the tree's peak RSS, when every page
+    had been fetched once, and the tree's CPU seconds at the end (before SIGTERM)."""
+    statuses: list[str] = []
+    peak = 0
+    first_done: float | None = None
+    cpu_at_ready = proctree.cpu_seconds(pid)
+    end = ready_at + args.seconds
+    while time.monotonic() < end:
+        try:
+            message = sock.recv(4096).decode()
+            if message.startswith("STATUS="):
+                statuses.append(message[7:])
+        except TimeoutError:
+            pass
+        peak = max(peak, proctree.rss_bytes(pid))
+        with counts.lock:
+            distinct = len(counts.paths)
+        if first_done is None and distinct >= args.pages:
+            first_done = time.monotonic()
+    return statuses, peak, first_done, proctree.cpu_seconds(pid) - cpu_at_ready
+
+
+def report(args: argparse.Namespace, runs: list[Run]) -> None:
+    site = "noisy corpus pages" if args.noisy else "generated pages"
+    base = "PostgreSQL" if args.database else "SQLite"
+    print(
+        f"daemon_load: {args.pages} {site}, every {args.every}, {args.workers} workers, "
+        f"{args.seconds:.0f} s after READY=1 ({base})"
+    )
+    for run in runs:
+        print(f"\n  readers                     {run.readers:8d}")
+        print(f"  startup to READY=1          {run.ready_seconds:8.1f} s (migrate, sync pages)")
+        if run.first_round_seconds is not None:
+            print(f"  first round (all new)       {run.first_round_seconds:8.1f} s")
+        if run.steady_per_second is not None:
+            print(
+                f"  steady checks/s             {run.steady_per_second:8.1f}"
+                f"  (schedule asks {args.pages / float(args.every.rstrip('s')):.1f}/s)"
+            )
+        print(f"  checks                      {run.checks:8d}  ({run.checks / args.seconds:.1f}/s)")
+        per_check = 1000 * run.cpu_seconds / max(run.checks, 1)
+        print(f"  CPU, daemon + readers       {run.cpu_seconds:8.1f} s  ({per_check:.2f} ms/check)")
+        print(f"  peak RSS, daemon + readers  {run.peak_rss / 2**20:8.1f} MiB")
+        print(f"  failed checks               {run.failed:8d}")
+        print(f"  warnings logged             {len(run.warnings):8d}")
+        for line in sorted(set(run.warnings))[:5]:
+            print(f"    {line[:120]}")
+        print(f"  last STATUS                 {run.status}")
+        print(f"  exit code after SIGTERM     {run.exit_code:8d}")
+    if len(runs) == 2 and runs[0].checks and runs[0].readers == 1:
+        ratio = runs[1].checks / runs[0].checks
+        print(f"\n  throughput, {runs[1].readers} readers vs 1    {ratio:8.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--every", default="30s")
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--readers", default="2", help="reader counts to run, e.g. 1,2")
+    parser.add_argument("--noisy", action="store_true", help="real corpus pages, fresh noise")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--database", help="database URL (default: SQLite in a temp dir)")
     args = parser.parse_args()
-    every_seconds = float(args.every.rstrip("s"))
-
     counts = Counts()
-    server = serve(counts, every_seconds, change_share=50)
-    port = server.server_address[1]
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        config = root / "watcher.toml"
-        lines = [
-            "[settings]",
-            f'every = "{args.every}"',
-            f"workers = {args.workers}",
-            f"per_host = {args.workers}",  # every page is on one host here
-            'host_delay = "1ms"',
-            'timeout = "10s"',
-            'deadline = "20s"',
-        ]
-        for i in range(args.pages):
-            lines += ["[[watch]]", f'url = "http://127.0.0.1:{port}/p/{i}"']
-        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        database = args.database or f"sqlite:///{root / 'watcher.db'}"
-
-        notify_path = root / "notify.sock"
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(notify_path))
-        sock.settimeout(0.5)
-        env = {**os.environ, "NOTIFY_SOCKET": str(notify_path)}
-        env.pop("WATCHDOG_USEC", None)
-        log = (root / "daemon.log").open("wb")
-        started = time.monotonic()
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "-c", str(config), "--database", database, "run"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            env=env,
-        )
-        statuses: list[str] = []
-        ready_at: float | None = None
-        while time.monotonic() - started < 300:
-            try:
-                message = sock.recv(4096).decode()
-            except TimeoutError:
-                continue
-            if message == "READY=1":
-                ready_at = time.monotonic()
-                break
-        if ready_at is None:
-            daemon.kill()
-            print("the daemon never became ready", file=sys.stderr)
-            return 1
-        end = ready_at + args.seconds
-        first_round_done: float | None = None
-        while time.monotonic() < end:
-            try:
-                message = sock.recv(4096).decode()
-                if message.startswith("STATUS="):
-                    statuses.append(message[7:])
-            except TimeoutError:
-                pass
-            with counts.lock:
-                distinct = len(counts.paths)
-            if first_round_done is None and distinct >= args.pages:
-                first_round_done = time.monotonic()
-        daemon.send_signal(signal.SIGTERM)
-        code = daemon.wait(120)
-        log.close()
-        sock.close()
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        server.shutdown()
-        daemon_log = (root / "daemon.log").read_text(errors="replace")
-        errors = daemon_log.count("check failed")
-        warnings = [line for line in daemon_log.splitlines() if line.startswith("WARNING")]
-
-    with counts.lock:
-        times = list(counts.times)
-    total = len(times)
-    cpu = usage.ru_utime + usage.ru_stime
-    print(
-        f"daemon_load: {args.pages} pages, every {args.every}, {args.workers} workers, "
-        f"{args.seconds:.0f} s after READY=1 ({'PostgreSQL' if args.database else 'SQLite'})"
-    )
-    print(f"  startup to READY=1          {ready_at - started:8.1f} s (migrate, sync pages)")
-    if first_round_done is not None:
-        print(f"  first round (all new)       {first_round_done - ready_at:8.1f} s")
-        steady = [t for t in times if t >= first_round_done]
-        span = end - first_round_done
-        if span > 0:
-            print(
-                f"  steady checks/s             {len(steady) / span:8.1f}"
-                f"  (schedule asks {args.pages / every_seconds:.1f}/s)"
-            )
+    if args.noisy:
+        pages = [gzip.decompress(p.read_bytes()) for p in sorted(args.corpus.glob("*.html.gz"))]
+        site = CountingCorpusSite(pages, counts)
+        site.__enter__()
+        url, stop = site.url("/p"), site.__exit__
     else:
-        print("  first round did not finish within the run")
-    print(f"  checks                      {total:8d}  ({total / args.seconds:.1f}/s overall)")
-    print(
-        f"  daemon CPU                  {cpu:8.1f} s  ({1000 * cpu / max(total, 1):.2f} ms/check)"
-    )
-    print(f"  daemon peak RSS             {usage.ru_maxrss / 1024:8.1f} MiB")
-    print(f"  failed checks               {errors:8d}")
-    print(f"  warnings logged             {len(warnings):8d}")
-    for line in sorted(set(warnings))[:5]:
-        print(f"    {line[:120]}")
-    print(f"  last STATUS                 {statuses[-1] if statuses else '-'}")
-    print(f"  exit code after SIGTERM     {code:8d}")
-    return 0 if code == 0 else 1
+        server = serve(counts, float(args.every.rstrip("s")), change_share=50)
+        url = f"http://127.0.0.1:{server.server_address[1]}/p/"
+        stop = lambda *_: server.shutdown()  # noqa: E731
+    runs = []
+    try:
+        for readers in (int(n) for n in args.readers.split(",")):
+            run = run_daemon(args, url, counts, readers)
+            if run is None:
+                return 1
+            runs.append(run)
+    finally:
+        stop(None, None, None)
+    report(args, runs)
+    return 0 if all(run.exit_code == 0 for run in runs) else 1
+
+
+class CountingCorpusSite(CorpusSite):
+    """The corpus site, counting fetches like the generated one; page i is corpus page
+    i mod 80, with fresh noise on every load."""
+
+    def __init__(self, pages: list[bytes], counts: Counts) -> None:
+        super().__init__(pages)
+        self.counts = counts
+
+    def body(self, index: int) -> bytes:
+        with self.counts.lock:
+            self.counts.times.append(time.monotonic())
+            self.counts.paths[str(index)] += 1
+        return super().body(index)
 
 
 if __name__ == "__main__":

@@ -9,18 +9,16 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from threading import Thread
 
 import pytest
 
+from tests.corpus_site import CorpusSite
 from tests.test_daemon import WAIT, Site, site, wait_for
 from tests.test_daemon_process import Process, spawn, sqlite_url
 from tests.test_extract import CORPUS
@@ -180,64 +178,26 @@ def test_sigterm_ends_the_daemon_within_stop_timeout_while_a_page_is_read(
         assert page.last_checked_at is None  # no verdict was recorded
 
 
-class _CorpusSite(ThreadingHTTPServer):
-    """Serves corpus pages; each pass adds fresh noise, and on odd passes a third of the
-    URLs serve another corpus page (a rewrite)."""
-
-    def __init__(self, pages: list[bytes]) -> None:
-        super().__init__(("127.0.0.1", 0), _CorpusHandler)
-        self.pages = pages
-        self.round = 0
-
-    def body(self, index: int) -> bytes:
-        shift = 1 if self.round % 2 and index % 3 == 0 else 0
-        page = self.pages[(index + shift) % len(self.pages)]
-        noise = f"<div class=clock>{self.round}:{index}:{time.time_ns()}</div>".encode()
-        return page.replace(b"</body>", noise + b"</body>", 1)
-
-
-class _CorpusHandler(BaseHTTPRequestHandler):
-    server: _CorpusSite
-
-    def do_GET(self) -> None:
-        match = re.fullmatch(r"/p(\d+)", self.path)
-        body = self.server.body(int(match.group(1))) if match else b""
-        self.send_response(200 if match else 404)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def corpus_site() -> _CorpusSite:
+def corpus_site() -> Iterator[CorpusSite]:
     pages = [gzip.decompress(p.read_bytes()) for p in sorted(CORPUS.glob("*.html.gz"))]
     if not pages:
         pytest.fail(f"no corpus pages under {CORPUS}")
-    server = _CorpusSite(pages)
-    Thread(target=server.serve_forever, daemon=True).start()
-    yield server  # type: ignore[misc]
-    server.shutdown()
-    server.server_close()
+    with CorpusSite(pages) as server:
+        yield server
 
 
 def test_many_concurrent_checks_of_real_pages_complete_every_pass(
-    corpus_site: _CorpusSite, tmp_path: Path
+    corpus_site: CorpusSite, tmp_path: Path
 ) -> None:
     """Real corpus pages, 8 checks at a time, pages changing between passes: every pass
     of `watcher check` completes and reports every page, none as a reader failure.
 
     The same load crashed the process (double free, SIGSEGV) when threads parsed pages.
     """
-    port = corpus_site.server_address[1]
-    paths = [f"/p{i}" for i in range(len(corpus_site.pages))]
+    paths = corpus_site.paths()
     config = tmp_path / "watcher.toml"
-    config.write_text(
-        config_text(lambda p: f"http://127.0.0.1:{port}{p}", paths, workers=8, confirm=True)
-    )
+    config.write_text(config_text(corpus_site.url, paths, workers=8, confirm=True))
     command = [*WATCHER, "-c", str(config), "--database", sqlite_url(tmp_path), "check"]
     deadline = time.monotonic() + 150
     passes = 0

@@ -19,6 +19,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -56,6 +57,7 @@ _SIGNALS = frozenset({signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
 _POOL_THREADS = 64  # settings.workers (le=64) limits how many run; reload may raise it
 _STORE_RETRY_CAP_SECONDS = 60.0
 _COOLDOWN_RELEASE_SECONDS = 5.0  # a host resting longer than this gives its pages back
+_DURATIONS_KEPT = 1000  # recent check durations behind STATUS's percentiles
 _KILLED_CHECKS_SECONDS = 2.0  # how long checks whose readers were killed get to wind up
 
 
@@ -126,6 +128,8 @@ class Daemon:
         self._pending: list[_Claim] = []
         self._running = 0
         self._in_flight: set[int] = set()  # page ids being checked by this process
+        # how long recent checks took from the first fetch to the recorded verdict
+        self._durations: deque[float] = deque(maxlen=_DURATIONS_KEPT)
         self._futures: set[Future[None]] = set()
         self._limits = HostLimits()
         self._pool = ThreadPoolExecutor(max_workers=_POOL_THREADS, thread_name_prefix="check")
@@ -347,6 +351,7 @@ class Daemon:
             started_at = self._clock()
             session = self._session(settings.user_agent)
             routes = loaded.watchlist.routes_for(watch)
+            begun = time.monotonic()
             try:
                 result = check_safely(
                     self.store,
@@ -362,6 +367,8 @@ class Daemon:
                 # Shutting down mid-read: nothing was recorded; the page is due again.
                 self._release(claim, claim.page.next_check_at or started_at)
                 return
+            with self._lock:
+                self._durations.append(time.monotonic() - begun)
             # A reload during the check applies to the next due time.
             loaded = self._loaded
             current = loaded.by_url.get(watch.url, watch)
@@ -461,14 +468,22 @@ class Daemon:
     # -- status and shutdown ---------------------------------------------------------
 
     def status_line(self) -> str:
-        """One line for systemd's STATUS: pages, due, running, failing, last change."""
+        """One line for systemd's STATUS: pages, due, running, failing, last change, and
+        how long recent checks took (median and 99th percentile, fetch to verdict)."""
         counts = self.store.status_counts(self._clock())
         last = counts.last_change_at
         changed = _when(last) if last is not None else "none"
-        return (
+        line = (
             f"{counts.pages} pages, {counts.due} due, {self.running()} checking, "
             f"{counts.failing} failing, last change {changed}"
         )
+        with self._lock:
+            durations = sorted(self._durations)
+        if durations:
+            p50 = durations[len(durations) // 2]
+            p99 = durations[min(len(durations) - 1, len(durations) * 99 // 100)]
+            line += f", check p50 {p50 * 1000:.0f} ms p99 {p99 * 1000:.0f} ms"
+        return line
 
     def deliver(self) -> int:
         """Send due alerts from the outbox (the maintenance job); how many were delivered.
