@@ -566,3 +566,42 @@ def test_changes_found_by_the_daemon_are_alerted(
     assert drain(daemon, clock) == 1
     assert daemon.deliver() == 1
     assert len(slack.payloads) == 1
+
+
+def test_a_page_in_flight_is_never_started_again(db: Store, site: Site, make_daemon) -> None:  # type: ignore[no-untyped-def]
+    """A check outliving its lease is not started a second time beside itself."""
+    site.serve("/slow")
+    site.gate.clear()
+    clock = Clock()
+    daemon = make_daemon(watchlist(site, ["/slow"]), clock, options=DaemonOptions(lease_seconds=3))
+    assert daemon.tick() == 1
+    site.wait_active(1)
+    clock.advance(seconds=10)  # the lease has expired, and nobody renewed it
+    assert daemon.tick() == 0
+    assert daemon.pending() == 0
+    assert daemon.running() == 1
+    site.gate.set()
+    assert daemon.wait_idle(WAIT)
+    assert site.hits["/slow"] == 1
+    assert page(db, site, "/slow").leased_by is None
+
+
+def test_leases_of_pages_in_flight_are_renewed(db: Store, site: Site, make_daemon) -> None:  # type: ignore[no-untyped-def]
+    """While a check runs its lease is extended, so another daemon cannot take the page."""
+    site.serve("/slow")
+    site.gate.clear()
+    clock = Clock()
+    options = DaemonOptions(lease_seconds=3)
+    daemon = make_daemon(watchlist(site, ["/slow"]), clock, options=options)
+    other = make_daemon(watchlist(site, ["/slow"]), clock, options=options, owner="other")
+    assert daemon.tick() == 1
+    site.wait_active(1)
+    clock.advance(seconds=2)
+    assert daemon.renew_leases() == 1
+    assert page(db, site, "/slow").lease_until == clock.now + timedelta(seconds=3)
+    clock.advance(seconds=2)  # past the first lease, within the renewed one
+    assert other.tick() == 0
+    site.gate.set()
+    assert daemon.wait_idle(WAIT)
+    assert site.hits["/slow"] == 1
+    assert daemon.renew_leases() == 0  # nothing in flight any more
