@@ -37,6 +37,8 @@ _POLL_SECONDS = 0.25
 # Modules every reader needs: imported once in the fork server, so a reader that replaces
 # a dead one starts in milliseconds instead of importing trafilatura again.
 _PRELOAD = ["watcher.reading"]
+# The signals the daemon collects in its main thread and blocks everywhere else.
+_DAEMON_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
 
 class Reader(Protocol):
@@ -61,6 +63,7 @@ class ReaderPool:
         timeout_seconds: float = 30.0,
         max_tasks: int = 200,
         memory_bytes: int | None = None,
+        warm_up: Callable[[], object] | None = None,
     ) -> None:
         self.processes = processes or os.cpu_count() or 1
         self.timeout_seconds = timeout_seconds
@@ -78,6 +81,20 @@ class ReaderPool:
         # not change that thread's signal mask (see _keeping_signal_mask).
         with _keeping_signal_mask():
             resource_tracker.ensure_running()
+        if warm_up is not None:
+            self._start(warm_up)
+
+    def _start(self, warm_up: Callable[[], object]) -> None:
+        """Start the readers now, each warming up, while the caller gets on with its work
+        (the first page read no longer waits for imports and lazy initialisation).
+
+        The pool's threads are started with the daemon's signals blocked, so that only the
+        thread that waits for them ever receives them.
+        """
+        with _keeping_signal_mask():
+            signal.pthread_sigmask(signal.SIG_BLOCK, _DAEMON_SIGNALS)
+            for _ in range(self.processes):
+                self._pool.schedule(warm_up, timeout=self.timeout_seconds)
 
     def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``fn(*args, **kwargs)`` in a reader; a crash is retried once in a fresh reader.
@@ -169,9 +186,14 @@ def _keeping_signal_mask() -> Iterator[None]:
 
 
 def _start_reader(memory_bytes: int | None) -> None:
-    """Runs in each new reader: cap its memory; the daemon handles signals, not readers."""
+    """Runs in each new reader: cap its memory; the daemon handles signals, not readers.
+
+    A reader inherits the daemon's blocked signals through the fork server; SIGTERM is
+    unblocked so that stopping a reader does not wait for SIGKILL.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DAEMON_SIGNALS)
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 

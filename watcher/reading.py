@@ -41,7 +41,21 @@ def start_readers(settings: Settings, processes: int | None = None) -> ReaderPoo
         processes or settings.readers,
         timeout_seconds=settings.read_timeout.total_seconds(),
         memory_bytes=settings.reader_memory,
+        warm_up=warm_up,
     )
+
+
+def warm_up() -> None:
+    """Run in each new reader: trafilatura's first page costs a few hundred milliseconds of
+    lazy set-up, paid here instead of by the first page checked."""
+    read_article(_WARM_UP_PAGE, Watch(url="https://example.org/warm-up"))
+
+
+_WARM_UP_PAGE = (
+    "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+    "<p>Published 2026-01-01 by A. Reader. This paragraph is long enough to be read as "
+    "the text of an article, so that every reading step runs once.</p></article></body></html>"
+)
 
 
 def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
