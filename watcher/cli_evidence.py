@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from watcher.classify import Kind
@@ -60,6 +62,44 @@ def add_commands(sub: Any) -> None:
     diff.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     diff.add_argument("--full", action="store_true", help="show unchanged paragraphs too")
     diff.set_defaults(handler=_cmd_diff)
+
+    export = sub.add_parser("export", help="write stored versions to a WARC file for archives")
+    export.add_argument("--warc", type=Path, required=True, metavar="FILE.warc.gz")
+    export.add_argument("urls", nargs="*", metavar="URL", help="pages (default: every page)")
+    export.add_argument("--since", type=_moment, metavar="DATE", help="versions fetched since")
+    export.add_argument("--tag", action="append", default=[], metavar="T", help="repeatable")
+    export.set_defaults(handler=_cmd_export)
+
+
+def _moment(value: str) -> datetime:
+    """An ISO 8601 date or time; without a zone it is UTC (evidence is dated in UTC)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (use 2026-11-29)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from watcher.archive import export_warc
+
+    watchlist = _watchlist(args)
+    urls: list[str] | None = list(args.urls) or None
+    if args.tag:
+        tagged = [w.url for w in watchlist.watch if set(args.tag) & set(w.tags)]
+        urls = list(dict.fromkeys([*(urls or []), *tagged]))
+    store = _open(args)
+    try:
+        summary = export_warc(store, args.warc, urls=urls, since=args.since)
+    finally:
+        store.close()
+    print(
+        f"{args.warc}: {summary.versions} versions of {summary.pages} "
+        f"page{'s' if summary.pages != 1 else ''}, "
+        f"{summary.records} records",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _watchlist(args: argparse.Namespace) -> Watchlist:

@@ -176,6 +176,11 @@ class Store:
         with self._transaction() as session:
             return session.exec(select(Page).where(col(Page.url) == url)).first()
 
+    def all_pages(self) -> Sequence[Page]:
+        """Every page, watched now or retired (its history stays), in id order."""
+        with self._transaction() as session:
+            return session.exec(select(Page).order_by(col(Page.id))).all()
+
     def get_page(self, page_id: int) -> Page | None:
         with self._transaction() as session:
             return session.get(Page, page_id)
