@@ -70,6 +70,11 @@ def add_commands(sub: Any) -> None:
     export.add_argument("--tag", action="append", default=[], metavar="T", help="repeatable")
     export.set_defaults(handler=_cmd_export)
 
+    verify = sub.add_parser(
+        "verify", help="check every stored body against its SHA-256 and every page's hash chain"
+    )
+    verify.set_defaults(handler=_cmd_verify)
+
 
 def _moment(value: str) -> datetime:
     """An ISO 8601 date or time; without a zone it is UTC (evidence is dated in UTC)."""
@@ -100,6 +105,26 @@ def _cmd_export(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when all evidence holds, 1 when anything is broken (each break is listed)."""
+    from watcher.verify import verify_store
+
+    store = _open(args)
+    try:
+        report = verify_store(store)
+    finally:
+        store.close()
+    for found in report.breaks:
+        where = f"{found.url} version {found.version_id}" if found.version_id else found.url
+        print(f"BROKEN {where or 'body'}: {found.problem}")
+    print(
+        f"{report.blobs} bodies, {report.pages} pages, {report.versions} versions checked: "
+        + ("intact" if report.is_intact else f"{len(report.breaks)} problems"),
+        file=sys.stderr,
+    )
+    return 0 if report.is_intact else 1
 
 
 def _watchlist(args: argparse.Namespace) -> Watchlist:

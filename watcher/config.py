@@ -159,11 +159,27 @@ class Settings(_Model):
         default=timedelta(hours=1),
         description="How long a page must keep failing before one 'unreachable' alert.",
     )
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Where `watcher serve` is reached from outside, e.g. "
+        "https://watcher.example.org; alerts then link to the change's page.",
+    )
 
 
 TemplateName = Literal["title", "slack", "html", "text"]
 # The placeholders an alert template may use (watcher.alerts fills them in, escaped).
-TEMPLATE_FIELDS = ("kind", "page", "url", "link", "detected_at", "summary", "diff", "route")
+TEMPLATE_FIELDS = (
+    "kind",
+    "page",
+    "url",
+    "link",
+    "detected_at",
+    "summary",
+    "diff",
+    "route",
+    "evidence",
+)
 
 
 class Route(_Model):

@@ -47,6 +47,10 @@ class Page(SQLModel, table=True):
     # where the article stood in the page last time and what reading it there gave
     # (watcher.locate.Locator as JSON); None means the next check extracts in full
     locator: str | None = Field(default=None, sa_column=Column(Text))
+    # record hash of the newest stored version (watcher.chain): deleting it shows
+    last_record_sha256: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
 
 
 class Blob(SQLModel, table=True):
@@ -92,6 +96,13 @@ class Snapshot(SQLModel, table=True):
     # how ``title``..``text`` were read (watcher.reading.reader_key): a version read by
     # another extractor or with other watch settings is re-read from its raw body
     reader: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
+    # the page's hash chain (watcher.chain): this version's record hash and the one before
+    previous_record_sha256: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
+    record_sha256: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
 
 
 class Change(SQLModel, table=True):

@@ -76,7 +76,7 @@ def find_version(versions: Sequence[Snapshot], ref: str) -> Snapshot:
                 return version
         raise WatcherError(f"no version {ref} of this page")
     if len(key) >= _SHORTEST_PREFIX and all(c in string.hexdigits for c in key):
-        found = [v for v in versions if _hashes(v) and any(h.startswith(key) for h in _hashes(v))]
+        found = [v for v in versions if any(h.startswith(key) for h in _hashes(v))]
         if len(found) == 1:
             return found[0]
         if found:
@@ -112,7 +112,8 @@ def version_json(version: Snapshot) -> dict[str, Any]:
         "redirects": version.redirects,
         "headers": version.headers,
         "body_sha256": version.body_sha256,
-        "record_sha256": getattr(version, "record_sha256", None) or None,
+        "record_sha256": version.record_sha256 or None,
+        "previous_record_sha256": version.previous_record_sha256 or None,
         "encoding": version.encoding,
         "state": version.state,
         "removal": version.removal,
@@ -145,7 +146,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
 
 
 def _hashes(version: Snapshot) -> tuple[str, ...]:
-    record = getattr(version, "record_sha256", "") or ""
+    record = version.record_sha256
     return (version.body_sha256, record) if record else (version.body_sha256,)
 
 
