@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from watcher.classify import Kind
 from watcher.config import Watch, Watchlist, load_watchlist
 from watcher.errors import StoreError, WatcherError
 from watcher.render import mark, render_edits
 from watcher.versions import (
     Comparison,
+    change_json,
+    change_pair,
     compare_versions,
     comparison_json,
     find_version,
@@ -27,7 +28,7 @@ from watcher.versions import (
 )
 
 if TYPE_CHECKING:
-    from watcher.models import Change, Snapshot
+    from watcher.models import Snapshot
     from watcher.store import Store
 
 
@@ -74,6 +75,18 @@ def add_commands(sub: Any) -> None:
         "verify", help="check every stored body against its SHA-256 and every page's hash chain"
     )
     verify.set_defaults(handler=_cmd_verify)
+
+    serve = sub.add_parser("serve", help="a read-only web viewer of the evidence, with feeds")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8470, help="port (default 8470)")
+    serve.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="access token (default: $WATCHER_SERVE_TOKEN); required off 127.0.0.1",
+    )
+    serve.add_argument("--root-path", default="", help="URL prefix behind a reverse proxy")
+    serve.set_defaults(handler=_cmd_serve)
 
 
 def _moment(value: str) -> datetime:
@@ -125,6 +138,33 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0 if report.is_intact else 1
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM/SIGINT; refuses a non-loopback address without a token."""
+    import uvicorn
+
+    from watcher.access import check_bind, load_token
+    from watcher.serve import create_app
+
+    token = load_token(args.token_file)
+    check_bind(args.host, token)
+    watchlist = _watchlist(args)
+    store = _open(args)
+    try:
+        app = create_app(store, watchlist, token=token)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            root_path=args.root_path,
+            server_header=False,
+            proxy_headers=False,
+            log_level="info" if args.verbose else "warning",
+        )
+    finally:
+        store.close()
+    return 0
 
 
 def _watchlist(args: argparse.Namespace) -> Watchlist:
@@ -222,22 +262,6 @@ def _cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def change_json(change: Change) -> dict[str, Any]:
-    """A change row as JSON: which versions it is between and what it found."""
-    return {
-        "id": change.id,
-        "kind": change.kind,
-        "parts": change.parts,
-        "removal": change.removal,
-        "summary": change.summary,
-        "words_added": change.words_added,
-        "words_removed": change.words_removed,
-        "detected_at": change.detected_at.isoformat(),
-        "version_id": change.snapshot_id,
-        "previous_version_id": change.previous_snapshot_id,
-    }
-
-
 def _cmd_diff(args: argparse.Namespace) -> int:
     watch = _watch(args)
     store = _open(args)
@@ -279,15 +303,10 @@ def _pair(
         if not changes:
             raise WatcherError(f"{args.url}: no change to show yet")
         change = changes[-1]
-    new = find_version(versions, str(change.snapshot_id))
-    earlier = [v for v in versions if v.id == change.previous_snapshot_id]
-    if change.kind == Kind.RESTORED.value:
-        # A restoration is shown against the last good version, not the removal notice.
-        good = [v for v in versions if v.state == "ok" and (v.id or 0) < change.snapshot_id]
-        earlier = good[-1:] or earlier
-    if not earlier:
+    pair = change_pair(versions, change)
+    if pair is None:
         raise StoreError(f"change {change.id} refers to a missing version")
-    return earlier[0], new
+    return pair
 
 
 def render_comparison(comparison: Comparison, *, color: bool, full: bool = False) -> str:

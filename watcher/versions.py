@@ -18,7 +18,7 @@ from watcher.config import Watch
 from watcher.diff import Edit, Op, diff_texts, summarize_edits
 from watcher.errors import StoreError, WatcherError
 from watcher.extract import Article
-from watcher.models import Snapshot
+from watcher.models import Change, Snapshot
 from watcher.normalize import normalize_article
 from watcher.reading import compare_rules, read_article, reader_key, snapshot_article
 from watcher.store import Store
@@ -84,6 +84,21 @@ def find_version(versions: Sequence[Snapshot], ref: str) -> Snapshot:
     raise WatcherError(f"no version {ref!r} of this page (use an id, first, latest or a hash)")
 
 
+def change_pair(versions: Sequence[Snapshot], change: Change) -> tuple[Snapshot, Snapshot] | None:
+    """The two versions a change is between (None for a first version or a missing one).
+
+    A restoration is shown against the last good version, not the removal notice.
+    """
+    new = [v for v in versions if v.id == change.snapshot_id]
+    earlier = [v for v in versions if v.id == change.previous_snapshot_id]
+    if change.kind == "restored":
+        good = [v for v in versions if v.state == "ok" and (v.id or 0) < change.snapshot_id]
+        earlier = good[-1:] or earlier
+    if not new or not earlier:
+        return None
+    return earlier[0], new[0]
+
+
 def compare_versions(store: Store, watch: Watch, old: Snapshot, new: Snapshot) -> Comparison:
     """Compare two stored versions part by part, ignore rules applied to both sides."""
     rules = compare_rules(watch)
@@ -142,6 +157,22 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             }
             for part in comparison.parts
         ],
+    }
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    """A change row as JSON: which versions it is between and what it found."""
+    return {
+        "id": change.id,
+        "kind": change.kind,
+        "parts": change.parts,
+        "removal": change.removal,
+        "summary": change.summary,
+        "words_added": change.words_added,
+        "words_removed": change.words_removed,
+        "detected_at": change.detected_at.isoformat(),
+        "version_id": change.snapshot_id,
+        "previous_version_id": change.previous_snapshot_id,
     }
 
 
