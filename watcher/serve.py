@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -36,7 +36,7 @@ from watcher.browse import (
     version_before,
 )
 from watcher.config import Watch, Watchlist
-from watcher.diffrows import collapse_unchanged, side_by_side
+from watcher.diffrows import Row, collapse_unchanged, side_by_side
 from watcher.errors import WatcherError
 from watcher.models import Page, Snapshot
 from watcher.store import Store
@@ -220,7 +220,13 @@ class _Viewer:
         comparison = compare_versions(self.store, self._watch(page), old, new)
         view = "side" if request.query_params.get("view") == "side" else "inline"
         base = f"{_root(request)}/pages/{page.id}/diff?a={old.id}&b={new.id}"
-        rows = {p.part: collapse_unchanged(side_by_side(p.edits)) for p in comparison.parts}
+        # Headline, byline and date are one line each: shown whole; the body around edits.
+        rows: dict[str, Sequence[Row | int]] = {
+            p.part: collapse_unchanged(side_by_side(p.edits))
+            if p.part == "body"
+            else side_by_side(p.edits)
+            for p in comparison.parts
+        }
         return self._html(
             request,
             "diff.html",
