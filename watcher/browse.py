@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -65,12 +65,14 @@ def list_pages(
     if where.urls is not None:
         conditions.append(col(Page.url).in_(list(where.urls)))
     if where.kind or where.since:
-        change = select(col(Change.id)).where(col(Change.page_id) == col(Page.id))
+        # pages with a matching change: one pass over the changes (by date when given),
+        # not one probe per page
+        changed = select(col(Change.page_id))
         if where.kind:
-            change = change.where(col(Change.kind) == where.kind)
+            changed = changed.where(col(Change.kind) == where.kind)
         if where.since:
-            change = change.where(col(Change.detected_at) >= where.since)
-        conditions.append(exists(change.correlate(Page)))
+            changed = changed.where(col(Change.detected_at) >= where.since)
+        conditions.append(col(Page.id).in_(changed))
     with Session(store.engine) as session:
         total = session.exec(select(func.count(col(Page.id))).where(*conditions)).one()
         found = session.exec(
@@ -131,6 +133,59 @@ def timeline(store: Store, page_id: int) -> tuple[Sequence[Snapshot], Sequence[C
             select(Change).where(col(Change.page_id) == page_id).order_by(col(Change.id))
         ).all()
         return versions, changes
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineWindow:
+    """Some of a page's versions, newest first, with the changes that produced them."""
+
+    versions: tuple[Snapshot, ...]
+    changes: tuple[Change, ...]
+    total: int
+    offset: int
+    older_id: int | None  # the version just before the oldest shown, for its diff link
+    latest: tuple[str, str | None] | None  # state and removal of the newest version
+
+
+def timeline_window(
+    store: Store, page_id: int, *, offset: int = 0, limit: int = 100
+) -> TimelineWindow:
+    """One screen of a page's history: a page of 1,000 versions renders a hundred at a time."""
+    of_page = col(Snapshot.page_id) == page_id
+    with Session(store.engine) as session:
+        total = session.exec(select(func.count(col(Snapshot.id))).where(of_page)).one()
+        versions = session.exec(
+            select(Snapshot)
+            .options(defer(Snapshot.text))  # type: ignore[arg-type]
+            .where(of_page)
+            .order_by(col(Snapshot.id).desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        newest = session.exec(
+            select(col(Snapshot.state), col(Snapshot.removal))
+            .where(of_page)
+            .order_by(col(Snapshot.id).desc())
+            .limit(1)
+        ).first()
+        changes: Sequence[Change] = ()
+        older_id = None
+        if versions:
+            low, high = versions[-1].id or 0, versions[0].id or 0
+            changes = session.exec(
+                select(Change)
+                .where(
+                    col(Change.page_id) == page_id,
+                    col(Change.snapshot_id) >= low,
+                    col(Change.snapshot_id) <= high,
+                )
+                .order_by(col(Change.id).desc())
+            ).all()
+            older_id = session.exec(
+                select(func.max(col(Snapshot.id))).where(of_page, col(Snapshot.id) < low)
+            ).one()
+    latest = (newest[0], newest[1]) if newest else None
+    return TimelineWindow(tuple(versions), tuple(changes), total, offset, older_id, latest)
 
 
 def version_before(store: Store, page_id: int, version_id: int) -> int | None:

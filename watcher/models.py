@@ -109,7 +109,11 @@ class Change(SQLModel, table=True):
     """A detected event between two snapshots: new, changed, removed or restored."""
 
     __tablename__ = "change"
-    __table_args__ = (Index("ix_change_page_id_id", "page_id", "id"),)
+    __table_args__ = (
+        Index("ix_change_page_id_id", "page_id", "id"),
+        # the viewer's "changes of this kind since" filter and feeds
+        Index("ix_change_kind_detected_at", "kind", "detected_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     page_id: int = Field(foreign_key="page.id")

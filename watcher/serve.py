@@ -9,7 +9,6 @@ neither run script nor make a request that would tell the site someone is lookin
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
@@ -33,6 +32,7 @@ from watcher.browse import (
     list_pages,
     page_state,
     timeline,
+    timeline_window,
     version_before,
 )
 from watcher.config import Watch, Watchlist
@@ -64,6 +64,7 @@ _COMMON_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 _KINDS = ("changed", "removed", "restored", "new")
+_TIMELINE_SIZE = 100  # versions on one screen of a page's history
 
 
 def create_app(store: Store, watchlist: Watchlist, *, token: str | None = None) -> Any:
@@ -175,18 +176,22 @@ class _Viewer:
 
     def page_html(self, request: Request) -> Response:
         page = self._page(request.path_params["page_id"])
-        versions, changes = timeline(self.store, page.id or 0)
-        latest = versions[-1] if versions else None
-        previous_of = {b.id: a.id for a, b in itertools.pairwise(versions)}
+        number = max(1, _int(request.query_params.get("page"), 1))
+        window = timeline_window(self.store, page.id or 0, offset=(number - 1) * _TIMELINE_SIZE)
+        ids = [v.id for v in window.versions]
+        previous_of = dict(zip(ids, [*ids[1:], window.older_id], strict=True))
+        here = f"{_root(request)}/pages/{page.id}"
+        has_older = window.offset + len(window.versions) < window.total
         return self._html(
             request,
             "page.html",
             title=page.name or page.url,
             page=page,
-            state=page_state(page, (latest.state, latest.removal) if latest else None),
-            versions=versions,
-            changes=changes,
+            state=page_state(page, window.latest),
+            window=window,
             previous_of=previous_of,
+            newer_link=f"{here}?page={number - 1}" if number > 1 else None,
+            older_link=f"{here}?page={number + 1}" if has_older else None,
         )
 
     def page_json(self, request: Request) -> Response:

@@ -1,5 +1,6 @@
 """A hash chain over each page's versions: every version records its own record hash and
 the previous one's, and the page its newest, so an edited, inserted or deleted version shows.
+Also an index for the viewer's filter on changes by kind and date.
 
 Revision ID: 0005
 Revises: 0004
@@ -50,6 +51,7 @@ def upgrade() -> None:
     ):
         for name in names:
             op.add_column(table, sa.Column(name, sa.String(64), nullable=False, server_default=""))
+    op.create_index("ix_change_kind_detected_at", "change", ["kind", "detected_at"])
     _chain_existing_versions(op.get_bind())
 
 
@@ -91,6 +93,7 @@ def _chain_existing_versions(connection: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_change_kind_detected_at", table_name="change")
     with op.batch_alter_table("snapshot") as batch:
         batch.drop_column("record_sha256")
         batch.drop_column("previous_record_sha256")
