@@ -127,6 +127,21 @@ def test_timeline_shows_every_version_with_its_evidence(site: Site, db: Store) -
     assert "removed" in html
 
 
+def test_a_long_history_is_shown_a_hundred_versions_at_a_time(db: Store) -> None:
+    """The newest 100 versions first, then older ones, each with a diff to the one before."""
+    texts = [f"Paragraph version {i}." for i in range(130)]
+    ids = store_versions(db, [Version(page_html("T", t), make_article(t)) for t in texts])
+    with running(create_app(db, Watchlist())) as base:
+        first = get(f"{base}/pages/1").text
+        second = get(f"{base}/pages/1", params={"page": 2}).text
+    assert first.count('<tr id="v') == 100
+    assert second.count('<tr id="v') == 30
+    assert f'id="v{ids[-1]}"' in first
+    assert f'id="v{ids[0]}"' in second
+    assert f"diff?a={ids[29]}&amp;b={ids[30]}" in first, "the oldest shown links to the one before"
+    assert 'rel="next" href="/pages/1?page=2"' in first
+
+
 def test_diff_between_any_two_versions_inline_and_side_by_side(site: Site) -> None:
     """Parts are named, edits are word level, and the watch's ignore rule hides the counter."""
     a, b = site.ids[0], site.ids[2]

@@ -9,11 +9,14 @@ import zstandard
 from alembic import command
 from sqlalchemy import text
 
+from tests.conftest import SmtpServer
 from tests.evidence_support import URL, five_versions, store_versions
 from tests.factories import T0, make_article, make_fetch_result
 from watcher.alerts import AlertItem, render_message
 from watcher.cli import main
+from watcher.config import Watchlist
 from watcher.database import migration_config
+from watcher.notify import deliver_due
 from watcher.store import ChangeDraft, Store
 from watcher.verify import verify_store
 
@@ -151,3 +154,38 @@ def test_alerts_name_the_version_they_report(db: Store) -> None:
         assert snapshot.body_sha256[:12] in body
         assert snapshot.record_sha256[:12] in body
         assert "https://w.example/changes/1" in body
+
+
+def test_delivered_email_names_the_version_and_links_the_change(
+    db: Store, smtp: SmtpServer
+) -> None:
+    """Through apprise to a real SMTP server: short hashes, and the change's page when
+    settings.base_url is set."""
+    page_id = db.sync_pages([(URL, "Bridge")], T0)[URL]
+    draft = ChangeDraft("changed", ("body",), None, "body edited", 1, 1, T0)
+    snapshot_id, change_id = db.record_version(
+        page_id,
+        fetch=make_fetch_result(url=URL),
+        article=make_article(),
+        state="ok",
+        removal=None,
+        change=draft,
+        previous_snapshot_id=None,
+        alerts=["desk"],
+        alert_event={"summary": "body edited", "parts": ["body"]},
+    )
+    watchlist = Watchlist.model_validate(
+        {
+            "settings": {"base_url": "https://watcher.example.org/"},
+            "notify": {"desk": {"urls": [smtp.url()]}},
+        }
+    )
+    assert deliver_due(db, watchlist, now=T0, owner="test") == 1
+    [mail] = smtp.messages
+    text_part = mail.get_body(preferencelist=("plain",))
+    assert text_part is not None
+    body = text_part.get_content()
+    snapshot = db.get_snapshot(snapshot_id)
+    assert snapshot is not None
+    assert f"SHA-256 {snapshot.body_sha256[:12]}" in body
+    assert f"https://watcher.example.org/changes/{change_id}" in body
