@@ -1,7 +1,8 @@
-"""The evidence subcommands: ``show``, ``diff``, ``history`` and the evidence exports.
+"""The evidence subcommands of ``watcher``: show, history, diff, export, verify, serve.
 
-Each parses nothing itself (``cli.py`` registers the arguments here) and never writes a
-stored version: these commands only read the database and print or export what it holds.
+``cli.py`` hands them its subparsers and maps their errors to exit codes. None of them
+ever writes, alters or deletes a stored version: they read the database and print,
+export or serve what it holds.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 
 def add_commands(sub: Any) -> None:
-    """Register ``show``, ``history`` and ``diff`` on the ``watcher`` subparsers."""
+    """Register the evidence subcommands on the ``watcher`` subparsers."""
     show = sub.add_parser("show", help="write one stored version exactly as it was received")
     show.add_argument("url")
     show.add_argument("version", nargs="?", default="latest", help="id, first, latest or hash")
