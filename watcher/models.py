@@ -126,6 +126,8 @@ class Change(SQLModel, table=True):
     words_added: int = 0
     words_removed: int = 0
     detected_at: datetime = Field(index=True)
+    # where an independent archive (Save Page Now) captured the page for this change
+    archive_url: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Alert(SQLModel, table=True):

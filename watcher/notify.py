@@ -19,6 +19,7 @@ from pathlib import Path
 
 import apprise
 
+from watcher import wayback
 from watcher.alerts import AlertItem, Format, Message, render_message
 from watcher.config import Route, Watchlist
 from watcher.errors import NotifyError
@@ -169,6 +170,8 @@ def _deliver(
 ) -> bool:
     """Send ``alerts`` as one message to every target of their route; record the outcome."""
     name = alerts[0].route
+    if name == wayback.ROUTE:  # an independent copy, not a message
+        return wayback.deliver_captures(store, watchlist, alerts, now, owner)
     done = set.intersection(*(set(alert.delivered) for alert in alerts))
     route = watchlist.notify.get(name)
     error: str | None = None

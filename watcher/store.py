@@ -411,6 +411,13 @@ class Store:
         with self._transaction() as session:
             return session.get(Change, change_id)
 
+    def record_capture(self, change_id: int, archive_url: str) -> None:
+        """Note where an independent archive captured the page for a change."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Change).where(col(Change.id) == change_id).values(archive_url=archive_url)
+            )
+
     def change_to(self, snapshot_id: int) -> Change | None:
         """The change that produced a snapshot (None for a version stored without one)."""
         with self._transaction() as session:

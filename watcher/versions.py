@@ -173,6 +173,7 @@ def change_json(change: Change) -> dict[str, Any]:
         "detected_at": change.detected_at.isoformat(),
         "version_id": change.snapshot_id,
         "previous_version_id": change.previous_snapshot_id,
+        "archive_url": change.archive_url,
     }
 
 

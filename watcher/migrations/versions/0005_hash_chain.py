@@ -1,6 +1,7 @@
 """A hash chain over each page's versions: every version records its own record hash and
 the previous one's, and the page its newest, so an edited, inserted or deleted version shows.
-Also an index for the viewer's filter on changes by kind and date.
+Also an index for the viewer's filter on changes by kind and date, and where an
+independent archive captured the page for a change.
 
 Revision ID: 0005
 Revises: 0004
@@ -52,6 +53,7 @@ def upgrade() -> None:
         for name in names:
             op.add_column(table, sa.Column(name, sa.String(64), nullable=False, server_default=""))
     op.create_index("ix_change_kind_detected_at", "change", ["kind", "detected_at"])
+    op.add_column("change", sa.Column("archive_url", sa.Text(), nullable=True))
     _chain_existing_versions(op.get_bind())
 
 
@@ -94,6 +96,8 @@ def _chain_existing_versions(connection: sa.Connection) -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_change_kind_detected_at", table_name="change")
+    with op.batch_alter_table("change") as batch:
+        batch.drop_column("archive_url")
     with op.batch_alter_table("snapshot") as batch:
         batch.drop_column("record_sha256")
         batch.drop_column("previous_record_sha256")
