@@ -208,6 +208,8 @@ def bench(kind: str, runs: int) -> list[tuple[str, str, float, int]]:
             ("pages list, kind+date filter", "/?kind=removed&since=2026-01-02"),
             ("1,000-version page", f"/pages/{big}"),
             ("1,000-version page JSON", f"/api/pages/{big}"),
+            ("diff of two versions", f"/changes/{PAGES * VERSIONS_PER_PAGE + BIG_PAGE_VERSIONS}"),
+            ("Atom feed of all changes", "/feeds/changes.atom"),
         ]
         results = []
         try:

@@ -140,6 +140,10 @@ def test_a_long_history_is_shown_a_hundred_versions_at_a_time(db: Store) -> None
     assert f'id="v{ids[0]}"' in second
     assert f"diff?a={ids[29]}&amp;b={ids[30]}" in first, "the oldest shown links to the one before"
     assert 'rel="next" href="/pages/1?page=2"' in first
+    with running(create_app(db, Watchlist())) as base:
+        older = get(f"{base}/api/pages/1", params={"page": 2}).json()
+    assert older["total_versions"] == 130
+    assert [v["id"] for v in older["versions"]] == ids[29::-1]
 
 
 def test_diff_between_any_two_versions_inline_and_side_by_side(site: Site) -> None:
@@ -173,11 +177,11 @@ def test_cjk_diff_is_character_level(site: Site) -> None:
 
 def test_change_page_and_alert_link_target(site: Site) -> None:
     """/changes/ID shows the diff of that change; a first version redirects to itself."""
-    changes = get(f"{site.base}/api/pages/{site.page_id}").json()["changes"]
-    edit = changes[1]
+    changes = get(f"{site.base}/api/pages/{site.page_id}").json()["changes"]  # newest first
+    edit = changes[-2]
     html = get(f"{site.base}/changes/{edit['id']}").text
     assert f"Change {edit['id']}: changed" in html
-    first = get(f"{site.base}/changes/{changes[0]['id']}", allow_redirects=False)
+    first = get(f"{site.base}/changes/{changes[-1]['id']}", allow_redirects=False)
     assert first.status_code == 303
     assert first.headers["location"].endswith(f"/versions/{site.ids[0]}")
 
@@ -304,7 +308,7 @@ SCHEMAS = {
     },
     "page": {
         "type": "object",
-        "required": ["page", "versions", "changes"],
+        "required": ["page", "total_versions", "offset", "limit", "versions", "changes"],
         "properties": {
             "versions": {"type": "array", "items": _VERSION},
             "changes": {"type": "array", "items": _CHANGE},
@@ -318,7 +322,7 @@ SCHEMAS = {
 
 def test_json_api_matches_its_schemas(site: Site) -> None:
     """Every JSON view validates against its documented shape."""
-    change_id = get(f"{site.base}/api/pages/{site.page_id}").json()["changes"][1]["id"]
+    change_id = get(f"{site.base}/api/pages/{site.page_id}").json()["changes"][-2]["id"]
     documents = {
         "pages": get(site.base + "/api/pages").json(),
         "page": get(f"{site.base}/api/pages/{site.page_id}").json(),

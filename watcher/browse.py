@@ -119,22 +119,6 @@ def page_state(page: Page, latest: tuple[str, str | None] | None) -> str:
     return "ok"
 
 
-def timeline(store: Store, page_id: int) -> tuple[Sequence[Snapshot], Sequence[Change]]:
-    """A page's versions and changes, oldest first; versions without their stored text,
-    which only a diff needs, so a page of 1,000 versions loads quickly."""
-    with Session(store.engine) as session:
-        versions = session.exec(
-            select(Snapshot)
-            .options(defer(Snapshot.text))  # type: ignore[arg-type]
-            .where(col(Snapshot.page_id) == page_id)
-            .order_by(col(Snapshot.id))
-        ).all()
-        changes = session.exec(
-            select(Change).where(col(Change.page_id) == page_id).order_by(col(Change.id))
-        ).all()
-        return versions, changes
-
-
 @dataclass(frozen=True, slots=True)
 class TimelineWindow:
     """Some of a page's versions, newest first, with the changes that produced them."""
@@ -186,6 +170,15 @@ def timeline_window(
             ).one()
     latest = (newest[0], newest[1]) if newest else None
     return TimelineWindow(tuple(versions), tuple(changes), total, offset, older_id, latest)
+
+
+def versions_by_id(store: Store, ids: Collection[int]) -> dict[int, Snapshot]:
+    """Versions by id in one query (a feed needs two per entry)."""
+    if not ids:
+        return {}
+    with Session(store.engine) as session:
+        rows = session.exec(select(Snapshot).where(col(Snapshot.id).in_(list(ids)))).all()
+        return {row.id: row for row in rows if row.id is not None}
 
 
 def version_before(store: Store, page_id: int, version_id: int) -> int | None:

@@ -31,11 +31,10 @@ from watcher.browse import (
     latest_good_before,
     list_pages,
     page_state,
-    timeline,
     timeline_window,
     version_before,
 )
-from watcher.config import Watch, Watchlist
+from watcher.config import Watch, Watchlist, canonical_url
 from watcher.diffrows import Row, collapse_unchanged, side_by_side
 from watcher.errors import WatcherError
 from watcher.models import Page, Snapshot
@@ -99,6 +98,8 @@ class _Viewer:
         self.store = store
         self.watchlist = watchlist
         self.tags_of = {w.url: list(w.tags) for w in watchlist.watch}
+        # Watchlist.find scans every watch; a feed asks once per entry
+        self.watch_by_url = {canonical_url(w.url): w for w in watchlist.watch}
         self.env = Environment(
             loader=PackageLoader("watcher", "templates"),
             autoescape=select_autoescape(["html", "xml"]),
@@ -195,17 +196,21 @@ class _Viewer:
         )
 
     def page_json(self, request: Request) -> Response:
+        """The same window as the HTML: 100 versions, newest first, ``?page=N`` for older."""
         page = self._page(request.path_params["page_id"])
-        versions, changes = timeline(self.store, page.id or 0)
-        latest = versions[-1] if versions else None
+        number = max(1, _int(request.query_params.get("page"), 1))
+        window = timeline_window(self.store, page.id or 0, offset=(number - 1) * _TIMELINE_SIZE)
         return JSONResponse(
             {
                 "page": {
                     **_page_json(page, self.tags_of),
-                    "state": page_state(page, (latest.state, latest.removal) if latest else None),
+                    "state": page_state(page, window.latest),
                 },
-                "versions": [version_json(v) for v in versions],
-                "changes": [change_json(c) for c in changes],
+                "total_versions": window.total,
+                "offset": window.offset,
+                "limit": _TIMELINE_SIZE,
+                "versions": [version_json(v) for v in window.versions],
+                "changes": [change_json(c) for c in window.changes],
             }
         )
 
@@ -360,7 +365,7 @@ class _Viewer:
 
     def _watch(self, page: Page) -> Watch:
         """The watch's ignore rules as configured now; defaults for a retired URL."""
-        return self.watchlist.find(page.url) or Watch(url=page.url)
+        return self.watch_by_url.get(canonical_url(page.url)) or Watch(url=page.url)
 
     def _html(self, request: Request, template: str, **context: Any) -> Response:
         html = self.env.get_template(template).render(root=_root(request), **context)

@@ -99,11 +99,21 @@ def change_pair(versions: Sequence[Snapshot], change: Change) -> tuple[Snapshot,
     return earlier[0], new[0]
 
 
-def compare_versions(store: Store, watch: Watch, old: Snapshot, new: Snapshot) -> Comparison:
-    """Compare two stored versions part by part, ignore rules applied to both sides."""
+def compare_versions(
+    store: Store, watch: Watch, old: Snapshot, new: Snapshot, *, reread: bool = True
+) -> Comparison:
+    """Compare two stored versions part by part, ignore rules applied to both sides.
+
+    With ``reread`` False, versions read another way are compared as stored instead of
+    being read again from their bodies: cheap enough for a feed of many changes.
+    """
     rules = compare_rules(watch)
-    before = normalize_article(_as_read(store, watch, old), rules).article
-    after = normalize_article(_as_read(store, watch, new), rules).article
+    if reread:
+        before_read, after_read = _as_read(store, watch, old), _as_read(store, watch, new)
+    else:
+        before_read, after_read = snapshot_article(old), snapshot_article(new)
+    before = normalize_article(before_read, rules).article
+    after = normalize_article(after_read, rules).article
     parts = tuple(
         PartDiff(name, diff_texts(a, b))
         for name, a, b in (
