@@ -16,6 +16,10 @@ need_deb() {  # need_deb COMMAND PACKAGE
 # systemd-analyze checks systemd/watcher.service (tests/test_systemd.py).
 need_deb systemd-analyze systemd
 
+# Chromium: the browser tests of `watcher serve` drive Debian's build through Playwright
+# (Playwright's own browser download is not reachable from CI).
+need_deb chromium chromium
+
 # PostgreSQL: the store tests run on it as well as on SQLite, never skipped in CI.
 need_deb pg_isready postgresql
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -465,16 +465,20 @@ def test_database_outage_backs_off(
 
 
 def test_status_line_counts(db: Store, site: Site, make_daemon) -> None:  # type: ignore[no-untyped-def]
-    """STATUS reports pages, due, running, failing and the last change."""
+    """STATUS reports pages, due, running, failing, the last change and check times."""
     site.serve("/t1")
     site.serve("/t2", status=500, body=b"down")
     clock = Clock()
     daemon = make_daemon(watchlist(site, ["/t1", "/t2"]), clock)
     assert daemon.status_line() == "2 pages, 2 due, 0 checking, 0 failing, last change none"
     drain(daemon, clock)
-    assert daemon.status_line() == (
-        "2 pages, 0 due, 0 checking, 1 failing, last change 2026-11-29 12:00:00 UTC"
+    line = daemon.status_line()
+    assert line.startswith(
+        "2 pages, 0 due, 0 checking, 1 failing, last change 2026-11-29 12:00:00 UTC, "
     )
+    times = re.fullmatch(r".*, check p50 (\d+) ms p99 (\d+) ms", line)
+    assert times is not None
+    assert 0 < int(times.group(1)) <= int(times.group(2)) < WAIT * 1000
 
 
 def test_sd_notify_path_and_abstract_sockets(tmp_path: Path) -> None:

@@ -30,11 +30,12 @@ _MAX_EXCERPT_CHARS = 1800
 
 DEFAULT_TEMPLATES: Mapping[str, str] = {
     "title": "$kind: $page",
-    "slack": "**$kind**: $link\nDetected $detected_at\n$summary\n\n$diff",
+    "slack": "**$kind**: $link\nDetected $detected_at\n$summary\n\n$diff\n\n$evidence",
     "html": (
-        "<p><strong>$kind</strong>: $link</p>\n<p>Detected $detected_at</p>\n<p>$summary</p>\n$diff"
+        "<p><strong>$kind</strong>: $link</p>\n<p>Detected $detected_at</p>\n<p>$summary</p>\n"
+        "$diff\n$evidence"
     ),
-    "text": "$kind: $page\n$url\nDetected $detected_at\n$summary\n\n$diff",
+    "text": "$kind: $page\n$url\nDetected $detected_at\n$summary\n\n$diff\n\n$evidence",
 }
 
 
@@ -48,6 +49,7 @@ class AlertItem:
     detected_at: datetime
     event: Mapping[str, Any]
     route: str = ""
+    change_url: str = ""  # the change's page in ``watcher serve``, when base_url is set
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +260,28 @@ def _fields(item: AlertItem, style: _Style) -> dict[str, str]:
         "summary": style.escape(_summary(item)),
         "diff": _diff(event, style),
         "route": style.escape(item.route),
+        "evidence": _evidence(item, style),
     }
+
+
+def _evidence(item: AlertItem, style: _Style) -> str:
+    """Which stored version the alert reports, by short hashes a recipient can check later
+    (``watcher show URL HASH``), and a link to the change when the viewer's URL is known."""
+    version = item.event.get("version") or {}
+    pieces = []
+    if version.get("body_sha256"):
+        pieces.append(
+            f"Evidence: version {version.get('id')}, SHA-256 {str(version['body_sha256'])[:12]}"
+            f", record {str(version.get('record_sha256') or '')[:12]}"
+        )
+    text = style.escape(" ".join(pieces))
+    if item.change_url:
+        text = (text + style.escape(" · ") if text else "") + style.link(
+            "Change details", item.change_url
+        )
+    if style is _HTML and text:
+        return f'<p style="color:#666">{text}</p>'
+    return text
 
 
 def _summary(item: AlertItem) -> str:

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from watcher import __version__
+from watcher import __version__, cli_evidence
 from watcher.classify import Kind
 from watcher.config import Watch, Watchlist, load_watchlist, schema_text
 from watcher.errors import ConfigError, StoreError, WatcherError
-from watcher.render import render_diff, render_inspect
+from watcher.render import render_inspect
 from watcher.store import Store
 
 if TYPE_CHECKING:
@@ -135,16 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(handler=_cmd_list)
 
-    history = sub.add_parser("history", help="list the stored versions and changes of a page")
-    history.add_argument("url")
-    history.set_defaults(handler=_cmd_history)
-
-    diff = sub.add_parser("diff", help="show a change as a word diff")
-    diff.add_argument("url")
-    diff.add_argument("change", nargs="?", type=int, help="change id (default: the latest)")
-    diff.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    diff.add_argument("--full", action="store_true", help="show unchanged paragraphs too")
-    diff.set_defaults(handler=_cmd_diff)
+    # show, history, diff (and the evidence exports): watcher.cli_evidence
+    cli_evidence.add_commands(sub)
 
     validate = sub.add_parser("validate", help="check the watchlist and exit")
     validate.set_defaults(handler=_cmd_validate)
@@ -340,75 +332,6 @@ def _page_or_fail(store: Store, url: str) -> int:
     if page is None or page.id is None:
         raise WatcherError(f"{url}: not in the database (has it been checked yet?)")
     return page.id
-
-
-def _cmd_history(args: argparse.Namespace) -> int:
-    watchlist = load_watchlist(args.config)
-    store = _open_store(args, watchlist)
-    try:
-        page_id = _page_or_fail(store, args.url)
-        snapshots = store.snapshots(page_id)
-        changes = store.changes(page_id)
-    finally:
-        store.close()
-    print(f"versions of {args.url}:")
-    print(f"  {'id':>5}  {'fetched at (UTC)':<19}  status  {'state':<8}  sha256        title")
-    for snap in snapshots:
-        fetched = snap.fetched_at.strftime("%Y-%m-%d %H:%M:%S")
-        state = snap.state if not snap.removal else f"{snap.state}:{snap.removal}"
-        print(
-            f"  {snap.id:>5}  {fetched:<19}  {snap.status:>6}  {state:<8}  "
-            f"{snap.body_sha256[:12]}  {snap.title or snap.page_title}"
-        )
-    print("changes:")
-    for change in changes:
-        detected = change.detected_at.strftime("%Y-%m-%d %H:%M:%S")
-        parts = ",".join(change.parts) or "-"
-        print(f"  {change.id:>5}  {detected:<19}  {change.kind:<9} {parts:<20} {change.summary}")
-    if not changes:
-        print("  (none)")
-    return EXIT_OK
-
-
-def _cmd_diff(args: argparse.Namespace) -> int:
-    from watcher.pipeline import snapshot_article
-
-    watchlist = load_watchlist(args.config)
-    store = _open_store(args, watchlist)
-    try:
-        page_id = _page_or_fail(store, args.url)
-        if args.change is not None:
-            change = store.get_change(args.change)
-            if change is None or change.page_id != page_id:
-                raise WatcherError(f"{args.url}: no change {args.change}")
-        else:
-            candidates = [c for c in store.changes(page_id) if c.previous_snapshot_id]
-            if not candidates:
-                raise WatcherError(f"{args.url}: no change to show yet")
-            change = candidates[-1]
-        new = store.get_snapshot(change.snapshot_id)
-        old = (
-            store.get_snapshot(change.previous_snapshot_id) if change.previous_snapshot_id else None
-        )
-        if change.kind == Kind.RESTORED.value:
-            # A restoration is shown against the last good version, not the removal notice.
-            earlier = [
-                s
-                for s in store.snapshots(page_id)
-                if s.state == "ok" and s.id is not None and s.id < change.snapshot_id
-            ]
-            old = earlier[-1] if earlier else old
-    finally:
-        store.close()
-    if new is None:
-        raise StoreError(f"change {change.id} refers to a missing snapshot")
-    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    header = f"change {change.id} ({change.kind}) detected {change.detected_at:%Y-%m-%d %H:%M} UTC"
-    print(header)
-    print(f"  {change.summary}")
-    old_article = snapshot_article(old) if old else None
-    print(render_diff(old_article, snapshot_article(new), color=color, full=args.full))
-    return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

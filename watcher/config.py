@@ -176,11 +176,39 @@ class Settings(_Model):
         default=timedelta(hours=1),
         description="How long a page must keep failing before one 'unreachable' alert.",
     )
+    wayback_endpoint: str = Field(
+        default="https://web.archive.org/save/",
+        pattern=r"^https?://",
+        description="Save Page Now, asked to capture pages whose watch or route has "
+        'archive = ["wayback"]; the page URL is appended.',
+    )
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Where `watcher serve` is reached from outside, e.g. "
+        "https://watcher.example.org; alerts then link to the change's page.",
+    )
 
 
 TemplateName = Literal["title", "slack", "html", "text"]
 # The placeholders an alert template may use (watcher.alerts fills them in, escaped).
-TEMPLATE_FIELDS = ("kind", "page", "url", "link", "detected_at", "summary", "diff", "route")
+TEMPLATE_FIELDS = (
+    "kind",
+    "page",
+    "url",
+    "link",
+    "detected_at",
+    "summary",
+    "diff",
+    "route",
+    "evidence",
+)
+
+
+# Independent copies: where a confirmed change is also captured. Each is delivered as an
+# outbox row of the route named ARCHIVE_ROUTE_PREFIX + name (watcher.wayback).
+Archive = Literal["wayback"]
+ARCHIVE_ROUTE_PREFIX = "archive:"
 
 
 class Route(_Model):
@@ -198,6 +226,10 @@ class Route(_Model):
     )
     digest: Duration | None = Field(
         default=None, description="Group this route's alerts into one message per period."
+    )
+    archive: list[Archive] = Field(
+        default_factory=list,
+        description='["wayback"]: pages alerted here are also captured by the Internet Archive.',
     )
     templates: dict[TemplateName, str] = Field(
         default_factory=dict,
@@ -253,6 +285,11 @@ class Watch(_Model):
         default=None, description="Proxy URL: http://, https://, socks5:// or socks5h://."
     )
     notify: list[str] = Field(default_factory=list, description="Names of [notify.*] routes.")
+    archive: list[Archive] = Field(
+        default_factory=list,
+        description='["wayback"]: ask the Internet Archive to capture the page on each '
+        "confirmed change or removal.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -357,6 +394,9 @@ class Watchlist(_Model):
         routes += [name for name, route in self.notify.items() if tags & set(route.tags)]
         if not routes:
             routes = list(self.settings.default_notify)
+        archives = [*watch.archive]
+        archives += [a for name in routes if name in self.notify for a in self.notify[name].archive]
+        routes += [ARCHIVE_ROUTE_PREFIX + archive for archive in archives]
         return tuple(dict.fromkeys(routes))
 
     def find(self, url: str) -> Watch | None:

@@ -47,6 +47,10 @@ class Page(SQLModel, table=True):
     # where the article stood in the page last time and what reading it there gave
     # (watcher.locate.Locator as JSON); None means the next check extracts in full
     locator: str | None = Field(default=None, sa_column=Column(Text))
+    # record hash of the newest stored version (watcher.chain): deleting it shows
+    last_record_sha256: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
 
 
 class Blob(SQLModel, table=True):
@@ -92,13 +96,24 @@ class Snapshot(SQLModel, table=True):
     # how ``title``..``text`` were read (watcher.reading.reader_key): a version read by
     # another extractor or with other watch settings is re-read from its raw body
     reader: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
+    # the page's hash chain (watcher.chain): this version's record hash and the one before
+    previous_record_sha256: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
+    record_sha256: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
 
 
 class Change(SQLModel, table=True):
     """A detected event between two snapshots: new, changed, removed or restored."""
 
     __tablename__ = "change"
-    __table_args__ = (Index("ix_change_page_id_id", "page_id", "id"),)
+    __table_args__ = (
+        Index("ix_change_page_id_id", "page_id", "id"),
+        # the viewer's "changes of this kind since" filter and feeds
+        Index("ix_change_kind_detected_at", "kind", "detected_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     page_id: int = Field(foreign_key="page.id")
@@ -111,6 +126,8 @@ class Change(SQLModel, table=True):
     words_added: int = 0
     words_removed: int = 0
     detected_at: datetime = Field(index=True)
+    # where an independent archive (Save Page Now) captured the page for this change
+    archive_url: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Alert(SQLModel, table=True):

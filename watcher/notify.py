@@ -19,6 +19,7 @@ from pathlib import Path
 
 import apprise
 
+from watcher import wayback
 from watcher.alerts import AlertItem, Format, Message, render_message
 from watcher.config import Route, Watchlist
 from watcher.errors import NotifyError
@@ -169,6 +170,8 @@ def _deliver(
 ) -> bool:
     """Send ``alerts`` as one message to every target of their route; record the outcome."""
     name = alerts[0].route
+    if name == wayback.ROUTE:  # an independent copy, not a message
+        return wayback.deliver_captures(store, watchlist, alerts, now, owner)
     done = set.intersection(*(set(alert.delivered) for alert in alerts))
     route = watchlist.notify.get(name)
     error: str | None = None
@@ -177,7 +180,8 @@ def _deliver(
     else:
         try:
             targets = route_targets(route)
-            messages = _messages([_item(store, alert) for alert in alerts], route)
+            base_url = watchlist.settings.base_url
+            messages = _messages([_item(store, alert, base_url) for alert in alerts], route)
         except NotifyError as exc:
             error = str(exc)
             targets = []
@@ -229,10 +233,14 @@ def _deliver(
     return False
 
 
-def _item(store: Store, alert: Alert) -> AlertItem:
+def _item(store: Store, alert: Alert, base_url: str | None = None) -> AlertItem:
     page = store.get_page(alert.page_id)
     url = page.url if page else ""
+    link = ""
+    if base_url and alert.change_id is not None:
+        link = f"{base_url.rstrip('/')}/changes/{alert.change_id}"
     return AlertItem(
+        change_url=link,
         kind=alert.kind,
         page=(page.name or page.url) if page else f"page {alert.page_id}",
         url=url,

@@ -185,6 +185,34 @@ def _keeping_signal_mask() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
+class OnDemandReader:
+    """Starts its reader processes on first use: for commands and views that read a page
+    only now and then (a diff against a version read by an older watcher)."""
+
+    def __init__(self, start: Callable[[], ReaderPool]) -> None:
+        self._start = start
+        self._pool: ReaderPool | None = None
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._start()
+            pool = self._pool
+        return pool.run(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close(kill=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def _start_reader(memory_bytes: int | None) -> None:
     """Runs in each new reader: cap its memory; the daemon handles signals, not readers.
 

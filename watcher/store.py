@@ -25,6 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
 from watcher import outbox
+from watcher.chain import record_sha256
 from watcher.database import WRITES, open_engine, upgrade_schema
 from watcher.errors import StoreError
 from watcher.extract import Article
@@ -176,6 +177,11 @@ class Store:
         with self._transaction() as session:
             return session.exec(select(Page).where(col(Page.url) == url)).first()
 
+    def all_pages(self) -> Sequence[Page]:
+        """Every page, watched now or retired (its history stays), in id order."""
+        with self._transaction() as session:
+            return session.exec(select(Page).order_by(col(Page.id))).all()
+
     def get_page(self, page_id: int) -> Page | None:
         with self._transaction() as session:
             return session.get(Page, page_id)
@@ -312,6 +318,14 @@ class Store:
             )
             if result.rowcount != 1:
                 raise StoreError(f"no page with id {page_id}")
+            # The page row is locked now, so the newest version cannot move under us.
+            previous_record = session.exec(
+                select(col(Snapshot.record_sha256))
+                .where(col(Snapshot.page_id) == page_id)
+                .order_by(col(Snapshot.id).desc())
+                .limit(1)
+            ).first()
+            page_url = session.exec(select(col(Page.url)).where(col(Page.id) == page_id)).one()
             session.exec(
                 self._insert_blob(
                     {
@@ -344,10 +358,17 @@ class Store:
                 text=article_text,
                 text_sha256=hashlib.sha256(article_text.encode("utf-8")).hexdigest(),
                 reader=reader,
+                previous_record_sha256=previous_record or "",
             )
+            snapshot.record_sha256 = chained_record(page_url, snapshot)
             session.add(snapshot)
             session.flush()
             snapshot_id = _require_id(snapshot.id)
+            session.exec(
+                update(Page)
+                .where(col(Page.id) == page_id)
+                .values(last_record_sha256=snapshot.record_sha256)
+            )
             change_id: int | None = None
             if change is not None:
                 row = Change(
@@ -372,7 +393,15 @@ class Store:
                         page_id=page_id,
                         change_id=change_id,
                         kind=change.kind,
-                        event=alert_event,
+                        # the version it reports, so a recipient can check the evidence later
+                        event={
+                            **alert_event,
+                            "version": {
+                                "id": snapshot_id,
+                                "body_sha256": body_sha256,
+                                "record_sha256": snapshot.record_sha256,
+                            },
+                        },
                         detected_at=change.detected_at,
                     )
             outbox.end_outage(session, page_id, checked_at=fetch.fetched_at, routes=alerts)
@@ -397,6 +426,13 @@ class Store:
     def get_change(self, change_id: int) -> Change | None:
         with self._transaction() as session:
             return session.get(Change, change_id)
+
+    def record_capture(self, change_id: int, archive_url: str) -> None:
+        """Note where an independent archive captured the page for a change."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Change).where(col(Change.id) == change_id).values(archive_url=archive_url)
+            )
 
     def change_to(self, snapshot_id: int) -> Change | None:
         """The change that produced a snapshot (None for a version stored without one)."""
@@ -443,6 +479,11 @@ class Store:
             found = "no stored body" if not matches else "more than one stored body"
             raise StoreError(f"{found} has a SHA-256 starting with {prefix}")
         return matches[0], self.raw_body(matches[0])
+
+    def blob_hashes(self) -> Sequence[str]:
+        """The SHA-256 of every stored body, for verification."""
+        with self._transaction() as session:
+            return session.exec(select(col(Blob.sha256)).order_by(col(Blob.sha256))).all()
 
     def claim_due_pages(
         self, now: datetime, limit: int, lease_seconds: float, owner: str
@@ -605,6 +646,22 @@ class Store:
         # Two daemons storing the same body at once: the second insert is a no-op.
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return insert(Blob).values(values).on_conflict_do_nothing(index_elements=["sha256"])
+
+
+def chained_record(page_url: str, snapshot: Snapshot) -> str:
+    """``snapshot``'s record hash in its page's chain (``watcher.chain``)."""
+    return record_sha256(
+        page_url=page_url,
+        fetched_at=snapshot.fetched_at,
+        status=snapshot.status,
+        final_url=snapshot.final_url,
+        headers=snapshot.headers,
+        redirects=snapshot.redirects,
+        body_sha256=snapshot.body_sha256,
+        state=snapshot.state,
+        removal=snapshot.removal,
+        previous_record_sha256=snapshot.previous_record_sha256,
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
