@@ -4,9 +4,9 @@ Each run is a child process in which ``--threads`` threads read the 80 corpus pa
 loop for ``--seconds``; a child that dies by a signal crashed (lxml and trafilatura are
 C code: a double free aborts the whole process). Variants:
 
-- ``watcher``: ``read_article`` as the pipeline called it before reader processes;
-- ``own-parser``: the same, with one lxml ``HTMLParser`` per thread instead of the
-  module's shared one;
+- ``shared-parser``: ``read_article`` as the pipeline called it before reader processes,
+  every thread parsing with one module-level lxml ``HTMLParser``;
+- ``watcher``: ``read_article`` as it is now, one ``HTMLParser`` per thread;
 - ``trafilatura``: ``trafilatura.bare_extraction`` alone, on the decoded text;
 - ``processes``: ``read_article`` through a ``ReaderPool`` (what watcher does now).
 
@@ -20,7 +20,6 @@ import gzip
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,11 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
-VARIANTS = ("watcher", "own-parser", "trafilatura", "processes")
+VARIANTS = ("shared-parser", "watcher", "trafilatura", "processes")
 
 
 def _reader(variant: str) -> Callable[[str], object]:
-    import lxml.html
     import trafilatura
 
     from watcher import extract
@@ -47,21 +45,9 @@ def _reader(variant: str) -> Callable[[str], object]:
 
         pool = ReaderPool(2)
         return lambda html: pool.run(read_article, html, watch, None)
-    if variant == "own-parser":
-        local = threading.local()
-        shared = extract._parse
-
-        def parse(html: str) -> lxml.html.HtmlElement | None:
-            if not hasattr(local, "parser"):
-                local.parser = lxml.html.HTMLParser(
-                    collect_ids=False, remove_comments=True, remove_pis=True, huge_tree=True
-                )
-            try:
-                return lxml.html.document_fromstring(html, parser=local.parser)
-            except (ValueError, lxml.etree.LxmlError):
-                return shared(html)
-
-        extract._parse = parse
+    if variant == "shared-parser":
+        shared = extract._parsers()  # created once, in this thread, then used by all
+        extract._parsers = lambda: shared
     return lambda html: read_article(html, watch, None)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -323,21 +324,33 @@ def _meta_title(root: lxml.html.HtmlElement) -> str:
 
 # huge_tree lifts libxml2's nesting limit of 256: past it the parser silently drops the
 # rest of the page, and unclosed <font>/<b> soup on old CMS pages gets there.
-_PARSER = lxml.html.HTMLParser(
-    collect_ids=False,
-    default_doctype=False,
-    remove_comments=True,
-    remove_pis=True,
-    huge_tree=True,
-)
-_PARSER_UTF8 = lxml.html.HTMLParser(
-    collect_ids=False,
-    default_doctype=False,
-    remove_comments=True,
-    remove_pis=True,
-    huge_tree=True,
-    encoding="utf-8",
-)
+_PARSER_OPTIONS: dict[str, Any] = {
+    "collect_ids": False,
+    "default_doctype": False,
+    "remove_comments": True,
+    "remove_pis": True,
+    "huge_tree": True,
+}
+# One parser per thread: one module-level parser shared by threads crashed the process
+# (SIGSEGV, double free) when trafilatura copied trees that another thread's parse was
+# building (benchmarks/thread_crash.py). Pages are read in reader processes anyway.
+_PARSERS = threading.local()
+
+
+def _parsers() -> tuple[lxml.html.HTMLParser, lxml.html.HTMLParser]:
+    """This thread's parsers: for text, and for UTF-8 bytes."""
+    parsers: tuple[lxml.html.HTMLParser, lxml.html.HTMLParser] | None = getattr(
+        _PARSERS, "pair", None
+    )
+    if parsers is None:
+        parsers = (
+            lxml.html.HTMLParser(**_PARSER_OPTIONS),
+            lxml.html.HTMLParser(**_PARSER_OPTIONS, encoding="utf-8"),
+        )
+        _PARSERS.pair = parsers
+    return parsers
+
+
 _SURROGATES = re.compile("[\ud800-\udfff]")
 # <html .../> in the first lines makes libxml2 close the document before the body starts
 _SELF_CLOSED_HTML = re.compile(r"(<html\b[^>]*?)\s*/>", re.IGNORECASE)
@@ -352,8 +365,9 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
         html = _SURROGATES.sub("\ufffd", html)
     if m := _SELF_CLOSED_HTML.search(html, 0, 2048):
         html = f"{html[: m.start()]}{m.group(1)}>{html[m.end() :]}"
+    parser, parser_utf8 = _parsers()
     try:
-        return lxml.html.document_fromstring(html, parser=_PARSER)
+        return lxml.html.document_fromstring(html, parser=parser)
     except ValueError:
         # "Unicode strings with encoding declaration are not supported": an <?xml
         # encoding=...?> prolog; the text is already decoded, so hand libxml2 UTF-8 bytes
@@ -361,7 +375,7 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
     except etree.LxmlError:
         return None  # "Document is empty": only markup that produces no nodes
     try:
-        return lxml.html.document_fromstring(html.encode("utf-8"), parser=_PARSER_UTF8)
+        return lxml.html.document_fromstring(html.encode("utf-8"), parser=parser_utf8)
     except (ValueError, etree.LxmlError):
         return None
 
