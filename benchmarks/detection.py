@@ -18,6 +18,7 @@ does on a page nobody has tuned it for.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import gzip
 import json
 import multiprocessing
@@ -46,6 +47,7 @@ from watcher.decode import decode_body
 from watcher.extract import Article
 from watcher.normalize import builtin_ignore
 from watcher.pipeline import check_page, read_article
+from watcher.readers import ReaderPool
 from watcher.store import Store
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
@@ -1041,7 +1043,8 @@ _WORKER: dict[str, object] = {}
 def _init_worker(tmp: str) -> None:
     store = Store(f"sqlite:///{tmp}/bench-{multiprocessing.current_process().pid}.db")
     store.migrate()
-    _WORKER.update(store=store, site=Site(), session=requests.Session())
+    # each worker has its own reader process; the outer pool's workers may have children
+    _WORKER.update(store=store, site=Site(), session=requests.Session(), reader=ReaderPool(1))
     read_article("<html><body><p>warm up</p></body></html>", Watch(url="http://127.0.0.1/"))
 
 
@@ -1050,6 +1053,8 @@ def run_page(path: Path) -> list[Outcome]:
     store = _WORKER["store"]
     site = _WORKER["site"]
     session = _WORKER["session"]
+    reader = _WORKER["reader"]
+    assert isinstance(reader, ReaderPool)
     assert isinstance(store, Store)
     assert isinstance(site, Site)
     assert isinstance(session, requests.Session)
@@ -1079,7 +1084,9 @@ def run_page(path: Path) -> list[Outcome]:
         site.routes[article_path] = reply
         now += timedelta(minutes=15)
         started = time.process_time()
-        result = check_page(store, session, watch, SETTINGS, page_id=page_id, now=now)
+        result = check_page(
+            store, session, watch, SETTINGS, page_id=page_id, now=now, reader=reader
+        )
         cpu = time.process_time() - started
         started = time.process_time()
         naive_alert, naive_kind = naive.check(step.reply)
@@ -1306,9 +1313,11 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory() as tmp:
         context = multiprocessing.get_context("fork")
-        with context.Pool(args.workers, initializer=_init_worker, initargs=(tmp,)) as pool:
-            for result in pool.imap_unordered(run_page, chosen):
-                outcomes += result
+        with concurrent.futures.ProcessPoolExecutor(
+            args.workers, mp_context=context, initializer=_init_worker, initargs=(tmp,)
+        ) as pool:
+            for future in concurrent.futures.as_completed(pool.submit(run_page, p) for p in chosen):
+                outcomes += future.result()
                 print(".", end="", file=sys.stderr, flush=True)
     print(f" {time.monotonic() - started:.0f} s", file=sys.stderr)
     if args.trace:
