@@ -20,9 +20,6 @@ from watcher.diff import Edit, Op
 
 Format = Literal["slack", "html", "text"]
 
-# Kinds of change that are worth telling someone about; "new" is only a first version.
-ALERT_KINDS = frozenset({"changed", "removed", "restored"})
-
 _CONTEXT_CHARS = 80  # unchanged text kept on each side of an edit
 _MAX_SEGMENT_CHARS = 400  # longest inserted or deleted run quoted in full
 _MAX_HUNKS = 8

@@ -33,6 +33,12 @@ class Kind(StrEnum):
     RESTORED = "restored"
     ERROR = "error"
 
+    @property
+    def is_alerting(self) -> bool:
+        """Worth telling someone, so a second fetch must confirm it first; a "new" page is
+        only a first version and has nothing to be mistaken against."""
+        return self in (Kind.CHANGED, Kind.REMOVED, Kind.RESTORED)
+
 
 class Removal(StrEnum):
     GONE = "gone"  # 404 / 410
@@ -102,6 +108,14 @@ class Verdict:
         return self.kind not in (Kind.UNCHANGED, Kind.ERROR)
 
 
+def error_verdict(reason: str) -> Verdict:
+    """The one way an error is reported: no response, an unreadable page, a crash.
+
+    An error is never a removal and never alerts as a change; the page keeps its state.
+    """
+    return Verdict(Kind.ERROR, summary=f"error: {reason}")
+
+
 @dataclass(frozen=True, slots=True)
 class DetectionRules:
     """Phrases that mark a page as a removal notice or a "not found" page.
@@ -113,90 +127,6 @@ class DetectionRules:
     notice_phrases: tuple[str, ...]
     not_found_phrases: tuple[str, ...]
 
-
-# The shipped list is watcher/data/removal_phrases.txt (read by watcher.phrases); this copy
-# keeps the classifier usable without any file, and a test keeps the two identical.
-_NOTICE_PHRASES = (
-    "this content has been removed",
-    "this content is no longer available",
-    "this article has been removed",
-    "this article is no longer available",
-    "this story has been removed",
-    "this story is no longer available",
-    "this page has been removed",
-    "this post has been removed",
-    "this post has been deleted",
-    "this article has been deleted",
-    "has been removed at the request of",
-    "has been removed for legal reasons",
-    "is not available in your country",
-    "is not available in your region",
-    "该内容已被删除",
-    "该内容已删除",
-    "该文章已被删除",
-    "此文章已被作者删除",
-    "该文章已被作者删除",
-    "此内容已被删除",
-    "内容已被删除",
-    "文章已被删除",
-    "已被发布者删除",
-    "根据相关法律法规和政策",
-    "该内容无法显示",
-    "此内容因违规无法查看",
-    "该内容已被下架",
-    "該內容已被刪除",
-    "此文章已被刪除",
-    "dieser artikel ist nicht mehr verfügbar",
-    "dieser inhalt ist nicht mehr verfügbar",
-    "dieser artikel wurde entfernt",
-    "cet article n'est plus disponible",
-    "ce contenu n'est plus disponible",
-    "cet article a été supprimé",
-    "este contenido ya no está disponible",
-    "este artículo ya no está disponible",
-    "este conteúdo não está mais disponível",
-    "questo articolo non è più disponibile",
-    "этот материал удален",
-    "материал удален",
-    "この記事は削除されました",
-    "이 기사는 삭제되었습니다",
-)
-_NOT_FOUND_PHRASES = (
-    "404",
-    "not found",
-    "page not found",
-    "page cannot be found",
-    "page could not be found",
-    "page you requested",
-    "page you are looking for",
-    "page you were looking for",
-    "page doesn't exist",
-    "page does not exist",
-    "no longer exists",
-    "找不到",
-    "页面不存在",
-    "您访问的页面不存在",
-    "页面未找到",
-    "网页不存在",
-    "頁面不存在",
-    "找不到網頁",
-    "seite nicht gefunden",
-    "seite wurde nicht gefunden",
-    "page introuvable",
-    "page non trouvée",
-    "página no encontrada",
-    "página não encontrada",
-    "pagina non trovata",
-    "страница не найдена",
-    "ページが見つかりません",
-    "페이지를 찾을 수 없습니다",
-    "nie znaleziono strony",
-    "sivua ei löytynyt",
-    "siden finnes ikke",
-    "halaman tidak ditemukan",
-    "الصفحة غير موجودة",
-)
-DEFAULT_RULES = DetectionRules(_NOTICE_PHRASES, _NOT_FOUND_PHRASES)
 
 # A page whose body text was this long is a real article: if it vanishes, that is a removal.
 _MIN_WORDS_FOR_EMPTIED = 20
@@ -217,7 +147,7 @@ def classify_change(
     previous: Baseline | None,
     current: Observation,
     *,
-    rules: DetectionRules = DEFAULT_RULES,
+    rules: DetectionRules,
 ) -> Verdict:
     """Compare the current observation with the stored baseline and name the event."""
     removed = _removal_of(current)
@@ -258,20 +188,20 @@ def _removal_of(current: Observation) -> Verdict | tuple[Removal, str] | None:
     """An error verdict, a removal with its reason, or None for a readable page."""
     status = current.status
     if status is None or current.error:
-        return Verdict(Kind.ERROR, summary=f"error: {current.error or 'no response'}")
+        return error_verdict(current.error or "no response")
     if status in (404, 410):
         return Removal.GONE, f"removed: the server answers {status} {_reason(status)}"
     if status == 451:
         return Removal.LEGAL, "removed: unavailable for legal reasons (451)"
     if status >= 400:
-        return Verdict(Kind.ERROR, summary=f"error: the server answers {status}")
+        return error_verdict(f"the server answers {status}")
     if status >= 300:
         # A redirect the fetcher did not follow (loop cut short, no Location).
-        return Verdict(Kind.ERROR, summary=f"error: unresolved redirect ({status})")
+        return error_verdict(f"unresolved redirect ({status})")
     if current.final_url and is_redirected_away(current.url, current.final_url):
         return Removal.REDIRECTED, f"removed: redirected to {current.final_url}"
     if current.article is None:
-        return Verdict(Kind.ERROR, summary="error: nothing could be read from the page")
+        return error_verdict("nothing could be read from the page")
     return None
 
 
@@ -566,7 +496,6 @@ def _site(host: str) -> str:
 
 
 __all__ = [
-    "DEFAULT_RULES",
     "Baseline",
     "DetectionRules",
     "Kind",
@@ -576,6 +505,7 @@ __all__ = [
     "State",
     "Verdict",
     "classify_change",
+    "error_verdict",
     "is_redirected_away",
     "resemblance",
     "surviving_share",

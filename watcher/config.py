@@ -159,7 +159,7 @@ class Settings(_Model):
     removal_phrases: str | None = Field(
         default=None,
         description="A file of extra removal-notice and not-found phrases, added to the "
-        "shipped list (format: config/removal_phrases.txt).",
+        "shipped list (format: watcher/data/removal_phrases.txt).",
     )
     confirm: bool = Field(
         default=True,
@@ -516,11 +516,6 @@ def _line_of(source: str, loc: Sequence[str | int]) -> int | None:
             if pattern.match(lines[i]):
                 return i + 1
     return table_start + 1 if rest is not loc else None
-
-
-def write_schema(path: Path) -> None:
-    """Write the watchlist's JSON schema (for taplo and other editors) to ``path``."""
-    path.write_text(schema_text(), encoding="utf-8")
 
 
 def schema_text() -> str:

@@ -12,10 +12,11 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from watcher.lease import claim_with_lease
 from watcher.models import Alert, Outage
 
 
@@ -47,29 +48,25 @@ class Outbox:
     ) -> list[Alert]:
         """Lease up to ``limit`` due alerts (of ``route``, or of any route not excluded).
 
-        Same single UPDATE … RETURNING with SKIP LOCKED as ``claim_due_pages``, so two
-        daemons never hold the same alert; oldest first, the order they are sent in.
+        Claimed the one way pages are (``lease.claim_with_lease``), so two daemons never
+        hold the same alert; oldest first, the order they are sent in.
         """
-        if limit <= 0:
-            return []
-        due = select(col(Alert.id)).where(
-            col(Alert.due_at) <= now,
-            or_(col(Alert.lease_until).is_(None), col(Alert.lease_until) < now),
-        )
+        where = [col(Alert.due_at) <= now]
         if route is not None:
-            due = due.where(col(Alert.route) == route)
+            where.append(col(Alert.route) == route)
         if exclude:
-            due = due.where(col(Alert.route).not_in(list(exclude)))
-        due = due.order_by(col(Alert.id)).limit(limit).with_for_update(skip_locked=True)
-        claim = (
-            update(Alert)
-            .where(col(Alert.id).in_(due.scalar_subquery()))
-            .values(lease_until=now + timedelta(seconds=lease_seconds), leased_by=owner)
-            .returning(Alert)
-            .execution_options(synchronize_session=False)
-        )
+            where.append(col(Alert.route).not_in(list(exclude)))
         with self._transaction(writes=True) as session:
-            alerts = list(session.exec(claim).scalars())
+            alerts = claim_with_lease(
+                session,
+                Alert,
+                where=tuple(where),
+                order_by=(col(Alert.id),),
+                limit=limit,
+                now=now,
+                lease_seconds=lease_seconds,
+                owner=owner,
+            )
         alerts.sort(key=lambda alert: alert.id or 0)
         return alerts
 

@@ -19,15 +19,15 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from watcher.alerts import ALERT_KINDS, alert_event
+from watcher.alerts import alert_event
 from watcher.classify import (
-    DEFAULT_RULES,
     Baseline,
     DetectionRules,
     Kind,
     Removal,
     State,
     Verdict,
+    error_verdict,
 )
 from watcher.config import Settings, Watch, Watchlist
 from watcher.errors import FetchError, ReaderError, ReaderStopped, StoreError
@@ -35,7 +35,7 @@ from watcher.extract import Article
 from watcher.fetch import FetchResult, fetch_page
 from watcher.models import Snapshot
 from watcher.normalize import normalize_article
-from watcher.phrases import detection_rules
+from watcher.phrases import detection_rules, shipped_phrases
 from watcher.readers import Reader
 from watcher.reading import (
     compare_rules,
@@ -47,7 +47,6 @@ from watcher.reading import (
     snapshot_article,
 )
 from watcher.review import (
-    CONFIRMED_KINDS,
     Evaluation,
     Look,
     confirm_change,
@@ -114,7 +113,7 @@ def check_page(
             last_modified=page.last_modified if conditional and page else None,
         )
     except FetchError as exc:
-        verdict = Verdict(Kind.ERROR, summary=f"error: {exc}")
+        verdict = error_verdict(str(exc))
         store.record_check(
             page_id,
             checked_at=checked_at,
@@ -181,7 +180,7 @@ def _unreadable(
         alerts=routes,
         unreachable_after=settings.unreachable_after,
     )
-    verdict = Verdict(Kind.ERROR, summary=f"error: {message}")
+    verdict = error_verdict(message)
     return _result(watch, verdict, checked_at, fetched.status)
 
 
@@ -197,7 +196,7 @@ def process_fetch(
     unreachable_after: timedelta | None = None,
     refetch: Callable[[], FetchResult] | None = None,
     probe: Callable[[str], Article | None] | None = None,
-    rules: DetectionRules = DEFAULT_RULES,
+    rules: DetectionRules | None = None,
     locator: str | None = None,
     reader: Reader,
 ) -> CheckResult:
@@ -229,16 +228,16 @@ def process_fetch(
         return _result(watch, _unchanged(latest), checked_at, fetched.status)
     read_key = reader_key(watch)
     baseline = _baseline(store, latest, ignore)
-    look = Look(watch, baseline, ignore, probe, rules, reader)
+    look = Look(watch, baseline, ignore, probe, rules or shipped_phrases(), reader)
     seen = look.evaluate(fetched)
-    if seen.verdict.kind in CONFIRMED_KINDS and _read_otherwise(store, latest, read_key):
+    if seen.verdict.kind.is_alerting and _read_otherwise(store, latest, read_key):
         # The stored version was read by an earlier watcher or with other watch settings:
         # compare with how today's reader reads its raw body, not with yesterday's text.
         baseline = _baseline(store, latest, ignore, reread=(watch, reader))
-        look = Look(watch, baseline, ignore, probe, rules, reader)
+        look = Look(watch, baseline, ignore, probe, rules or shipped_phrases(), reader)
         seen = look.evaluate(fetched)
     unconfirmed_load = False
-    if refetch is not None and seen.verdict.kind in CONFIRMED_KINDS:
+    if refetch is not None and seen.verdict.kind.is_alerting:
         confirmed = confirm_change(look, seen, refetch)
         if confirmed is None:
             logger.info(
@@ -340,7 +339,7 @@ def process_fetch(
         alerts=alert_routes,
         alert_event=(
             alert_event(verdict, status=fetched.status, final_url=fetched.final_url)
-            if draft.kind in ALERT_KINDS and alert_routes
+            if verdict.kind.is_alerting and alert_routes
             else None
         ),
         locator=where_found(),
@@ -545,7 +544,7 @@ def check_safely(
                 _one_line(str(again)),
             )
             logger.debug("traceback of the failed record url=%s", watch.url, exc_info=True)
-        return CheckResult(watch.url, watch.label, Verdict(Kind.ERROR, summary=message), now)
+        return CheckResult(watch.url, watch.label, error_verdict(message), now)
 
 
 def _one_line(text: str) -> str:

@@ -50,10 +50,6 @@ from watcher.store import Store
 logger = logging.getLogger(__name__)
 
 
-# Events that a second fetch must confirm; "new" has nothing to be mistaken against.
-CONFIRMED_KINDS = frozenset({Kind.CHANGED, Kind.REMOVED, Kind.RESTORED})
-
-
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     stored: Article | None  # what is kept as the version's text (no ignore rules)

@@ -29,6 +29,7 @@ from watcher.database import WRITES, open_engine, upgrade_schema
 from watcher.errors import StoreError
 from watcher.extract import Article
 from watcher.fetch import FetchResult
+from watcher.lease import claim_with_lease
 from watcher.models import Blob, Change, Page, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -449,32 +450,19 @@ class Store:
     ) -> list[Page]:
         """Lease up to ``limit`` due pages to ``owner``, most overdue first.
 
-        One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING statement: a
-        SELECT followed by a separate UPDATE double-claims on SQLite (which drops FOR UPDATE).
-        An expired lease (its holder died) makes the page claimable again.
+        Claimed the one way pages and alerts are (``lease.claim_with_lease``).
         """
-        if limit <= 0:
-            return []
-        due = (
-            select(col(Page.id))
-            .where(
-                col(Page.is_active),
-                col(Page.next_check_at) <= now,
-                or_(col(Page.lease_until).is_(None), col(Page.lease_until) < now),
-            )
-            .order_by(col(Page.next_check_at), col(Page.id))
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite has one writer
-        )
-        claim = (
-            update(Page)
-            .where(col(Page.id).in_(due.scalar_subquery()))
-            .values(lease_until=now + timedelta(seconds=lease_seconds), leased_by=owner)
-            .returning(Page)
-            .execution_options(synchronize_session=False)
-        )
         with self._transaction(writes=True) as session:
-            pages = list(session.exec(claim).scalars())
+            pages = claim_with_lease(
+                session,
+                Page,
+                where=(col(Page.is_active), col(Page.next_check_at) <= now),
+                order_by=(col(Page.next_check_at), col(Page.id)),
+                limit=limit,
+                now=now,
+                lease_seconds=lease_seconds,
+                owner=owner,
+            )
         pages.sort(key=lambda page: (page.next_check_at or now, page.id or 0))
         return pages
 
