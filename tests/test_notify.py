@@ -57,21 +57,18 @@ def watchlist(**routes: dict[str, Any]) -> Watchlist:
 
 def store_alert(db: Store, route: str, *, when: datetime = T0, text: str = "x") -> int:
     """One change alert in the outbox, written the way the pipeline writes it."""
-    from tests.factories import make_article, make_fetch_result
+    from tests.factories import make_article, make_fetch_result, make_version
     from watcher.store import ChangeDraft
 
     url = f"https://news.example/{text}"
     page_id = db.sync_pages([(url, f"page {text}")], when)[url]
     draft = ChangeDraft("changed", ("body",), None, f"edited {text}", 1, 1, when)
     event = {"summary": f"edited {text}", "parts": ["body"], "body": None}
+    fetched = make_fetch_result(f"<p>{text}</p>", url=url, fetched_at=when)
     db.record_version(
         page_id,
-        fetch=make_fetch_result(f"<p>{text}</p>", url=url, fetched_at=when),
-        article=make_article(text),
-        state="ok",
-        removal=None,
+        make_version(fetched, make_article(text)),
         change=draft,
-        previous_snapshot_id=None,
         alerts=[route],
         alert_event=event,
     )

@@ -22,7 +22,14 @@ from watcher.config import Settings, Watch, Watchlist
 from watcher.extract import Article
 from watcher.fetch import fetch_page
 from watcher.locate import Locator
-from watcher.pipeline import UNPLACED, CheckResult, check_page, check_safely, run_pass
+from watcher.pipeline import (
+    UNPLACED,
+    CheckResult,
+    check_page,
+    check_safely,
+    run_pass,
+    version_record,
+)
 from watcher.reading import fetch_options, read_article
 from watcher.store import Store
 
@@ -228,15 +235,10 @@ def test_versions_read_by_an_earlier_watcher_are_read_again(
         ("We use cookies to improve your experience.", *today.paragraphs),
         today.page_title,
     )
+    # stored before versions recorded how they were read (no reader key)
     db.record_version(
         check.page_id,
-        fetch=fetched,
-        article=earlier,
-        state="ok",
-        removal=None,
-        change=None,
-        previous_snapshot_id=None,
-        reader="",  # stored before versions recorded how they were read
+        version_record(fetched, earlier, state="ok", removal=None, reader="", locator=None),
     )
     site.serve("/a", boxed_page(seed=2))
     result = check()

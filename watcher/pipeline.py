@@ -55,7 +55,7 @@ from watcher.review import (
     not_found_page,
 )
 from watcher.schedule import parse_retry_after
-from watcher.store import KEEP, ChangeDraft, Store
+from watcher.store import KEEP, ChangeDraft, Store, VersionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -328,12 +328,17 @@ def process_fetch(
         words_removed=verdict.words_removed,
         detected_at=checked_at,
     )
-    snapshot_id, change_id = store.record_version(
-        page_id,
-        fetch=fetched,
-        article=stored_article or Article("", "", "", ()),
+    version = version_record(
+        fetched,
+        stored_article or Article("", "", "", ()),
         state=verdict.state.value,
         removal=draft.removal,
+        reader=read_key,
+        locator=where_found(),
+    )
+    snapshot_id, change_id = store.record_version(
+        page_id,
+        version,
         change=draft,
         previous_snapshot_id=latest.id if latest else None,
         alerts=alert_routes,
@@ -342,12 +347,40 @@ def process_fetch(
             if verdict.kind.is_alerting and alert_routes
             else None
         ),
-        locator=where_found(),
-        reader=read_key,
     )
     logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
     result = _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
     return replace(result, repeat_of=earlier.id) if earlier is not None else result
+
+
+def version_record(
+    fetched: FetchResult,
+    article: Article,
+    *,
+    state: str,
+    removal: str | None,
+    reader: str,
+    locator: str | None,
+) -> VersionRecord:
+    """A fetch and its reading as the plain values the store keeps."""
+    return VersionRecord(
+        fetched_at=fetched.fetched_at,
+        status=fetched.status,
+        final_url=fetched.final_url,
+        hops=tuple((hop.url, hop.status, hop.location) for hop in fetched.redirects),
+        headers=fetched.headers,
+        body=fetched.body,
+        encoding=fetched.encoding,
+        state=state,
+        removal=removal,
+        title=article.title,
+        byline=article.byline,
+        published=article.published,
+        page_title=article.page_title,
+        text=article.text,
+        reader=reader,
+        locator=locator,
+    )
 
 
 def _result(
@@ -561,4 +594,5 @@ __all__ = [
     "read_article",
     "run_pass",
     "snapshot_article",
+    "version_record",
 ]

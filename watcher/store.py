@@ -27,8 +27,6 @@ from sqlmodel import Session, col, select
 from watcher import outbox
 from watcher.database import WRITES, open_engine, upgrade_schema
 from watcher.errors import StoreError
-from watcher.extract import Article
-from watcher.fetch import FetchResult
 from watcher.lease import claim_with_lease
 from watcher.models import Blob, Change, Page, Snapshot
 
@@ -44,6 +42,31 @@ class _Keep(Enum):
 
 
 KEEP: Literal[_Keep.KEEP] = _Keep.KEEP  # leave the page's stored locator as it is
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One version to keep, as plain values: the response as evidence and how it read.
+
+    Built by the pipeline from a fetch and its reading; the store knows no stage's types.
+    """
+
+    fetched_at: datetime
+    status: int
+    final_url: str
+    hops: tuple[tuple[str, int, str | None], ...]  # redirects: (url, status, location)
+    headers: Mapping[str, str]  # final response headers (lower-cased names)
+    body: bytes  # raw, as received: the evidence
+    encoding: str  # codec the body was decoded with
+    state: str  # ok or removed
+    removal: str | None
+    title: str
+    byline: str
+    published: str
+    page_title: str
+    text: str  # the article's paragraphs, blank-line separated
+    reader: str = ""  # how ``text`` was read from the body (``reading.reader_key``)
+    locator: str | None = None  # where the article stands in this page, for quick re-reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,17 +294,12 @@ class Store:
     def record_version(
         self,
         page_id: int,
+        version: VersionRecord,
         *,
-        fetch: FetchResult,
-        article: Article,
-        state: str,
-        removal: str | None,
-        change: ChangeDraft | None,
-        previous_snapshot_id: int | None,
+        change: ChangeDraft | None = None,
+        previous_snapshot_id: int | None = None,
         alerts: Sequence[str] = (),
         alert_event: Mapping[str, Any] | None = None,
-        locator: str | None = None,
-        reader: str = "",
     ) -> tuple[int, int | None]:
         """Write blob, snapshot, change and its alerts in one transaction; returns ids.
 
@@ -289,26 +307,24 @@ class Store:
         same page queue up instead of interleaving their versions. ``alerts`` are the
         page's routes: with ``alert_event`` the change gets one outbox row per route, so
         the change and its alerts exist together or not at all; a response also ends an
-        announced outage with a "reachable" alert. ``locator`` (where the new version's
-        article stands in its page) replaces the page's stored one; ``reader`` says how
-        ``article`` was read from the body.
+        announced outage with a "reachable" alert. The version's locator replaces the
+        page's stored one.
         """
-        body_sha256 = hashlib.sha256(fetch.body).hexdigest()
+        body_sha256 = hashlib.sha256(version.body).hexdigest()
         # Compress before taking the write lock; a compressor is cheap and not thread-safe.
-        compressed = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(fetch.body)
-        article_text = article.text
+        compressed = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(version.body)
         with self._transaction(writes=True) as session:
             result = session.exec(
                 update(Page)
                 .where(col(Page.id) == page_id)
                 .values(
-                    last_checked_at=fetch.fetched_at,
-                    last_status=fetch.status,
+                    last_checked_at=version.fetched_at,
+                    last_status=version.status,
                     last_error=None,
                     consecutive_errors=0,
-                    etag=_header(fetch.headers, "etag"),
-                    last_modified=_header(fetch.headers, "last-modified"),
-                    locator=locator,
+                    etag=_header(version.headers, "etag"),
+                    last_modified=_header(version.headers, "last-modified"),
+                    locator=version.locator,
                 )
             )
             if result.rowcount != 1:
@@ -318,33 +334,33 @@ class Store:
                     {
                         "sha256": body_sha256,
                         "codec": _CODEC,
-                        "size": len(fetch.body),
+                        "size": len(version.body),
                         "data": compressed,
-                        "created_at": fetch.fetched_at,
+                        "created_at": version.fetched_at,
                     }
                 )
             )
             snapshot = Snapshot(
                 page_id=page_id,
-                fetched_at=fetch.fetched_at,
-                status=fetch.status,
-                final_url=fetch.final_url,
-                headers={str(k): str(v) for k, v in fetch.headers.items()},
+                fetched_at=version.fetched_at,
+                status=version.status,
+                final_url=version.final_url,
+                headers={str(k): str(v) for k, v in version.headers.items()},
                 redirects=[
-                    {"url": hop.url, "status": hop.status, "location": hop.location}
-                    for hop in fetch.redirects
+                    {"url": url, "status": status, "location": location}
+                    for url, status, location in version.hops
                 ],
                 body_sha256=body_sha256,
-                encoding=fetch.encoding,
-                state=state,
-                removal=removal,
-                title=article.title,
-                byline=article.byline,
-                published=article.published,
-                page_title=article.page_title,
-                text=article_text,
-                text_sha256=hashlib.sha256(article_text.encode("utf-8")).hexdigest(),
-                reader=reader,
+                encoding=version.encoding,
+                state=version.state,
+                removal=version.removal,
+                title=version.title,
+                byline=version.byline,
+                published=version.published,
+                page_title=version.page_title,
+                text=version.text,
+                text_sha256=hashlib.sha256(version.text.encode("utf-8")).hexdigest(),
+                reader=version.reader,
             )
             session.add(snapshot)
             session.flush()
@@ -376,7 +392,7 @@ class Store:
                         event=alert_event,
                         detected_at=change.detected_at,
                     )
-            outbox.end_outage(session, page_id, checked_at=fetch.fetched_at, routes=alerts)
+            outbox.end_outage(session, page_id, checked_at=version.fetched_at, routes=alerts)
         return snapshot_id, change_id
 
     def snapshots(self, page_id: int, *, since: datetime | None = None) -> Sequence[Snapshot]:
