@@ -1,6 +1,7 @@
 """One check of one page, end to end; the only module that knows the order of the stages.
 
-fetch -> extract -> normalize -> classify -> store. The broad ``except`` here is the
+fetch -> read (reader processes) -> judge, asking for more -> store. It gathers and records
+and never decides: every verdict is ``judge.decide``'s. The broad ``except`` here is the
 per-page boundary: one broken page is logged and recorded, never fatal to a pass.
 """
 
@@ -15,52 +16,48 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import requests
 
 from watcher.alerts import alert_event
-from watcher.classify import (
-    Baseline,
-    DetectionRules,
-    Kind,
-    Removal,
-    State,
-    Verdict,
-    error_verdict,
-)
+from watcher.classify import Baseline, Kind, Removal, State, Verdict, error_verdict
 from watcher.config import Settings, Watch, Watchlist
 from watcher.errors import FetchError, ReaderError, ReaderStopped, StoreError
 from watcher.extract import Article
 from watcher.fetch import FetchResult, fetch_page
-from watcher.models import Snapshot
+from watcher.judge import KEEP as JUDGE_KEEP
+from watcher.judge import (
+    UNPLACED,
+    Ask,
+    Decision,
+    Earlier,
+    Evidence,
+    Load,
+    Observations,
+    Stored,
+    decide,
+)
+from watcher.models import Page, Snapshot
 from watcher.normalize import normalize_article
-from watcher.phrases import detection_rules, shipped_phrases
+from watcher.phrases import detection_rules
+from watcher.probe import not_found_page
 from watcher.readers import Reader
 from watcher.reading import (
     compare_rules,
     fetch_options,
     locate_article,
+    page_lines,
     read_article,
     reader_key,
     reads_as_before,
     snapshot_article,
-)
-from watcher.review import (
-    Evaluation,
-    Look,
-    confirm_change,
-    explained_by_extraction,
-    flips_back,
-    not_found_page,
+    visible_lines,
 )
 from watcher.schedule import parse_retry_after
 from watcher.store import KEEP, ChangeDraft, Store, VersionRecord
 
 logger = logging.getLogger(__name__)
-
-# Stored as a page's locator when its article could not be placed in the current version.
-UNPLACED = "unplaced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,266 +88,311 @@ def check_page(
     routes: Sequence[str] = (),
     reader: Reader,
 ) -> CheckResult:
-    """Fetch ``watch`` once, compare with its stored versions, store what is new.
+    """Fetch ``watch``, let the judge decide against its stored versions, store what is new.
 
-    ``routes`` (``Watchlist.routes_for(watch)``) get the alerts, written with the change.
-    ``reader`` parses the page in a reader process; a page that crashes or hangs its
-    reader is recorded as an error of its own, with its body kept to reproduce it.
+    The stages, in order: fetch; read and judge, fetching and reading more while the judge
+    asks; record. ``routes`` (``Watchlist.routes_for(watch)``) get the alerts, written with
+    the change. ``reader`` parses the page in a reader process; a page that crashes or
+    hangs its reader is recorded as an error of its own, with its body kept to reproduce it.
     """
-    checked_at = now or datetime.now(UTC)
-    page = store.page_by_url(watch.url)
-    latest = store.latest_snapshot(page_id)
-    conditional = latest is not None and latest.state == State.OK and page is not None
-    # Cookies a server set for one page (paywall meters, A/B buckets) must not leak into
-    # the next check: each fetch starts from the watch's own cookies only.
-    session.cookies.clear()
+    check = _Check(store, session, watch, settings, reader, page_id, now or datetime.now(UTC))
+    page, latest = store.page_by_url(watch.url), store.latest_snapshot(page_id)
     try:
-        fetched = fetch_page(
-            session,
-            watch.url,
-            fetch_options(settings, watch),
-            etag=page.etag if conditional and page else None,
-            last_modified=page.last_modified if conditional and page else None,
-        )
+        fetched = check.fetch_first(page, latest)
     except FetchError as exc:
-        verdict = error_verdict(str(exc))
-        store.record_check(
-            page_id,
-            checked_at=checked_at,
-            status=None,
-            error=str(exc),
-            alerts=routes,
-            unreachable_after=settings.unreachable_after,
-        )
-        return _result(watch, verdict, checked_at)
-
-    def refetch() -> FetchResult:
-        """The confirming look, on a fresh connection: a keep-alive would reach the same
-        CDN node and repeat its mistake."""
-        if settings.confirm_delay:
-            time.sleep(settings.confirm_delay.total_seconds())
-        with requests.Session() as fresh:
-            fresh.headers.update(session.headers)
-            return fetch_page(fresh, watch.url, fetch_options(settings, watch))
-
+        return check.record_failure(str(exc), None, routes)
     try:
-        return process_fetch(
-            store,
-            watch,
-            page_id,
-            latest,
-            fetched,
-            checked_at,
-            routes=routes,
-            unreachable_after=settings.unreachable_after,
-            refetch=refetch if settings.confirm else None,
-            probe=lambda url: not_found_page(session, watch, settings, url, reader),
-            rules=detection_rules(settings.removal_phrases),
-            locator=page.locator if page is not None else None,
-            reader=reader,
-        )
+        decision, loads = check.judge(fetched, page, latest)
     except ReaderStopped:
         raise
     except ReaderError as exc:
-        return _unreadable(store, watch, page_id, fetched, checked_at, exc, routes, settings)
+        return _unreadable(check, fetched, exc, routes)
+    return check.record(decision, loads, latest, routes)
 
 
 def _unreadable(
-    store: Store,
-    watch: Watch,
-    page_id: int,
-    fetched: FetchResult,
-    checked_at: datetime,
-    exc: ReaderError,
-    routes: Sequence[str],
-    settings: Settings,
+    check: _Check, fetched: FetchResult, exc: ReaderError, routes: Sequence[str]
 ) -> CheckResult:
     """A page its reader could not get through: an error, never a change or removal.
 
     The body is kept, so ``watcher inspect --body SHA256`` can read it again.
     """
-    kept = store.keep_body(fetched.body, kept_at=checked_at)
+    kept = check.store.keep_body(fetched.body, kept_at=check.checked_at)
     message = f"{exc}; body kept as {kept[:16]}"
-    logger.error("%s page=%s url=%s", message, watch.label, watch.url)
-    store.record_check(
-        page_id,
-        checked_at=checked_at,
-        status=fetched.status,
-        error=message,
-        alerts=routes,
-        unreachable_after=settings.unreachable_after,
-    )
-    verdict = error_verdict(message)
-    return _result(watch, verdict, checked_at, fetched.status)
+    logger.error("%s page=%s url=%s", message, check.watch.label, check.watch.url)
+    return check.record_failure(message, fetched.status, routes)
 
 
-def process_fetch(
-    store: Store,
-    watch: Watch,
-    page_id: int,
-    latest: Snapshot | None,
-    fetched: FetchResult,
-    checked_at: datetime,
-    *,
-    routes: Sequence[str] = (),
-    unreachable_after: timedelta | None = None,
-    refetch: Callable[[], FetchResult] | None = None,
-    probe: Callable[[str], Article | None] | None = None,
-    rules: DetectionRules | None = None,
-    locator: str | None = None,
-    reader: Reader,
-) -> CheckResult:
-    """Everything after the fetch: compare with ``latest`` and store what is new.
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One check's gatherer: fetches and reads what the judge asks for, records what it
+    decides. It never decides anything itself."""
 
-    With ``refetch``, a change, removal or restoration is reported only if a second
-    fetch confirms it; what differs between the two loads is treated as noise.
-    ``locator`` is where the article was found last time (``Page.locator``): if the page
-    reads there exactly as it did, the article is unchanged without a full extraction.
-    """
-    ignore = compare_rules(watch)  # applied to both sides, so editing a rule is silent
-    same = fetched.is_not_modified or (latest is not None and _same_response(latest, fetched))
-    if same or (
-        latest is not None
-        and latest.state == State.OK
-        and reader.run(reads_as_before, fetched.text, watch, locator, ignore)
-    ):
-        store.record_check(
-            page_id,
-            checked_at=checked_at,
-            status=fetched.status,
-            error=None,
-            etag=fetched.headers.get("etag"),
-            last_modified=fetched.headers.get("last-modified"),
-            alerts=routes,
+    store: Store
+    session: requests.Session
+    watch: Watch
+    settings: Settings
+    reader: Reader
+    page_id: int
+    checked_at: datetime
+
+    def fetch_first(self, page: Page | None, latest: Snapshot | None) -> FetchResult:
+        """The check's fetch: conditional when the stored version is a good one."""
+        conditional = latest is not None and latest.state == State.OK and page is not None
+        # Cookies a server set for one page (paywall meters, A/B buckets) must not leak
+        # into the next check: each fetch starts from the watch's own cookies only.
+        self.session.cookies.clear()
+        return fetch_page(
+            self.session,
+            self.watch.url,
+            fetch_options(self.settings, self.watch),
+            etag=page.etag if conditional and page else None,
+            last_modified=page.last_modified if conditional and page else None,
         )
-        if not same:
-            logger.debug("unchanged where the article was found last time url=%s", watch.url)
-        return _result(watch, _unchanged(latest), checked_at, fetched.status)
-    read_key = reader_key(watch)
-    baseline = _baseline(store, latest, ignore)
-    look = Look(watch, baseline, ignore, probe, rules or shipped_phrases(), reader)
-    seen = look.evaluate(fetched)
-    if seen.verdict.kind.is_alerting and _read_otherwise(store, latest, read_key):
-        # The stored version was read by an earlier watcher or with other watch settings:
-        # compare with how today's reader reads its raw body, not with yesterday's text.
-        baseline = _baseline(store, latest, ignore, reread=(watch, reader))
-        look = Look(watch, baseline, ignore, probe, rules or shipped_phrases(), reader)
-        seen = look.evaluate(fetched)
-    unconfirmed_load = False
-    if refetch is not None and seen.verdict.kind.is_alerting:
-        confirmed = confirm_change(look, seen, refetch)
-        if confirmed is None:
-            logger.info(
-                "not confirmed by a second fetch, not reported: %s page=%s url=%s",
-                seen.verdict.summary,
-                watch.label,
-                watch.url,
-            )
-            unconfirmed = Verdict(
-                Kind.UNCHANGED,
-                state=baseline.state if baseline else State.OK,
-                summary=f"not confirmed by a second fetch: {seen.verdict.summary}",
-            )
-            seen = Evaluation(seen.stored, seen.compared, unconfirmed)
-            # what this load showed was not seen again: nothing to re-read next time
-            unconfirmed_load = True
+
+    def judge(
+        self, fetched: FetchResult, page: Page | None, latest: Snapshot | None
+    ) -> tuple[Decision, list[FetchResult]]:
+        """Hand the judge what is known; gather what it asks for until it decides."""
+        loads = [fetched]
+        obs = self.observe(fetched, page, latest)
+        while True:
+            decision = decide(obs)
+            if isinstance(decision, Decision):
+                return decision, loads
+            logger.debug("judge asks for %s url=%s", decision.evidence, self.watch.url)
+            obs = self.gather(decision, obs, loads, latest)
+
+    def observe(
+        self, fetched: FetchResult, page: Page | None, latest: Snapshot | None
+    ) -> Observations:
+        """The first observations: the first load and what the store says of the page."""
+        stored = None
+        if latest is not None:
+            state = State.OK if latest.state == State.OK else State.REMOVED
+            stored = Stored(state, _removal(latest.removal), page.locator if page else None)
+        return Observations(
+            url=self.watch.url,
+            mode=self.watch.mode,
+            ignore=compare_rules(self.watch),  # applied to both sides: editing one is silent
+            rules=detection_rules(self.settings.removal_phrases),
+            now=self.checked_at,
+            confirm=self.settings.confirm,
+            stored=stored,
+            first=_load(fetched),
+            is_unmodified=fetched.is_not_modified
+            or (latest is not None and _same_response(latest, fetched)),
+        )
+
+    def gather(
+        self, ask: Ask, obs: Observations, loads: list[FetchResult], latest: Snapshot | None
+    ) -> Observations:
+        """Fetch or read the one piece of evidence ``ask`` names and add it to ``obs``."""
+        load = loads[ask.load] if ask.load < len(loads) else loads[0]
+        if ask.evidence is Evidence.QUICK_READ:
+            where = obs.stored.locator if obs.stored else None
+            quick = self.reader.run(reads_as_before, load.text, self.watch, where, obs.ignore)
+            if quick:
+                logger.debug("unchanged where the article was found last time url=%s", load.url)
+            return replace(obs, reads_as_before=quick)
+        if ask.evidence is Evidence.BASELINE:
+            return replace(obs, baseline=_baseline(self.store, latest, obs.ignore))
+        if ask.evidence is Evidence.REREAD:
+            return replace(obs, baseline=self.reread(latest, obs), is_reread=True)
+        if ask.evidence is Evidence.SECOND_FETCH:
+            second = self.fetch_second()
+            if second is not None:
+                loads.append(second)
+            return replace(obs, second=_load(second) if second is not None else None)
+        if ask.evidence is Evidence.PREVIOUS_PAGE:
+            return replace(obs, page_texts=self.page_texts(latest, load, obs.ignore))
+        if ask.evidence is Evidence.HISTORY:
+            return replace(obs, earlier=_earlier(self.store, latest))
+        if ask.evidence is Evidence.LOCATION:
+            assert ask.place is not None
+            where = self.reader.run(locate_article, load.text, self.watch, ask.place, obs.ignore)
+            return replace(obs, located=where)
+        return self.read(ask, obs, load)
+
+    def read(self, ask: Ask, obs: Observations, load: FetchResult) -> Observations:
+        """A reading of one load: its article, its whole visible text, or the host's
+        "not found" page for its URL."""
+        seen = obs.first if ask.load == 0 else obs.second
+        assert isinstance(seen, Load)
+        if ask.evidence is Evidence.READING:
+            article = self.reader.run(read_article, load.text, self.watch, load.final_url)
+            seen = replace(seen, article=article)
+        elif ask.evidence is Evidence.PAGE_LINES:
+            seen = replace(seen, page_lines=self.reader.run(visible_lines, load.text, self.watch))
         else:
-            fetched, seen = confirmed
-    if explained_by_extraction(store, watch, latest, baseline, seen, fetched, ignore, reader):
-        logger.info(
-            "body change explained by extraction alone, not reported: %s page=%s url=%s",
-            seen.verdict.summary,
-            watch.label,
-            watch.url,
-        )
-        quiet = Verdict(Kind.UNCHANGED, summary=f"extraction shift: {seen.verdict.summary}")
-        seen = Evaluation(seen.stored, seen.compared, quiet)
-    stored_article, verdict = seen.stored, seen.verdict
+            found = not_found_page(
+                self.session, self.watch, self.settings, load.final_url, self.reader
+            )
+            seen = replace(seen, not_found=found)
+        return replace(obs, first=seen) if ask.load == 0 else replace(obs, second=seen)
 
-    def where_found() -> str | None:
-        """Where the article stands in this page, for the next check's quick re-read.
-
-        When no new version is stored, the next full check would compare with the stored
-        version, so the block must hold its paragraphs as well as what was read now (the
-        extractor may have left some of them out this time). A page that could not be
-        placed is tried again only with its next version: placing costs a parse.
-        """
-        if unconfirmed_load or verdict.state is not State.OK or stored_article is None:
+    def fetch_second(self) -> FetchResult | None:
+        """The confirming look, on a fresh connection (a keep-alive would reach the same
+        CDN node and repeat its mistake); None when it fails."""
+        if self.settings.confirm_delay:
+            time.sleep(self.settings.confirm_delay.total_seconds())
+        try:
+            with requests.Session() as fresh:
+                fresh.headers.update(self.session.headers)
+                return fetch_page(fresh, self.watch.url, fetch_options(self.settings, self.watch))
+        except FetchError as exc:
+            logger.info("confirming fetch failed url=%s: %s", self.watch.url, exc)
             return None
-        if not verdict.is_event and locator == UNPLACED:
-            return UNPLACED
-        placed = stored_article
-        if not verdict.is_event and baseline is not None:
-            # compared as the checks compare them: what the ignore rules drop never counts
-            current = set(seen.compared.paragraphs) if seen.compared else set()
-            extra = tuple(p for p in baseline.article.paragraphs if p not in current)
-            placed = replace(stored_article, paragraphs=(*stored_article.paragraphs, *extra))
-        return reader.run(locate_article, fetched.text, watch, placed, ignore) or UNPLACED
 
-    if not verdict.is_event:
+    def reread(self, latest: Snapshot | None, obs: Observations) -> Baseline | None:
+        """The baseline again; stored versions read by an earlier watcher or with other
+        watch settings are read again from their raw body by today's reader."""
+        baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
+        if not _read_otherwise(self.store, latest, reader_key(self.watch)):
+            return baseline
+        return _baseline(self.store, latest, obs.ignore, reread=(self.watch, self.reader))
+
+    def page_texts(
+        self, latest: Snapshot | None, load: FetchResult, ignore: Sequence[re.Pattern[str]]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The stored version's and ``load``'s whole visible text, read like the article
+        is compared; None when the stored raw body cannot be read."""
+        if latest is None:
+            return None
+        try:
+            old_html = self.store.raw_body(latest.body_sha256).decode(
+                latest.encoding or "utf-8", errors="replace"
+            )
+        except (StoreError, LookupError) as exc:
+            logger.warning("cannot re-read the stored version url=%s: %s", self.watch.url, exc)
+            return None
+        old = self.reader.run(page_lines, old_html, self.watch, tuple(ignore))
+        return old, self.reader.run(page_lines, load.text, self.watch, tuple(ignore))
+
+    def record(
+        self,
+        decision: Decision,
+        loads: list[FetchResult],
+        latest: Snapshot | None,
+        routes: Sequence[str],
+    ) -> CheckResult:
+        """Store what the judge decided: a check, or a new version with its change."""
+        fetched, verdict = loads[decision.load], decision.verdict
+        if not decision.stores_version:
+            return self.record_check(decision, fetched, routes)
+        draft = ChangeDraft(
+            kind=verdict.kind.value,
+            parts=tuple(part.value for part in verdict.parts),
+            removal=verdict.removal.value if verdict.removal else None,
+            summary=verdict.summary,
+            words_added=verdict.words_added,
+            words_removed=verdict.words_removed,
+            detected_at=self.checked_at,
+        )
+        version = version_record(
+            fetched,
+            decision.stored or Article("", "", "", ()),
+            state=verdict.state.value,
+            removal=draft.removal,
+            reader=reader_key(self.watch),
+            locator=None if decision.locator is JUDGE_KEEP else decision.locator,
+        )
+        # a return to a version already reported is recorded, and told to no one
+        alerts = () if decision.repeat_of is not None else routes
+        event = alert_event(verdict, status=fetched.status, final_url=fetched.final_url)
+        snapshot_id, change_id = self.store.record_version(
+            self.page_id,
+            version,
+            change=draft,
+            previous_snapshot_id=latest.id if latest else None,
+            alerts=alerts,
+            alert_event=event if decision.is_alerting and alerts else None,
+        )
+        logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, *self.names)
+        result = self.result(verdict, fetched.status, change_id, snapshot_id)
+        return replace(result, repeat_of=decision.repeat_of)
+
+    def record_check(
+        self, decision: Decision, fetched: FetchResult, routes: Sequence[str]
+    ) -> CheckResult:
+        """A check that stores no version: unchanged, not confirmed, or an error."""
+        verdict = decision.verdict
         error = verdict.summary if verdict.kind is Kind.ERROR else None
-        store.record_check(
-            page_id,
-            checked_at=checked_at,
+        self.store.record_check(
+            self.page_id,
+            checked_at=self.checked_at,
             status=fetched.status,
             error=error,
             etag=None if error else fetched.headers.get("etag"),
             last_modified=None if error else fetched.headers.get("last-modified"),
             alerts=routes,
-            unreachable_after=unreachable_after,
-            locator=KEEP if error else where_found(),
+            unreachable_after=self.settings.unreachable_after,
+            locator=KEEP if decision.locator is JUDGE_KEEP else decision.locator,
         )
-        result = _result(watch, verdict, checked_at, fetched.status)
+        result = self.result(verdict, fetched.status)
         if fetched.status in (429, 503) and "retry-after" in fetched.headers:
-            wait = parse_retry_after(fetched.headers["retry-after"], checked_at)
+            wait = parse_retry_after(fetched.headers["retry-after"], self.checked_at)
             return replace(result, retry_after_seconds=wait)
         return result
 
-    alert_routes = routes
-    earlier: Snapshot | None = None
-    if verdict.kind is Kind.CHANGED and latest is not None:
-        earlier = flips_back(store, latest, seen.compared, verdict.parts, ignore, checked_at)
-        if earlier is not None:
-            # A/B tests and flapping pages return to versions already reported: record
-            # the return, alert once per real new version.
-            alert_routes = ()
-            verdict = replace(
-                verdict,
-                summary=f"back to the version of {earlier.fetched_at:%Y-%m-%d %H:%M} UTC "
-                f"(#{earlier.id}), already reported: {verdict.summary}",
-            )
-    draft = ChangeDraft(
-        kind=verdict.kind.value,
-        parts=tuple(part.value for part in verdict.parts),
-        removal=verdict.removal.value if verdict.removal else None,
-        summary=verdict.summary,
-        words_added=verdict.words_added,
-        words_removed=verdict.words_removed,
-        detected_at=checked_at,
+    def record_failure(
+        self, message: str, status: int | None, routes: Sequence[str]
+    ) -> CheckResult:
+        """A check that got no response, or a response no reader could get through."""
+        self.store.record_check(
+            self.page_id,
+            checked_at=self.checked_at,
+            status=status,
+            error=message,
+            alerts=routes,
+            unreachable_after=self.settings.unreachable_after,
+        )
+        return self.result(error_verdict(message), status)
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return self.watch.label, self.watch.url
+
+    def result(
+        self,
+        verdict: Verdict,
+        status: int | None = None,
+        change_id: int | None = None,
+        snapshot_id: int | None = None,
+    ) -> CheckResult:
+        return CheckResult(
+            self.watch.url,
+            self.watch.label,
+            verdict,
+            self.checked_at,
+            status,
+            change_id,
+            snapshot_id,
+        )
+
+
+def _load(fetched: FetchResult) -> Load:
+    return Load(fetched.status, fetched.final_url, has_text=bool(fetched.text))
+
+
+def _earlier(store: Store, latest: Snapshot | None) -> Earlier | None:
+    """The version before ``latest`` and the change that led from it to ``latest``."""
+    if latest is None or latest.id is None:
+        return None
+    change = store.change_to(latest.id)
+    if change is None or change.previous_snapshot_id is None:
+        return None
+    previous = store.get_snapshot(change.previous_snapshot_id)
+    if previous is None or previous.id is None:
+        return None
+    return Earlier(
+        snapshot_id=previous.id,
+        fetched_at=previous.fetched_at,
+        state=previous.state,
+        article=snapshot_article(previous),
+        change_kind=change.kind,
+        change_parts=tuple(change.parts),
     )
-    version = version_record(
-        fetched,
-        stored_article or Article("", "", "", ()),
-        state=verdict.state.value,
-        removal=draft.removal,
-        reader=read_key,
-        locator=where_found(),
-    )
-    snapshot_id, change_id = store.record_version(
-        page_id,
-        version,
-        change=draft,
-        previous_snapshot_id=latest.id if latest else None,
-        alerts=alert_routes,
-        alert_event=(
-            alert_event(verdict, status=fetched.status, final_url=fetched.final_url)
-            if verdict.kind.is_alerting and alert_routes
-            else None
-        ),
-    )
-    logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, watch.label, watch.url)
-    result = _result(watch, verdict, checked_at, fetched.status, change_id, snapshot_id)
-    return replace(result, repeat_of=earlier.id) if earlier is not None else result
 
 
 def version_record(
@@ -381,23 +423,6 @@ def version_record(
         reader=reader,
         locator=locator,
     )
-
-
-def _result(
-    watch: Watch,
-    verdict: Verdict,
-    checked_at: datetime,
-    status: int | None = None,
-    change_id: int | None = None,
-    snapshot_id: int | None = None,
-) -> CheckResult:
-    return CheckResult(watch.url, watch.label, verdict, checked_at, status, change_id, snapshot_id)
-
-
-def _unchanged(latest: Snapshot | None) -> Verdict:
-    if latest is not None and latest.state == State.REMOVED:
-        return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=_removal(latest.removal))
-    return Verdict(Kind.UNCHANGED)
 
 
 def _same_response(latest: Snapshot, fetched: FetchResult) -> bool:
@@ -586,11 +611,11 @@ def _one_line(text: str) -> str:
 
 # Re-exported: the CLI, the demo and the benchmarks read pages the pipeline's way.
 __all__ = [
+    "UNPLACED",
     "CheckResult",
     "check_page",
     "check_safely",
     "fetch_options",
-    "process_fetch",
     "read_article",
     "run_pass",
     "snapshot_article",
