@@ -194,6 +194,21 @@ def _deliver(
         store.outbox.mark_alerts_sent(ids, now)
         logger.info("sent %d alert(s) route=%s ids=%s", len(ids), name, ids)
         return True
+    _retry_later(store, watchlist, alerts, now, owner, error, done)
+    return False
+
+
+def _retry_later(
+    store: Store,
+    watchlist: Watchlist,
+    alerts: Sequence[Alert],
+    now: datetime,
+    owner: str,
+    error: str,
+    done: set[str],
+) -> None:
+    """Back off after a failed delivery, or give up on alerts past ``alert_give_up``."""
+    name = alerts[0].route
     delay = min(_FIRST_RETRY * 2 ** min(alerts[0].attempts, 20), _MAX_RETRY)
     give_up = watchlist.settings.alert_give_up
     hold_until = now + delay
@@ -226,7 +241,6 @@ def _deliver(
         )
     # The route's later alerts wait as well, so they cannot overtake this one.
     store.outbox.defer_alerts(name, until=hold_until, owner=owner)
-    return False
 
 
 def _item(store: Store, alert: Alert) -> AlertItem:

@@ -25,7 +25,7 @@ from watcher.classify import Baseline, Kind, Removal, State, Verdict, error_verd
 from watcher.config import Settings, Watch, Watchlist
 from watcher.errors import FetchError, ReaderError, ReaderStopped, StoreError
 from watcher.extract import Article
-from watcher.fetch import FetchResult, fetch_page
+from watcher.fetch import FetchResult, fetch_page, parse_retry_after
 from watcher.judge import KEEP as JUDGE_KEEP
 from watcher.judge import (
     UNPLACED,
@@ -54,7 +54,6 @@ from watcher.reading import (
     snapshot_article,
     visible_lines,
 )
-from watcher.schedule import parse_retry_after
 from watcher.store import KEEP, ChangeDraft, Store, VersionRecord
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""When a page is next due: interval grids, cron, error backoff and Retry-After (pure maths).
+"""When a page is next due: interval grids, cron and error backoff (pure maths).
 
 Times are computed from the nominal schedule, never from "last run + jitter", so they do not
 drift (APScheduler 3.x interval jitter does) and a restart does not reshuffle them. Every
@@ -14,7 +14,8 @@ between fires, at most ``CRON_JITTER_CAP``, so a thousand ``*/5`` pages do not s
 Backoff after ``n`` consecutive errors: the first slot after ``min(period * 2**(n-1), cap)``,
 with ``cap = max(period, min(4 * period, 6 h))``: a failing page slows down to at most four
 times its interval, never past six hours unless its own interval is longer, and stays on its
-own grid (a cron page keeps to its hours).
+own grid (a cron page keeps to its hours). A server's Retry-After is read by
+``fetch.parse_retry_after``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -33,7 +33,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CRON_JITTER_CAP = timedelta(minutes=5)
 BACKOFF_CAP = timedelta(hours=6)
 BACKOFF_FACTOR_CAP = 4
-RETRY_AFTER_CAP = timedelta(hours=6)
 _MICROSECOND = timedelta(microseconds=1)
 _PHASE_SPACE = 1 << 64
 
@@ -121,26 +120,6 @@ def backoff_due(schedule: Schedule, url: str, errors: int, checked_at: datetime)
     base = period(schedule, checked_at)
     delay = backoff_delay(schedule, errors, checked_at)
     return due_after(schedule, url, checked_at + delay - base / 2)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date), capped; None if bad."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if text.isdigit():
-        seconds = float(text)
-    else:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive result means "-0000"
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - now).total_seconds()
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP.total_seconds())
 
 
 def _phase_int(url: str) -> int:

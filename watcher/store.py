@@ -313,72 +313,27 @@ class Store:
         body_sha256 = hashlib.sha256(version.body).hexdigest()
         # Compress before taking the write lock; a compressor is cheap and not thread-safe.
         compressed = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(version.body)
+        blob = {
+            "sha256": body_sha256,
+            "codec": _CODEC,
+            "size": len(version.body),
+            "data": compressed,
+            "created_at": version.fetched_at,
+        }
         with self._transaction(writes=True) as session:
             result = session.exec(
-                update(Page)
-                .where(col(Page.id) == page_id)
-                .values(
-                    last_checked_at=version.fetched_at,
-                    last_status=version.status,
-                    last_error=None,
-                    consecutive_errors=0,
-                    etag=_header(version.headers, "etag"),
-                    last_modified=_header(version.headers, "last-modified"),
-                    locator=version.locator,
-                )
+                update(Page).where(col(Page.id) == page_id).values(_page_after(version))
             )
             if result.rowcount != 1:
                 raise StoreError(f"no page with id {page_id}")
-            session.exec(
-                self._insert_blob(
-                    {
-                        "sha256": body_sha256,
-                        "codec": _CODEC,
-                        "size": len(version.body),
-                        "data": compressed,
-                        "created_at": version.fetched_at,
-                    }
-                )
-            )
-            snapshot = Snapshot(
-                page_id=page_id,
-                fetched_at=version.fetched_at,
-                status=version.status,
-                final_url=version.final_url,
-                headers={str(k): str(v) for k, v in version.headers.items()},
-                redirects=[
-                    {"url": url, "status": status, "location": location}
-                    for url, status, location in version.hops
-                ],
-                body_sha256=body_sha256,
-                encoding=version.encoding,
-                state=version.state,
-                removal=version.removal,
-                title=version.title,
-                byline=version.byline,
-                published=version.published,
-                page_title=version.page_title,
-                text=version.text,
-                text_sha256=hashlib.sha256(version.text.encode("utf-8")).hexdigest(),
-                reader=version.reader,
-            )
+            session.exec(self._insert_blob(blob))
+            snapshot = _snapshot(page_id, version, body_sha256)
             session.add(snapshot)
             session.flush()
             snapshot_id = _require_id(snapshot.id)
             change_id: int | None = None
             if change is not None:
-                row = Change(
-                    page_id=page_id,
-                    snapshot_id=snapshot_id,
-                    previous_snapshot_id=previous_snapshot_id,
-                    kind=change.kind,
-                    parts=list(change.parts),
-                    removal=change.removal,
-                    summary=change.summary,
-                    words_added=change.words_added,
-                    words_removed=change.words_removed,
-                    detected_at=change.detected_at,
-                )
+                row = _change(page_id, snapshot_id, previous_snapshot_id, change)
                 session.add(row)
                 session.flush()
                 change_id = _require_id(row.id)
@@ -609,6 +564,62 @@ class Store:
         # Two daemons storing the same body at once: the second insert is a no-op.
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return insert(Blob).values(values).on_conflict_do_nothing(index_elements=["sha256"])
+
+
+def _page_after(version: VersionRecord) -> dict[str, Any]:
+    """The page row's values once ``version`` is stored: a good response, its validators."""
+    return {
+        "last_checked_at": version.fetched_at,
+        "last_status": version.status,
+        "last_error": None,
+        "consecutive_errors": 0,
+        "etag": _header(version.headers, "etag"),
+        "last_modified": _header(version.headers, "last-modified"),
+        "locator": version.locator,
+    }
+
+
+def _snapshot(page_id: int, version: VersionRecord, body_sha256: str) -> Snapshot:
+    """The snapshot row of ``version``, its raw body stored as blob ``body_sha256``."""
+    return Snapshot(
+        page_id=page_id,
+        fetched_at=version.fetched_at,
+        status=version.status,
+        final_url=version.final_url,
+        headers={str(k): str(v) for k, v in version.headers.items()},
+        redirects=[
+            {"url": url, "status": status, "location": location}
+            for url, status, location in version.hops
+        ],
+        body_sha256=body_sha256,
+        encoding=version.encoding,
+        state=version.state,
+        removal=version.removal,
+        title=version.title,
+        byline=version.byline,
+        published=version.published,
+        page_title=version.page_title,
+        text=version.text,
+        text_sha256=hashlib.sha256(version.text.encode("utf-8")).hexdigest(),
+        reader=version.reader,
+    )
+
+
+def _change(
+    page_id: int, snapshot_id: int, previous_snapshot_id: int | None, change: ChangeDraft
+) -> Change:
+    return Change(
+        page_id=page_id,
+        snapshot_id=snapshot_id,
+        previous_snapshot_id=previous_snapshot_id,
+        kind=change.kind,
+        parts=list(change.parts),
+        removal=change.removal,
+        summary=change.summary,
+        words_added=change.words_added,
+        words_removed=change.words_removed,
+        detected_at=change.detected_at,
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
