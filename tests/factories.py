@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from watcher.extract import Article
+from watcher.check.pipeline import version_record
 from watcher.fetch import FetchResult, Hop
-from watcher.pipeline import version_record
-from watcher.store import VersionRecord
+from watcher.read.extract import Article
+from watcher.store.store import VersionRecord
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.classify import (
+from watcher.judge.classify import (
     Baseline,
     DetectionRules,
     Kind,
@@ -22,8 +22,8 @@ from watcher.classify import (
     resemblance,
     surviving_share,
 )
-from watcher.extract import Article
-from watcher.phrases import shipped_phrases
+from watcher.judge.phrases import shipped_phrases
+from watcher.read.extract import Article
 
 URL = "https://news.example.com/world/2026/11/29/minister-resigns"
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.sites import CJK_STORY, Story, render
-from watcher.classify import (
+from watcher.judge.classify import (
     Baseline,
     DetectionRules,
     Kind,
@@ -25,9 +25,9 @@ from watcher.classify import (
     Verdict,
     classify_change,
 )
-from watcher.extract import Article, extract_article
-from watcher.normalize import builtin_ignore, normalize_article
-from watcher.phrases import parse_phrases, shipped_phrases
+from watcher.judge.phrases import parse_phrases, shipped_phrases
+from watcher.read.extract import Article, extract_article
+from watcher.read.normalize import builtin_ignore, normalize_article
 
 URL = "https://news.example.com/world/minister-resigns"
 
@@ -363,7 +363,7 @@ def test_metadata_date_is_kept_beside_a_sidebar() -> None:
 def test_user_phrase_file_extends_the_shipped_list(tmp_path: Path) -> None:
     """settings.removal_phrases adds a user's phrases to the shipped ones; a bad file is named."""
     from watcher.errors import ConfigError
-    from watcher.phrases import detection_rules, shipped_phrases
+    from watcher.judge.phrases import detection_rules, shipped_phrases
 
     extra = tmp_path / "phrases.txt"
     extra.write_text("[notice]\nthis story was withdrawn by the desk\n", encoding="utf-8")

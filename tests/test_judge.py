@@ -12,9 +12,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.classify import Baseline, Kind, Part, Removal, State
-from watcher.extract import Article
-from watcher.judge import (
+from watcher.judge.classify import Baseline, Kind, Part, Removal, State
+from watcher.judge.decide import (
     KEEP,
     UNPLACED,
     Ask,
@@ -26,8 +25,9 @@ from watcher.judge import (
     Stored,
     decide,
 )
-from watcher.normalize import builtin_ignore
-from watcher.phrases import shipped_phrases
+from watcher.judge.phrases import shipped_phrases
+from watcher.read.extract import Article
+from watcher.read.normalize import builtin_ignore
 
 URL = "https://news.example.com/world/minister-resigns"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

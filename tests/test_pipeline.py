@@ -17,12 +17,7 @@ from werkzeug import Request, Response
 
 from tests.conftest import shared_readers
 from tests.sites import CJK_STORY, PARAGRAPHS, Story, boxed_page, encoded, not_found_page, render
-from watcher.classify import Kind, Part, Removal
-from watcher.config import Settings, Watch, Watchlist
-from watcher.extract import Article
-from watcher.fetch import fetch_page
-from watcher.locate import Locator
-from watcher.pipeline import (
+from watcher.check.pipeline import (
     UNPLACED,
     CheckResult,
     check_page,
@@ -30,8 +25,13 @@ from watcher.pipeline import (
     run_pass,
     version_record,
 )
-from watcher.reading import fetch_options, read_article
-from watcher.store import Store
+from watcher.check.reading import fetch_options, read_article
+from watcher.config import Settings, Watch, Watchlist
+from watcher.fetch import fetch_page
+from watcher.judge.classify import Kind, Part, Removal
+from watcher.read.extract import Article
+from watcher.read.locate import Locator
+from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -160,7 +160,7 @@ def test_quick_reread_settles_noise_and_still_catches_every_edit(
 ) -> None:
     """Once the article is placed, a noisy re-fetch is settled by re-reading the block
     where it was found; an edit in it, or a paragraph added beside it, still alerts."""
-    caplog.set_level(logging.DEBUG, logger="watcher.pipeline")
+    caplog.set_level(logging.DEBUG, logger="watcher.check.pipeline")
     quick = "unchanged where the article was found last time"
     site.serve("/a", boxed_page(seed=1))
     check = checker(db, session, site, "/a")
@@ -656,7 +656,7 @@ def test_an_internal_failure_is_one_log_line_and_recorded(
     """A crashing check (a page id the store does not know) logs one line, no traceback."""
     site.serve("/a", render(Story()))
     watch = Watch(url=site.url("/a"))
-    with caplog.at_level(logging.INFO, logger="watcher.pipeline"):
+    with caplog.at_level(logging.INFO, logger="watcher.check.pipeline"):
         result = check_safely(
             db, session, watch, SETTINGS, page_id=987654, now=T0, reader=shared_readers()
         )

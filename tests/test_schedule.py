@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from watcher.config import Settings, Watch
 from watcher.fetch import RETRY_AFTER_CAP, parse_retry_after
-from watcher.schedule import (
+from watcher.service.schedule import (
     BACKOFF_CAP,
     CRON_JITTER_CAP,
     Cron,

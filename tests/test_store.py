@@ -15,8 +15,8 @@ from sqlmodel import SQLModel, col
 from tests.factories import T0, make_article, make_fetch_result, make_version
 from watcher.errors import StoreError
 from watcher.fetch import Hop
-from watcher.models import Blob, Change, Page, Snapshot
-from watcher.store import ChangeDraft, SchedulePosition, StatusCounts, Store
+from watcher.store.models import Blob, Change, Page, Snapshot
+from watcher.store.store import ChangeDraft, SchedulePosition, StatusCounts, Store
 
 
 def count(store: Store, model: type[SQLModel]) -> int:

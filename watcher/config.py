@@ -29,8 +29,8 @@ from pydantic import (
 )
 
 from watcher.errors import ConfigError
-from watcher.extract import check_selector
-from watcher.normalize import compile_ignore
+from watcher.read.extract import check_selector
+from watcher.read.normalize import compile_ignore
 
 DEFAULT_USER_AGENT = "watcher/0.1 (+https://github.com/watcher-news/watcher)"
 
@@ -179,7 +179,7 @@ class Settings(_Model):
 
 
 TemplateName = Literal["title", "slack", "html", "text"]
-# The placeholders an alert template may use (watcher.alerts fills them in, escaped).
+# The placeholders an alert template may use (watcher.alerts.message fills them in, escaped).
 TEMPLATE_FIELDS = ("kind", "page", "url", "link", "detected_at", "summary", "diff", "route")
 
 

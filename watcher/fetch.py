@@ -31,8 +31,8 @@ from requests.utils import requote_uri
 from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
 
-from watcher.decode import decode_body
 from watcher.errors import FetchError
+from watcher.read.decode import decode_body
 
 logger = logging.getLogger(__name__)
 

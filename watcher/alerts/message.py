@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
-from watcher.classify import Part, Verdict
-from watcher.diff import Edit, Op
+from watcher.judge.classify import Part, Verdict
+from watcher.read.diff import Edit, Op
 
 Format = Literal["slack", "html", "text"]
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-from watcher.extract import DATE_KEYS, Article, elements_named, stated_date, visible_paragraphs
-from watcher.normalize import compact_text, normalize_article, normalize_text
+from watcher.read.extract import DATE_KEYS, Article, elements_named, stated_date, visible_paragraphs
+from watcher.read.normalize import compact_text, normalize_article, normalize_text
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
 _FORMAT = "1"

@@ -19,7 +19,7 @@ from enum import Enum, StrEnum
 from functools import lru_cache
 from typing import Final, Literal
 
-from watcher.classify import (
+from watcher.judge.classify import (
     Baseline,
     DetectionRules,
     Kind,
@@ -31,9 +31,9 @@ from watcher.classify import (
     classify_change,
     surviving_share,
 )
-from watcher.confirm import Masked, is_extraction_shift, mask_volatile, same_content
-from watcher.extract import Article
-from watcher.normalize import normalize_article
+from watcher.judge.confirm import Masked, is_extraction_shift, mask_volatile, same_content
+from watcher.read.extract import Article
+from watcher.read.normalize import normalize_article
 
 logger = logging.getLogger(__name__)
 

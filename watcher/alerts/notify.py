@@ -19,11 +19,11 @@ from pathlib import Path
 
 import apprise
 
-from watcher.alerts import AlertItem, Format, Message, render_message
+from watcher.alerts.message import AlertItem, Format, Message, render_message
 from watcher.config import Route, Watchlist
 from watcher.errors import NotifyError
-from watcher.models import Alert
-from watcher.store import Store
+from watcher.store.models import Alert
+from watcher.store.store import Store
 
 logger = logging.getLogger(__name__)
 

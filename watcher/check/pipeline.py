@@ -20,30 +20,10 @@ from datetime import UTC, datetime
 
 import requests
 
-from watcher.alerts import alert_event
-from watcher.classify import Baseline, Kind, Removal, State, Verdict, error_verdict
-from watcher.config import Settings, Watch, Watchlist
-from watcher.errors import FetchError, ReaderError, ReaderStopped, StoreError
-from watcher.extract import Article
-from watcher.fetch import FetchResult, fetch_page, parse_retry_after
-from watcher.judge import KEEP as JUDGE_KEEP
-from watcher.judge import (
-    UNPLACED,
-    Ask,
-    Decision,
-    Earlier,
-    Evidence,
-    Load,
-    Observations,
-    Stored,
-    decide,
-)
-from watcher.models import Page, Snapshot
-from watcher.normalize import normalize_article
-from watcher.phrases import detection_rules
-from watcher.probe import not_found_page
-from watcher.readers import Reader
-from watcher.reading import (
+from watcher.alerts.message import alert_event
+from watcher.check.probe import not_found_page
+from watcher.check.readers import Reader
+from watcher.check.reading import (
     compare_rules,
     fetch_options,
     locate_article,
@@ -54,7 +34,27 @@ from watcher.reading import (
     snapshot_article,
     visible_lines,
 )
-from watcher.store import KEEP, ChangeDraft, Store, VersionRecord
+from watcher.config import Settings, Watch, Watchlist
+from watcher.errors import FetchError, ReaderError, ReaderStopped, StoreError
+from watcher.fetch import FetchResult, fetch_page, parse_retry_after
+from watcher.judge.classify import Baseline, Kind, Removal, State, Verdict, error_verdict
+from watcher.judge.decide import KEEP as JUDGE_KEEP
+from watcher.judge.decide import (
+    UNPLACED,
+    Ask,
+    Decision,
+    Earlier,
+    Evidence,
+    Load,
+    Observations,
+    Stored,
+    decide,
+)
+from watcher.judge.phrases import detection_rules
+from watcher.read.extract import Article
+from watcher.read.normalize import normalize_article
+from watcher.store.models import Page, Snapshot
+from watcher.store.store import KEEP, ChangeDraft, Store, VersionRecord
 
 logger = logging.getLogger(__name__)
 

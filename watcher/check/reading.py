@@ -3,7 +3,7 @@
 Shared by the check pipeline, its second looks, the CLI and the benchmarks, so that
 every one of them reads a page exactly the same way. The functions that parse HTML
 (``read_article``, ``page_lines``, ``visible_lines``, ``locate_article``,
-``reads_as_before``) are run in reader processes (``watcher.readers``), never in a
+``reads_as_before``) are run in reader processes (``watcher.check.readers``), never in a
 checking thread: they take and return plain data.
 """
 
@@ -14,13 +14,13 @@ import json
 import re
 from collections.abc import Sequence
 
+from watcher.check.readers import ReaderPool
 from watcher.config import Settings, Watch
-from watcher.extract import Article, extract_article, prepare_page
 from watcher.fetch import FetchOptions
-from watcher.locate import Locator, find_locator, reads_the_same
-from watcher.models import Snapshot
-from watcher.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
-from watcher.readers import ReaderPool
+from watcher.read.extract import Article, extract_article, prepare_page
+from watcher.read.locate import Locator, find_locator, reads_the_same
+from watcher.read.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
+from watcher.store.models import Snapshot
 
 # Bump when read_article can give another Article for the same HTML (a change to
 # extraction or normalisation): versions read under another reader are read again from

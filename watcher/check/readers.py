@@ -35,7 +35,7 @@ R = TypeVar("R")
 _POLL_SECONDS = 0.25
 # Modules every reader needs: imported once in the fork server, so a reader that replaces
 # a dead one starts in milliseconds instead of importing trafilatura again.
-_PRELOAD = ["watcher.reading"]
+_PRELOAD = ["watcher.check.reading"]
 
 
 class Reader(Protocol):

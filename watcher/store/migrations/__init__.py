@@ -1,12 +1,12 @@
 """Alembic migrations for the watcher database; ``Store.migrate()`` applies them.
 
 Revisions are written by hand (``versions/NNNN_slug.py``) and never generated at run time.
-To draft a new one after changing ``watcher/models.py``, autogenerate against a database
+To draft a new one after changing ``watcher/store/models.py``, autogenerate against a database
 migrated to the current head, then read and edit the result::
 
     from alembic import command
-    from watcher.database import migration_config
-    from watcher.store import Store
+    from watcher.store.database import migration_config
+    from watcher.store.store import Store
 
     store = Store("sqlite:///draft.db")
     store.migrate()

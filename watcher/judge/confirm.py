@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from watcher.extract import Article
+from watcher.read.extract import Article
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from watcher.lease import claim_with_lease
-from watcher.models import Alert, Outage
+from watcher.store.lease import claim_with_lease
+from watcher.store.models import Alert, Outage
 
 
 class Transactions(Protocol):

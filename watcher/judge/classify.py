@@ -19,8 +19,8 @@ from functools import lru_cache
 from itertools import pairwise
 from urllib.parse import urlsplit
 
-from watcher.diff import Edit, count_words, diff_texts, summarize_edits
-from watcher.extract import Article
+from watcher.read.diff import Edit, count_words, diff_texts, summarize_edits
+from watcher.read.extract import Article
 
 logger = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from watcher.check.readers import Reader
+from watcher.check.reading import fetch_options, read_article
 from watcher.config import Settings, Watch
 from watcher.errors import FetchError
-from watcher.extract import Article
 from watcher.fetch import fetch_page
-from watcher.readers import Reader
-from watcher.reading import fetch_options, read_article
+from watcher.read.extract import Article
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from watcher.classify import DetectionRules
 from watcher.errors import ConfigError
+from watcher.judge.classify import DetectionRules
 
 logger = logging.getLogger(__name__)
 

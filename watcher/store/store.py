@@ -24,11 +24,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
-from watcher import outbox
-from watcher.database import WRITES, open_engine, upgrade_schema
 from watcher.errors import StoreError
-from watcher.lease import claim_with_lease
-from watcher.models import Blob, Change, Page, Snapshot
+from watcher.store import outbox
+from watcher.store.database import WRITES, open_engine, upgrade_schema
+from watcher.store.lease import claim_with_lease
+from watcher.store.models import Blob, Change, Page, Snapshot
 
 logger = logging.getLogger(__name__)
 

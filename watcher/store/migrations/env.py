@@ -11,7 +11,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-import watcher.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import watcher.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from watcher.extract import Article
+from watcher.read.extract import Article
 
 
 @dataclass(frozen=True, slots=True)

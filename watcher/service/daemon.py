@@ -1,6 +1,6 @@
 """``watcher run`` (edge): APScheduler ticks lease due pages and check them in a thread pool.
 
-Pages are fetched in threads and parsed in reader processes (``watcher.readers``): a
+Pages are fetched in threads and parsed in reader processes (``watcher.check.readers``): a
 reader that crashes or hangs costs one page, and SIGTERM kills the readers if they do
 not finish within the stop timeout.
 
@@ -31,24 +31,24 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher import sdnotify
-from watcher.classify import Kind
+from watcher.check.pipeline import CheckResult, check_safely
+from watcher.check.readers import ReaderPool
+from watcher.check.reading import start_readers
 from watcher.config import Settings, Watch, Watchlist, parse_watchlist
 from watcher.errors import ConfigError, ReaderStopped, StoreError
-from watcher.models import Page
-from watcher.pipeline import CheckResult, check_safely
-from watcher.politeness import HostLimits, host_of
-from watcher.readers import ReaderPool
-from watcher.reading import start_readers
-from watcher.reload import WatchedFile
-from watcher.schedule import (
+from watcher.judge.classify import Kind
+from watcher.service import sdnotify
+from watcher.service.politeness import HostLimits, host_of
+from watcher.service.reload import WatchedFile
+from watcher.service.schedule import (
     Interval,
     backoff_due,
     due_after,
     next_due,
     schedule_of,
 )
-from watcher.store import Store
+from watcher.store.models import Page
+from watcher.store.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -476,7 +476,7 @@ class Daemon:
         Rows are claimed in the database, so several daemons deliver each alert once; a
         database outage is logged and retried at the next run.
         """
-        from watcher.notify import deliver_due  # apprise loads only in a daemon that sends
+        from watcher.alerts.notify import deliver_due  # apprise loads only in a daemon that sends
 
         try:
             return deliver_due(

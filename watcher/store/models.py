@@ -45,7 +45,7 @@ class Page(SQLModel, table=True):
     etag: str | None = None
     last_modified: str | None = None
     # where the article stood in the page last time and what reading it there gave
-    # (watcher.locate.Locator as JSON); None means the next check extracts in full
+    # (watcher.read.locate.Locator as JSON); None means the next check extracts in full
     locator: str | None = Field(default=None, sa_column=Column(Text))
 
 
@@ -89,7 +89,7 @@ class Snapshot(SQLModel, table=True):
     page_title: str = Field(default="", sa_column=Column(Text, nullable=False))
     text: str = Field(default="", sa_column=Column(Text, nullable=False))  # normalised body
     text_sha256: str = Field(default="", max_length=64)
-    # how ``title``..``text`` were read (watcher.reading.reader_key): a version read by
+    # how ``title``..``text`` were read (watcher.check.reading.reader_key): a version read by
     # another extractor or with other watch settings is re-read from its raw body
     reader: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
 

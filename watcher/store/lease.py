@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from watcher.models import Alert, Page
+from watcher.store.models import Alert, Page
 
 Leased = TypeVar("Leased", Page, Alert)
 
