@@ -22,6 +22,7 @@ import concurrent.futures
 import gzip
 import json
 import multiprocessing
+import multiprocessing.util
 import random
 import re
 import statistics
@@ -1044,7 +1045,10 @@ def _init_worker(tmp: str) -> None:
     store = Store(f"sqlite:///{tmp}/bench-{multiprocessing.current_process().pid}.db")
     store.migrate()
     # each worker has its own reader process; the outer pool's workers may have children
-    _WORKER.update(store=store, site=Site(), session=requests.Session(), reader=ReaderPool(1))
+    reader = ReaderPool(1)
+    # stopped before the worker exits, which otherwise waits for the reader forever
+    multiprocessing.util.Finalize(reader, reader.close, kwargs={"kill": True}, exitpriority=10)
+    _WORKER.update(store=store, site=Site(), session=requests.Session(), reader=reader)
     read_article("<html><body><p>warm up</p></body></html>", Watch(url="http://127.0.0.1/"))
 
 
