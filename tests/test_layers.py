@@ -100,7 +100,8 @@ def violations(root: Path = PACKAGE) -> list[str]:
 
 def test_every_import_follows_the_contract() -> None:
     """No module imports a layer above or beside it that the contract does not allow."""
-    assert violations() == []
+    found = violations()
+    assert not found, "imports the contract does not allow:\n" + "\n".join(found)
 
 
 def test_the_contract_catches_a_core_module_importing_the_store(tmp_path: Path) -> None:

@@ -160,7 +160,7 @@ def test_quick_reread_settles_noise_and_still_catches_every_edit(
 ) -> None:
     """Once the article is placed, a noisy re-fetch is settled by re-reading the block
     where it was found; an edit in it, or a paragraph added beside it, still alerts."""
-    caplog.set_level(logging.DEBUG, logger="watcher.check.pipeline")
+    caplog.set_level(logging.DEBUG, logger="watcher.check")
     quick = "unchanged where the article was found last time"
     site.serve("/a", boxed_page(seed=1))
     check = checker(db, session, site, "/a")
