@@ -73,6 +73,7 @@ class World:
             stored=self.stored,
             first=Load(self.status, URL, has_text=self.first is not None),
             is_unmodified=self.is_unmodified,
+            routes=("desk",),
         )
 
     def answer(self, ask: Ask, obs: Observations) -> Observations:
@@ -284,12 +285,14 @@ def test_flip_back_is_recorded_without_an_alert() -> None:
     assert decision.verdict.kind is Kind.CHANGED
     assert decision.repeat_of == 7
     assert not decision.is_alerting
+    assert decision.routes == ()
     assert "already reported" in decision.verdict.summary
 
 
 def test_revert_after_the_flip_window_is_news() -> None:
     """An editor undoing an edit days later is reported."""
     decision, _ = judge(World(EDITED, second=EDITED, earlier=flip(NOW - timedelta(days=3))))
+    assert decision.routes == ("desk",)
     assert decision.is_alerting
     assert decision.repeat_of is None
 

@@ -100,11 +100,15 @@ class Gatherer:
         )
 
     def judge(
-        self, fetched: FetchResult, page: Page | None, latest: Snapshot | None
+        self,
+        fetched: FetchResult,
+        page: Page | None,
+        latest: Snapshot | None,
+        routes: Sequence[str] = (),
     ) -> tuple[Decision, list[FetchResult]]:
         """Hand the judge what is known; gather what it asks for until it decides."""
         loads = [fetched]
-        obs = self.observe(fetched, page, latest)
+        obs = replace(self.observe(fetched, page, latest), routes=tuple(routes))
         while True:
             decision = decide(obs)
             if isinstance(decision, Decision):
@@ -223,12 +227,11 @@ class Gatherer:
         decision: Decision,
         loads: list[FetchResult],
         latest: Snapshot | None,
-        routes: Sequence[str],
     ) -> CheckResult:
         """Store what the judge decided: a check, or a new version with its change."""
         fetched, verdict = loads[decision.load], decision.verdict
         if not decision.stores_version:
-            return self.record_check(decision, fetched, routes)
+            return self.record_check(decision, fetched)
         draft = _draft(verdict, self.checked_at)
         version = version_record(
             fetched,
@@ -238,24 +241,20 @@ class Gatherer:
             reader=reader_key(self.watch),
             locator=None if decision.locator is JUDGE_KEEP else decision.locator,
         )
-        # a return to a version already reported is recorded, and told to no one
-        alerts = () if decision.repeat_of is not None else routes
         event = alert_event(verdict, status=fetched.status, final_url=fetched.final_url)
         snapshot_id, change_id = self.store.record_version(
             self.page_id,
             version,
             change=draft,
             previous_snapshot_id=latest.id if latest else None,
-            alerts=alerts,
-            alert_event=event if decision.is_alerting and alerts else None,
+            alerts=decision.routes,
+            alert_event=event if decision.is_alerting and decision.routes else None,
         )
         logger.info("%s: %s page=%s url=%s", verdict.kind, verdict.summary, *self.names)
         result = self.result(verdict, fetched.status, change_id, snapshot_id)
         return replace(result, repeat_of=decision.repeat_of)
 
-    def record_check(
-        self, decision: Decision, fetched: FetchResult, routes: Sequence[str]
-    ) -> CheckResult:
+    def record_check(self, decision: Decision, fetched: FetchResult) -> CheckResult:
         """A check that stores no version: unchanged, not confirmed, or an error."""
         verdict = decision.verdict
         error = verdict.summary if verdict.kind is Kind.ERROR else None
@@ -266,7 +265,7 @@ class Gatherer:
             error=error,
             etag=None if error else fetched.headers.get("etag"),
             last_modified=None if error else fetched.headers.get("last-modified"),
-            alerts=routes,
+            alerts=decision.routes,
             unreachable_after=self.settings.unreachable_after,
             locator=KEEP if decision.locator is JUDGE_KEEP else decision.locator,
         )

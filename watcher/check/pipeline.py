@@ -54,12 +54,12 @@ def check_page(
     except FetchError as exc:
         return check.record_failure(str(exc), None, routes)
     try:
-        decision, loads = check.judge(fetched, page, latest)
+        decision, loads = check.judge(fetched, page, latest, routes)
     except ReaderStopped:
         raise
     except ReaderError as exc:
         return _unreadable(check, fetched, exc, routes)
-    return check.record(decision, loads, latest, routes)
+    return check.record(decision, loads, latest)
 
 
 def _unreadable(

@@ -140,6 +140,7 @@ class Observations:
     page_texts: tuple[tuple[str, ...], tuple[str, ...]] | _Unasked | None = UNASKED
     earlier: Earlier | _Unasked | None = UNASKED
     located: str | _Unasked | None = UNASKED
+    routes: tuple[str, ...] = ()  # the watch's alert routes
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +151,11 @@ class Decision:
     stored: Article | None = None  # the version's text to keep (no ignore rules)
     load: Which = 0  # the load whose response is kept
     locator: str | _Keep | None = KEEP
-    is_alerting: bool = False  # the routes are told
+    is_alerting: bool = False  # the routes are told of this change
     repeat_of: int | None = None  # a return to this stored version, already reported
+    # who hears of this check: its change when ``is_alerting``, and an outage that starts
+    # or ends with it; nobody for a return to a version already reported
+    routes: tuple[str, ...] = ()
 
     @property
     def stores_version(self) -> bool:
@@ -172,7 +176,7 @@ class _Seen:
 def decide(obs: Observations) -> Decision | Ask:
     """The verdict on ``obs``, or the next piece of evidence needed to reach it."""
     if obs.is_unmodified or obs.reads_as_before is True:
-        return Decision(_unchanged(obs.stored))
+        return Decision(_unchanged(obs.stored), routes=obs.routes)
     if obs.stored is not None and obs.stored.state is State.OK and obs.reads_as_before is UNASKED:
         return Ask(Evidence.QUICK_READ)
     if obs.baseline is UNASKED:
@@ -226,6 +230,7 @@ def _finish(obs: Observations, seen: _Seen, unconfirmed: bool) -> Decision | Ask
         locator=locator,
         is_alerting=verdict.kind.is_alerting and repeat_of is None,
         repeat_of=repeat_of,
+        routes=obs.routes if repeat_of is None else (),
     )
 
 
