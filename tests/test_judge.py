@@ -68,7 +68,7 @@ class World:
             mode="article",
             ignore=tuple(builtin_ignore()),
             rules=shipped_phrases(),
-            now=NOW,
+            checked_at=NOW,
             confirm=self.confirm,
             stored=self.stored,
             first=Load(self.status, URL, has_text=self.first is not None),

@@ -129,7 +129,7 @@ class Gatherer:
             mode=self.watch.mode,
             ignore=compare_rules(self.watch),  # applied to both sides: editing one is silent
             rules=detection_rules(self.settings.removal_phrases),
-            now=self.checked_at,
+            checked_at=self.checked_at,
             confirm=self.settings.confirm,
             stored=stored,
             first=_load(fetched),

@@ -127,7 +127,7 @@ class Observations:
     mode: str  # the watch's reading mode: only articles can be placed or shift
     ignore: tuple[re.Pattern[str], ...]  # applied to both sides before comparing
     rules: DetectionRules
-    now: datetime
+    checked_at: datetime
     confirm: bool  # a change must be seen again by a second fetch
     stored: Stored | None  # None: nothing stored yet
     first: Load
@@ -412,7 +412,7 @@ def _flipped_back_to(obs: Observations, seen: _Seen) -> Earlier | Ask | None:
         p.value for p in parts
     }:
         return None
-    if earlier.state != State.OK or earlier.fetched_at < obs.now - FLIP_WINDOW:
+    if earlier.state != State.OK or earlier.fetched_at < obs.checked_at - FLIP_WINDOW:
         return None
     before = _compared(earlier.article, obs.ignore)
     return earlier if all(_same_part(p, before, seen.compared) for p in parts) else None
