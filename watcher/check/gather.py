@@ -258,6 +258,9 @@ class Gatherer:
         """A check that stores no version: unchanged, not confirmed, or an error."""
         verdict = decision.verdict
         error = verdict.summary if verdict.kind is Kind.ERROR else None
+        if verdict.kind is Kind.UNCHANGED and verdict.summary:
+            # a change the judge quieted: not confirmed, or only the extractor moving
+            logger.info("not reported, %s page=%s url=%s", verdict.summary, *self.names)
         self.store.record_check(
             self.page_id,
             checked_at=self.checked_at,

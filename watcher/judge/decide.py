@@ -4,14 +4,14 @@
 either one ``Decision`` or an ``Ask`` naming the one piece of evidence it needs next: a
 reading of a load, the page's whole text, the host's "not found" page, the stored versions
 read again, a second fetch, the previous page's text, the version before, or where the
-article stands. It never fetches, reads a page or touches the store: the pipeline gathers
+article stands. It never fetches, reads a page, touches the store or logs (it is called
+again with each answer; the gatherer logs the decision once): the pipeline gathers
 what it asks for and calls it again. Every rule that can turn or quiet a verdict is here or
 under it (``classify``, ``confirm``).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -34,8 +34,6 @@ from watcher.judge.classify import (
 from watcher.judge.confirm import Masked, is_extraction_shift, mask_volatile, same_content
 from watcher.read.extract import Article
 from watcher.read.normalize import normalize_article
-
-logger = logging.getLogger(__name__)
 
 # Stored as a page's locator when its article could not be placed in the current version.
 UNPLACED: Final = "unplaced"
@@ -334,20 +332,12 @@ def _masked(
     )
     verdict = _classify(masked_baseline, observation, obs.rules)
     if verdict.kind is Kind.UNCHANGED:
-        logger.info(
-            "only parts that differ between two loads changed (%d), not reported url=%s",
-            len(masked.volatile),
-            obs.url,
-        )
-        return None
+        return None  # only what differs between two loads changed
     return replace(second, verdict=verdict, masked=masked)
 
 
 def _not_confirmed(obs: Observations, seen: _Seen) -> _Seen:
     """The first load's reading, reported as unchanged: nothing was seen twice."""
-    logger.info(
-        "not confirmed by a second fetch, not reported: %s url=%s", seen.verdict.summary, obs.url
-    )
     baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
     verdict = Verdict(
         Kind.UNCHANGED,
@@ -381,14 +371,7 @@ def _extraction_shift(obs: Observations, seen: _Seen) -> bool | Ask:
         if seen.masked is not None
         else (baseline.article, seen.compared)
     )
-    shifted = is_extraction_shift(old, new, *obs.page_texts)
-    if shifted:
-        logger.info(
-            "body change explained by extraction alone, not reported: %s url=%s",
-            verdict.summary,
-            obs.url,
-        )
-    return shifted
+    return is_extraction_shift(old, new, *obs.page_texts)
 
 
 def _flipped_back_to(obs: Observations, seen: _Seen) -> Earlier | Ask | None:
