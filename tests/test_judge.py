@@ -245,8 +245,7 @@ def test_server_error_is_an_error_and_keeps_the_locator() -> None:
 
 
 def test_removal_notice_on_the_page_needs_its_whole_text() -> None:
-    """When most of the article is gone, the page's lines and the not-found page are asked
-    for, and a removal notice among the lines names the removal."""
+    """With most of the article gone, a removal notice among the page's lines is a removal."""
     notice = Article("Minister resigns over bridge", "", "", ("Home", "World"))
     lines = ("Home", "World", "This content has been removed.")
     decision, asked = judge(World(notice, second=notice, page_lines=lines))
@@ -347,8 +346,7 @@ def test_only_confirmed_events_alert(world: World) -> None:
 @settings(max_examples=50, deadline=None)
 @given(worlds)
 def test_errors_never_store_or_alert(world: World) -> None:
-    """A server error is recorded as an error (unless the quick read already found the
-    article as before): no version, no alert, the locator kept."""
+    """A server error (not read as before) is an error: no version, no alert, locator kept."""
     decision, _ = judge(replace(world, status=503, is_unmodified=False, quick=False))
     assert decision.verdict.kind is Kind.ERROR
     assert not decision.stores_version
