@@ -19,6 +19,7 @@ from enum import Enum, StrEnum
 from functools import lru_cache
 from typing import Final, Literal
 
+from watcher.judge import confirm
 from watcher.judge.classify import (
     Baseline,
     DetectionRules,
@@ -31,7 +32,7 @@ from watcher.judge.classify import (
     classify_change,
     surviving_share,
 )
-from watcher.judge.confirm import Masked, is_extraction_shift, mask_volatile, same_content
+from watcher.judge.confirm import Masked, same_content
 from watcher.read.extract import Article
 from watcher.read.normalize import normalize_article
 
@@ -264,19 +265,32 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
 
 
 # ``decide`` is called again with each piece of evidence added and reads the same loads
-# again: the costly pure steps remember their last few answers.
-@lru_cache(maxsize=16)
+# again: the costly pure steps remember their last answers (enough for every check thread).
+@lru_cache(maxsize=64)
 def _compared(article: Article, ignore: tuple[re.Pattern[str], ...]) -> Article:
     return normalize_article(article, ignore).article
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def _classify(
     baseline: Baseline | None, observation: Observation, rules: DetectionRules
 ) -> Verdict:
     return classify_change(baseline, observation, rules=rules)
 
 
+@lru_cache(maxsize=32)
+def _mask(baseline: Article, first: Article, second: Article) -> Masked:
+    return confirm.mask_volatile(baseline, first, second)
+
+
+@lru_cache(maxsize=32)
+def _is_shift(
+    old: Article, new: Article, old_page: tuple[str, ...], new_page: tuple[str, ...]
+) -> bool:
+    return confirm.is_extraction_shift(old, new, old_page, new_page)
+
+
+@lru_cache(maxsize=64)
 def _mostly_gone(baseline: Baseline | None, compared: Article) -> bool:
     if baseline is None:
         return False
@@ -317,7 +331,7 @@ def _masked(
 ) -> _Seen | None:
     """Classify again without what differed between the two loads (a clock, a teaser)."""
     assert second.compared is not None
-    masked = mask_volatile(reference, first, second.compared)
+    masked = _mask(reference, first, second.compared)
     masked_baseline = (
         Baseline(State.OK, None, masked.baseline, masked.baseline)
         if baseline.state is State.OK
@@ -371,7 +385,7 @@ def _extraction_shift(obs: Observations, seen: _Seen) -> bool | Ask:
         if seen.masked is not None
         else (baseline.article, seen.compared)
     )
-    return is_extraction_shift(old, new, *obs.page_texts)
+    return _is_shift(old, new, *obs.page_texts)
 
 
 def _flipped_back_to(obs: Observations, seen: _Seen) -> Earlier | Ask | None:
