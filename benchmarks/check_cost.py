@@ -33,14 +33,14 @@ from pathlib import Path
 import lxml.html
 import proctree
 
+from watcher.check.pipeline import process_fetch, read_article
+from watcher.check.readers import ReaderPool
+from watcher.check.reading import compare_rules, reads_as_before
 from watcher.config import Watch
-from watcher.decode import decode_body
 from watcher.fetch import FetchResult
-from watcher.locate import Locator
-from watcher.pipeline import process_fetch, read_article
-from watcher.readers import ReaderPool
-from watcher.reading import compare_rules, reads_as_before
-from watcher.store import Store
+from watcher.read.decode import decode_body
+from watcher.read.locate import Locator
+from watcher.store.store import Store
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 

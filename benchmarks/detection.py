@@ -4,7 +4,7 @@ Every page is served from a local HTTP server and put through a seeded sequence 
 meaningful edits of the article as it appears in the HTML (expect *changed*), removals
 (404/410/451, redirects away, soft-404, removal notice, emptied; expect *removed* with the
 right kind, then *restored*), and noise-only re-fetches (expect no alert). Each step is
-checked with ``watcher.pipeline.check_page`` against a real SQLite store and a real
+checked with ``watcher.check.pipeline.check_page`` against a real SQLite store and a real
 ``requests.Session``; the same steps go through a naive whole-page text diff for contrast.
 
     python benchmarks/detection.py [--pages N | --quick] [--only NAME] [--trace] [--verbose]
@@ -43,14 +43,14 @@ from urllib.parse import urlsplit
 import lxml.html
 import requests
 
-from watcher.classify import Kind
+from watcher.check.pipeline import check_page, read_article
+from watcher.check.readers import ReaderPool
 from watcher.config import Settings, Watch
-from watcher.decode import decode_body
-from watcher.extract import Article
-from watcher.normalize import builtin_ignore
-from watcher.pipeline import check_page, read_article
-from watcher.readers import ReaderPool
-from watcher.store import Store
+from watcher.judge.classify import Kind
+from watcher.read.decode import decode_body
+from watcher.read.extract import Article
+from watcher.read.normalize import builtin_ignore
+from watcher.store.store import Store
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

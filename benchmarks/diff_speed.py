@@ -18,8 +18,8 @@ from pathlib import Path
 
 import lxml.html
 
-from watcher.diff import Edit, count_words, diff_texts, new_text, old_text, summarize_edits
-from watcher.normalize import normalize_text
+from watcher.read.diff import Edit, count_words, diff_texts, new_text, old_text, summarize_edits
+from watcher.read.normalize import normalize_text
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 WORDS = 5000

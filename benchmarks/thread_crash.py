@@ -34,14 +34,14 @@ def _reader(variant: str) -> Callable[[str], object]:
     import trafilatura
 
     from watcher import extract
+    from watcher.check.reading import read_article
     from watcher.config import Watch
-    from watcher.reading import read_article
 
     watch = Watch(url="http://127.0.0.1/")
     if variant == "trafilatura":
         return lambda html: trafilatura.bare_extraction(html, with_metadata=True)
     if variant == "processes":
-        from watcher.readers import ReaderPool
+        from watcher.check.readers import ReaderPool
 
         pool = ReaderPool(2)
         return lambda html: pool.run(read_article, html, watch, None)

@@ -29,12 +29,12 @@ from sqlalchemy import create_engine, insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.viewer_support import running
+from watcher.check.readers import OnDemandReader
+from watcher.check.reading import start_readers
 from watcher.config import Watch, Watchlist
-from watcher.models import Blob, Change, Page, Snapshot
-from watcher.readers import OnDemandReader
-from watcher.reading import start_readers
-from watcher.serve import create_app
-from watcher.store import Store
+from watcher.serve.app import create_app
+from watcher.store.models import Blob, Change, Page, Snapshot
+from watcher.store.store import Store
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PAGES = 10_000

@@ -28,8 +28,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from watcher.readers import ReaderPool
-from watcher.store import Store
+from watcher.check.readers import ReaderPool
+from watcher.store.store import Store
 
 POSTGRES_URL = os.environ.get(
     "WATCHER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tests.factories import T0, make_article, make_fetch_result
+from watcher.check.gather import version_record
+from watcher.check.reading import reader_key
 from watcher.config import Watch
-from watcher.extract import Article
 from watcher.fetch import Hop
-from watcher.reading import reader_key
-from watcher.store import ChangeDraft, Store
+from watcher.read.extract import Article
+from watcher.store.store import ChangeDraft, Store
 
 URL = "https://news.example/2026/bridge"
 
@@ -99,13 +100,16 @@ def store_versions(
         )
         snapshot_id, _ = store.record_version(
             page_id,
-            fetch=fetch,
-            article=version.article,
-            state=version.state,
-            removal=version.removal,
+            version_record(
+                fetch,
+                version.article,
+                state=version.state,
+                removal=version.removal,
+                reader=reader_key(Watch(url=url)),
+                locator=None,
+            ),
             change=draft,
             previous_snapshot_id=previous,
-            reader=reader_key(Watch(url=url)),
         )
         ids.append(snapshot_id)
         previous = snapshot_id

@@ -1,12 +1,14 @@
-"""Plain builders for the values the store consumes: fetch results and articles."""
+"""Plain builders for the values the stages and the store consume: fetches, articles, versions."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from watcher.extract import Article
+from watcher.check.pipeline import version_record
 from watcher.fetch import FetchResult, Hop
+from watcher.read.extract import Article
+from watcher.store.store import VersionRecord
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -53,4 +55,19 @@ def make_article(
         published=published,
         paragraphs=paragraphs or ("First paragraph.", "Second paragraph."),
         page_title=page_title,
+    )
+
+
+def make_version(
+    fetched: FetchResult,
+    article: Article,
+    *,
+    state: str = "ok",
+    removal: str | None = None,
+    reader: str = "",
+    locator: str | None = None,
+) -> VersionRecord:
+    """The store's record of ``fetched`` read as ``article``, built the pipeline's way."""
+    return version_record(
+        fetched, article, state=state, removal=removal, reader=reader, locator=locator
     )

@@ -15,9 +15,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tests.evidence_support import URL, five_versions, store_versions
 from tests.factories import T0
-from watcher.archive import export_warc
 from watcher.cli import EXIT_OK, main
-from watcher.store import Store
+from watcher.evidence.archive import export_warc
+from watcher.store.store import Store
 
 BIN = Path(sys.executable).parent
 

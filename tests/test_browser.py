@@ -23,8 +23,8 @@ from tests.factories import make_article
 from tests.viewer_support import running
 from watcher.config import Watch, Watchlist
 from watcher.fetch import Hop
-from watcher.serve import create_app
-from watcher.store import Store
+from watcher.serve.app import create_app
+from watcher.store.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
 URL = "https://news.example/2026/bridge"

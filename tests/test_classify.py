@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.classify import (
+from watcher.judge.classify import (
     Baseline,
     DetectionRules,
     Kind,
@@ -16,14 +16,24 @@ from watcher.classify import (
     Part,
     Removal,
     State,
+    Verdict,
     classify_change,
     is_redirected_away,
     resemblance,
     surviving_share,
 )
-from watcher.extract import Article
+from watcher.judge.phrases import shipped_phrases
+from watcher.read.extract import Article
 
 URL = "https://news.example.com/world/2026/11/29/minister-resigns"
+
+
+def classify(
+    previous: Baseline | None, current: Observation, *, rules: DetectionRules | None = None
+) -> Verdict:
+    """classify_change with the shipped phrase list unless the test brings its own."""
+    return classify_change(previous, current, rules=rules or shipped_phrases())
+
 
 ARTICLE = Article(
     title="Minister resigns over bridge contract",
@@ -64,7 +74,7 @@ def with_paragraph(article: Article, index: int, text: str) -> Article:
 
 def test_first_observation_is_new() -> None:
     """With nothing stored, a readable page is a new baseline, not a change."""
-    verdict = classify_change(None, seen(ARTICLE))
+    verdict = classify(None, seen(ARTICLE))
     assert verdict.kind is Kind.NEW
     assert verdict.is_event
     assert "Minister resigns" in verdict.summary
@@ -72,7 +82,7 @@ def test_first_observation_is_new() -> None:
 
 def test_identical_is_unchanged() -> None:
     """The same article is unchanged and stores nothing."""
-    verdict = classify_change(ok(ARTICLE), seen(ARTICLE))
+    verdict = classify(ok(ARTICLE), seen(ARTICLE))
     assert verdict.kind is Kind.UNCHANGED
     assert not verdict.is_event
 
@@ -80,7 +90,7 @@ def test_identical_is_unchanged() -> None:
 def test_one_word_edit() -> None:
     """One changed word in the body is a body change of one word each way."""
     edited = with_paragraph(ARTICLE, 2, "The ministry refused to comment on the report.")
-    verdict = classify_change(ok(ARTICLE), seen(edited))
+    verdict = classify(ok(ARTICLE), seen(edited))
     assert verdict.kind is Kind.CHANGED
     assert verdict.parts == (Part.BODY,)
     assert (verdict.words_added, verdict.words_removed) == (1, 1)
@@ -89,7 +99,7 @@ def test_one_word_edit() -> None:
 def test_number_edit() -> None:
     """A changed figure is caught."""
     edited = with_paragraph(ARTICLE, 1, ARTICLE.paragraphs[1].replace("14", "4"))
-    verdict = classify_change(ok(ARTICLE), seen(edited))
+    verdict = classify(ok(ARTICLE), seen(edited))
     assert verdict.kind is Kind.CHANGED
     assert verdict.parts == (Part.BODY,)
 
@@ -97,7 +107,7 @@ def test_number_edit() -> None:
 def test_headline_edit() -> None:
     """A headline-only edit is flagged as a headline change, body untouched."""
     edited = Article("Minister steps down", ARTICLE.byline, ARTICLE.published, ARTICLE.paragraphs)
-    verdict = classify_change(ok(ARTICLE), seen(edited))
+    verdict = classify(ok(ARTICLE), seen(edited))
     assert verdict.kind is Kind.CHANGED
     assert verdict.parts == (Part.HEADLINE,)
     assert "headline changed" in verdict.summary
@@ -107,14 +117,14 @@ def test_headline_edit() -> None:
 def test_byline_swap_and_date_change() -> None:
     """Byline and date changes are named as such."""
     edited = Article("" + ARTICLE.title, "By John Roe", "2026-11-30", ARTICLE.paragraphs)
-    verdict = classify_change(ok(ARTICLE), seen(edited))
+    verdict = classify(ok(ARTICLE), seen(edited))
     assert verdict.parts == (Part.BYLINE, Part.DATE)
 
 
 def test_cjk_one_char() -> None:
     """One changed Han character (十二 -> 十三) is a change of one character each way."""
     edited = with_paragraph(CJK_ARTICLE, 0, CJK_ARTICLE.paragraphs[0].replace("十二人", "十三人"))
-    verdict = classify_change(ok(CJK_ARTICLE), seen(edited))
+    verdict = classify(ok(CJK_ARTICLE), seen(edited))
     assert verdict.kind is Kind.CHANGED
     assert (verdict.words_added, verdict.words_removed) == (1, 1)
 
@@ -124,7 +134,7 @@ def test_cjk_one_char() -> None:
 )
 def test_gone_and_legal(status: int, removal: Removal) -> None:
     """404/410 are gone, 451 is a legal removal."""
-    verdict = classify_change(ok(ARTICLE), seen(None, status))
+    verdict = classify(ok(ARTICLE), seen(None, status))
     assert verdict.kind is Kind.REMOVED
     assert verdict.removal is removal
     assert verdict.state is State.REMOVED
@@ -134,7 +144,7 @@ def test_gone_and_legal(status: int, removal: Removal) -> None:
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 429, 403, 401])
 def test_server_errors_are_never_removals(status: int) -> None:
     """5xx, 429 and auth errors are errors: a flaky server must not raise a removal."""
-    verdict = classify_change(ok(ARTICLE), seen(None, status))
+    verdict = classify(ok(ARTICLE), seen(None, status))
     assert verdict.kind is Kind.ERROR
     assert not verdict.is_event
 
@@ -142,14 +152,14 @@ def test_server_errors_are_never_removals(status: int) -> None:
 def test_no_response_is_an_error() -> None:
     """A failed fetch is an error carrying its reason."""
     observation = Observation(url=URL, status=None, error="connection refused")
-    verdict = classify_change(ok(ARTICLE), observation)
+    verdict = classify(ok(ARTICLE), observation)
     assert verdict.kind is Kind.ERROR
     assert "connection refused" in verdict.summary
 
 
 def test_redirect_home() -> None:
     """A redirect to the home page is a removal naming where it went."""
-    verdict = classify_change(ok(ARTICLE), seen(ARTICLE, final_url="https://news.example.com/"))
+    verdict = classify(ok(ARTICLE), seen(ARTICLE, final_url="https://news.example.com/"))
     assert verdict.kind is Kind.REMOVED
     assert verdict.removal is Removal.REDIRECTED
     assert "https://news.example.com/" in verdict.summary
@@ -198,7 +208,7 @@ def test_emptied() -> None:
     """An article whose text vanished while the page still loads is removed (emptied)."""
     long_article = Article(ARTICLE.title, "", "", (" ".join(["word"] * 40),))
     empty = Article(ARTICLE.title, "", "", ())
-    verdict = classify_change(ok(long_article), seen(empty))
+    verdict = classify(ok(long_article), seen(empty))
     assert verdict.kind is Kind.REMOVED
     assert verdict.removal is Removal.EMPTIED
 
@@ -206,7 +216,7 @@ def test_emptied() -> None:
 def test_still_removed_is_unchanged() -> None:
     """A page that stays 404 raises one removal, not one per check."""
     removed = Baseline(State.REMOVED, Removal.GONE, Article("", "", "", ()), ARTICLE)
-    verdict = classify_change(removed, seen(None, 404))
+    verdict = classify(removed, seen(None, 404))
     assert verdict.kind is Kind.UNCHANGED
     assert verdict.state is State.REMOVED
 
@@ -214,11 +224,11 @@ def test_still_removed_is_unchanged() -> None:
 def test_restored_diffs_against_last_good_version() -> None:
     """A removed page that comes back is restored, with a diff against its last good text."""
     removed = Baseline(State.REMOVED, Removal.GONE, Article("", "", "", ()), ARTICLE)
-    same = classify_change(removed, seen(ARTICLE))
+    same = classify(removed, seen(ARTICLE))
     assert same.kind is Kind.RESTORED
     assert same.parts == ()
     edited = with_paragraph(ARTICLE, 2, "The ministry refused to comment on the report.")
-    changed = classify_change(removed, seen(edited))
+    changed = classify(removed, seen(edited))
     assert changed.kind is Kind.RESTORED
     assert changed.parts == (Part.BODY,)
     assert "restored" in changed.summary
@@ -240,7 +250,7 @@ def test_any_one_char_change_is_never_unchanged(paragraphs: list[str], data: st.
         st.sampled_from(list("xyz三四五!7")).filter(lambda c: c != text[position])
     )
     edited = with_paragraph(base, index, text[:position] + replacement + text[position + 1 :])
-    verdict = classify_change(ok(base), seen(edited))
+    verdict = classify(ok(base), seen(edited))
     assert verdict.kind is Kind.CHANGED
     assert Part.BODY in verdict.parts
 
@@ -250,7 +260,7 @@ def test_same_text_is_always_unchanged(paragraphs: list[str]) -> None:
     """Identical articles are always unchanged."""
     base = Article("Headline", "by", "2026", tuple(paragraphs))
     copy = Article("Headline", "by", "2026", tuple(paragraphs[:]))
-    assert classify_change(ok(base), seen(copy)).kind is Kind.UNCHANGED
+    assert classify(ok(base), seen(copy)).kind is Kind.UNCHANGED
 
 
 # -- removals on a 200 page: notice, soft-404, emptied ----------------------------------------
@@ -264,7 +274,7 @@ def page(*paragraphs: str, title: str = ARTICLE.title, page_title: str = "") -> 
 
 def test_removal_notice() -> None:
     """removal-notice: the body replaced by a short notice is removed (notice)."""
-    verdict = classify_change(ok(ARTICLE), seen(page(*NAV, "This content has been removed.")))
+    verdict = classify(ok(ARTICLE), seen(page(*NAV, "This content has been removed.")))
     assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.NOTICE)
     assert "This content has been removed." in verdict.summary
 
@@ -274,7 +284,7 @@ def test_removal_notice_zh() -> None:
     notice = page(
         "首页", "新闻", "根据相关法律法规和政策，该内容无法显示。", title=CJK_ARTICLE.title
     )
-    verdict = classify_change(ok(CJK_ARTICLE), seen(notice))
+    verdict = classify(ok(CJK_ARTICLE), seen(notice))
     assert verdict.removal is Removal.NOTICE
 
 
@@ -283,14 +293,14 @@ def test_quoted_notice_in_a_kept_article_is_an_edit() -> None:
     quoting = Article(
         ARTICLE.title, "", "", (*ARTICLE.paragraphs, "This content has been removed.")
     )
-    verdict = classify_change(ok(ARTICLE), seen(quoting))
+    verdict = classify(ok(ARTICLE), seen(quoting))
     assert verdict.kind is Kind.CHANGED
 
 
 def test_soft_404_by_title() -> None:
     """soft-404: a 200 whose document title says the page was not found."""
     gone = page(*NAV, "Sorry.", title="Example News", page_title="Page Not Found | Example News")
-    verdict = classify_change(ok(ARTICLE), seen(gone))
+    verdict = classify(ok(ARTICLE), seen(gone))
     assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.SOFT_404)
 
 
@@ -304,7 +314,7 @@ def test_soft_404_furniture_baseline() -> None:
     but the headline now says the page was not found."""
     old = Article("Minister resigns", "", "", (*FURNITURE, "The minister resigned."))
     gone = Article("404 页面不存在", "", "", (*FURNITURE, "抱歉，您访问的页面不存在。"))
-    verdict = classify_change(ok(old), seen(gone))
+    verdict = classify(ok(old), seen(gone))
     assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.SOFT_404)
 
 
@@ -312,7 +322,7 @@ def test_notice_headline_furniture_baseline() -> None:
     """notice-headline-furniture-baseline: the headline itself became the removal notice."""
     old = Article("Minister resigns", "", "", (*FURNITURE, "The minister resigned."))
     gone = Article("This content has been removed", "", "", FURNITURE)
-    verdict = classify_change(ok(old), seen(gone))
+    verdict = classify(ok(old), seen(gone))
     assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.NOTICE)
 
 
@@ -320,11 +330,11 @@ def test_headline_edited_to_mention_404_is_an_edit() -> None:
     """headline-mentions-404: the body is intact, so a "404" in the new headline is news."""
     title = "Ministry website shows 404 after resignation"
     edited = replace(ARTICLE, title=title)
-    verdict = classify_change(ok(ARTICLE), seen(edited))
+    verdict = classify(ok(ARTICLE), seen(edited))
     assert verdict.kind is Kind.CHANGED
     assert verdict.parts == (Part.HEADLINE,)
     reworded = with_paragraph(edited, 2, "The ministry refused to comment on the report.")
-    verdict = classify_change(ok(ARTICLE), seen(replace(reworded, title=title)))
+    verdict = classify(ok(ARTICLE), seen(replace(reworded, title=title)))
     assert verdict.kind is Kind.CHANGED
     assert set(verdict.parts) == {Part.HEADLINE, Part.BODY}
 
@@ -334,27 +344,27 @@ def test_soft_404_compared_with_the_hosts_not_found_page() -> None:
     odd = page(*NAV, "Oops, nothing here.", title="Example News")
     probe = page(*NAV, "Oops, nothing here.", title="Example News")
     observation = Observation(URL, 200, URL, odd, not_found=probe)
-    assert classify_change(ok(ARTICLE), observation).removal is Removal.SOFT_404
+    assert classify(ok(ARTICLE), observation).removal is Removal.SOFT_404
 
 
 def test_a_404_word_inside_a_number_is_not_a_phrase() -> None:
     """ "404" must stand as a word: a figure like 14045 does not make a not-found page."""
     rules = DetectionRules(notice_phrases=(), not_found_phrases=("404",))
     other = page("Officials counted 14045 ballots in the recount of the district.", *NAV)
-    verdict = classify_change(ok(ARTICLE), seen(other), rules=rules)
+    verdict = classify(ok(ARTICLE), seen(other), rules=rules)
     assert verdict.removal is not Removal.SOFT_404
 
 
 def test_emptied_when_nothing_of_the_article_is_left() -> None:
     """emptied: the page still loads, extraction finds only page furniture."""
-    verdict = classify_change(ok(ARTICLE), seen(page(*NAV)))
+    verdict = classify(ok(ARTICLE), seen(page(*NAV)))
     assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.EMPTIED)
 
 
 def test_short_previous_pages_are_never_content_removals() -> None:
     """A page that never had a real article (under 20 words) cannot be emptied or noticed."""
     short = page("Live scores.")
-    verdict = classify_change(ok(short), seen(page("This content has been removed.")))
+    verdict = classify(ok(short), seen(page("This content has been removed.")))
     assert verdict.kind is Kind.CHANGED
 
 
@@ -362,7 +372,7 @@ def test_still_showing_a_notice_is_unchanged() -> None:
     """A page that keeps showing its notice raises one removal, not one per check."""
     notice = page(*NAV, "This content has been removed.")
     removed = Baseline(State.REMOVED, Removal.NOTICE, notice, ARTICLE)
-    verdict = classify_change(removed, seen(notice))
+    verdict = classify(removed, seen(notice))
     assert (verdict.kind, verdict.state) == (Kind.UNCHANGED, State.REMOVED)
 
 
@@ -371,7 +381,7 @@ def test_paragraph_resplit_is_not_an_edit() -> None:
     joined = Article(
         ARTICLE.title, ARTICLE.byline, ARTICLE.published, (" ".join(ARTICLE.paragraphs),)
     )
-    assert classify_change(ok(ARTICLE), seen(joined)).kind is Kind.UNCHANGED
+    assert classify(ok(ARTICLE), seen(joined)).kind is Kind.UNCHANGED
 
 
 @pytest.mark.parametrize(
@@ -388,7 +398,7 @@ def test_dates_compare_by_day_when_both_are_known(old: str, new: str, kind: Kind
     """A time of day or an unreadable date is not a date edit; another day is."""
     before = Article(ARTICLE.title, ARTICLE.byline, old, ARTICLE.paragraphs)
     after = Article(ARTICLE.title, ARTICLE.byline, new, ARTICLE.paragraphs)
-    assert classify_change(ok(before), seen(after)).kind is kind
+    assert classify(ok(before), seen(after)).kind is kind
 
 
 def test_surviving_share_and_resemblance() -> None:
@@ -418,7 +428,7 @@ def test_not_found_in_a_sentence_of_a_rewrite_is_not_a_soft_404() -> None:
         "A second team of divers will join them on Monday morning, the police said.",
         *NAV,
     )
-    verdict = classify_change(ok(ARTICLE), seen(rewrite))
+    verdict = classify(ok(ARTICLE), seen(rewrite))
     assert verdict.removal is not Removal.SOFT_404
 
 
@@ -431,7 +441,7 @@ def test_another_story_under_the_same_url_is_the_article_gone() -> None:
         "the finance office said.",
         "Critics said the plan does little for farmers.",
     )
-    verdict = classify_change(ok(ARTICLE), seen(rewrite))
+    verdict = classify(ok(ARTICLE), seen(rewrite))
     assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.EMPTIED)
     assert "% of it is left" in verdict.summary
 
@@ -440,7 +450,7 @@ def test_joined_words_are_an_edit() -> None:
     """Removing the space between two words changes the text ("now here" -> "nowhere")."""
     before = page("The minister said help was now here for the families of the victims today.")
     after = page("The minister said help was nowhere for the families of the victims today.")
-    assert classify_change(ok(before), seen(after)).kind is Kind.CHANGED
+    assert classify(ok(before), seen(after)).kind is Kind.CHANGED
 
 
 def test_headline_mentioning_not_found_over_a_rewritten_body_is_an_edit() -> None:
@@ -452,6 +462,6 @@ def test_headline_mentioning_not_found_over_a_rewritten_body_is_an_edit() -> Non
         "",
         ("Rescue teams searched the valley again on Sunday.", *ARTICLE.paragraphs[1:]),
     )
-    verdict = classify_change(ok(old), seen(new))
+    verdict = classify(ok(old), seen(new))
     assert verdict.kind is Kind.CHANGED
     assert Part.HEADLINE in verdict.parts

@@ -10,7 +10,7 @@ import pytest
 
 from tests.evidence_support import URL, five_versions, store_versions
 from watcher.cli import EXIT_ERRORS, EXIT_OK, main
-from watcher.store import Store
+from watcher.store.store import Store
 
 
 @pytest.fixture

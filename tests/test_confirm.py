@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.confirm import is_extraction_shift, mask_volatile, same_content
-from watcher.extract import Article
+from watcher.judge.confirm import is_extraction_shift, mask_volatile, same_content
+from watcher.read.extract import Article
 
 BODY = ("The minister resigned on Friday.", "Investigators questioned 14 officials.", "No comment.")
 

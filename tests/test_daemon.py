@@ -19,12 +19,12 @@ from werkzeug import Request, Response
 
 from tests.conftest import shared_readers
 from tests.sites import Story, render
-from watcher import sdnotify
 from watcher.config import Watchlist
-from watcher.daemon import Daemon, DaemonOptions
-from watcher.models import Page
-from watcher.schedule import Interval, backoff_due, next_due
-from watcher.store import Store
+from watcher.service import sdnotify
+from watcher.service.daemon import Daemon, DaemonOptions
+from watcher.service.schedule import Interval, backoff_due, next_due
+from watcher.store.models import Page
+from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 WAIT = 30.0  # seconds any wait may take before the test fails
@@ -360,7 +360,7 @@ def test_broken_file_keeps_the_last_good_watchlist(
         _toml(site, ["/b1"]) + '\n[[watch]]\nurl = "https://x.example/"\nevery = "15 mins"\n',
         encoding="utf-8",
     )
-    with caplog.at_level(logging.ERROR, logger="watcher.daemon"):
+    with caplog.at_level(logging.ERROR, logger="watcher.service.daemon"):
         assert not daemon.reload_if_changed()
     assert f"{config}:13: watch[1].every: '15 mins' is not a duration" in caplog.text
     assert "keeping the last good one" in caplog.text
@@ -446,7 +446,7 @@ def test_database_outage_backs_off(
     daemon = make_daemon(watchlist(site, ["/o"]), clock)
     with db.engine.begin() as connection:
         connection.execute(text("ALTER TABLE page RENAME TO page_away"))
-    with caplog.at_level(logging.WARNING, logger="watcher.daemon"):
+    with caplog.at_level(logging.WARNING, logger="watcher.service.daemon"):
         assert daemon.tick() == 0
         assert daemon.tick() == 0  # same instant: no second query
         clock.advance(seconds=1)

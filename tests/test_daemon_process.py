@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_daemon import WAIT, Site, site, wait_for
-from watcher.store import Store
+from watcher.store.store import Store
 
 __all__ = ["site"]  # the fixture, shared with test_daemon
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.decode import META_SCAN_BYTES, codec_for_label, decode_body
+from watcher.read.decode import META_SCAN_BYTES, codec_for_label, decode_body
 
 # A news paragraph with characters outside GB2312 (燊, and GBK's em dash pair),
 # which is what pages that declare gb2312 really contain.

@@ -14,8 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.sites import CJK_STORY, Story, render
-from watcher.classify import (
-    DEFAULT_RULES,
+from watcher.judge.classify import (
     Baseline,
     DetectionRules,
     Kind,
@@ -26,11 +25,20 @@ from watcher.classify import (
     Verdict,
     classify_change,
 )
-from watcher.extract import Article, extract_article
-from watcher.normalize import builtin_ignore, normalize_article
-from watcher.phrases import parse_phrases, shipped_phrases
+from watcher.judge.phrases import parse_phrases, shipped_phrases
+from watcher.read.extract import Article, extract_article
+from watcher.read.normalize import builtin_ignore, normalize_article
 
 URL = "https://news.example.com/world/minister-resigns"
+
+
+def classify(
+    previous: Baseline | None, current: Observation, *, rules: DetectionRules | None = None
+) -> Verdict:
+    """classify_change with the shipped phrase list unless the test brings its own."""
+    return classify_change(previous, current, rules=rules or shipped_phrases())
+
+
 STORY = Story()
 
 
@@ -46,7 +54,7 @@ def check(
     status: int = 200,
     final_url: str = URL,
     not_found: str | None = None,
-    rules: DetectionRules = DEFAULT_RULES,
+    rules: DetectionRules | None = None,
 ) -> Verdict:
     old = read(before)
     observation = Observation(
@@ -56,7 +64,9 @@ def check(
         article=read(after) if status == 200 else None,
         not_found=read(not_found) if not_found is not None else None,
     )
-    return classify_change(Baseline(State.OK, None, old, old), observation, rules=rules)
+    return classify_change(
+        Baseline(State.OK, None, old, old), observation, rules=rules or shipped_phrases()
+    )
 
 
 def with_body(story: Story, *paragraphs: str, title: str | None = None) -> str:
@@ -152,7 +162,7 @@ def test_same_day_time_change_is_not_a_date_edit() -> None:
     """clock-noise: a date read with a time of day that moved within the day is not an edit."""
     old = Article("T", "", "2026-11-29T08:00:00", ("Body text of the article.",))
     new = Article("T", "", "2026-11-29T09:13:00", ("Body text of the article.",))
-    verdict = classify_change(Baseline(State.OK, None, old, old), Observation(URL, 200, URL, new))
+    verdict = classify(Baseline(State.OK, None, old, old), Observation(URL, 200, URL, new))
     assert verdict.kind is Kind.UNCHANGED
 
 
@@ -234,12 +244,12 @@ def test_restored_after_a_notice() -> None:
     good = read(render(STORY, seed=1))
     notice = read(with_body(STORY, "This content has been removed."))
     removed = Baseline(State.REMOVED, Removal.NOTICE, notice, good)
-    still = classify_change(
+    still = classify(
         removed,
         Observation(URL, 200, URL, read(with_body(STORY, "This content has been removed."))),
     )
     assert (still.kind, still.state) == (Kind.UNCHANGED, State.REMOVED)
-    back = classify_change(removed, Observation(URL, 200, URL, read(render(STORY, seed=5))))
+    back = classify(removed, Observation(URL, 200, URL, read(render(STORY, seed=5))))
     assert back.kind is Kind.RESTORED
 
 
@@ -266,7 +276,7 @@ def test_noise_in_boilerplate_never_alerts(seed: int, comments: int, cjk: bool) 
     """Nonces, ads, clocks, related links and counters outside the article never alert."""
     story, base = (CJK_STORY, CJK_BASE_ARTICLE) if cjk else (STORY, BASE_ARTICLE)
     new = read(render(story, seed=seed, comments=comments))
-    verdict = classify_change(Baseline(State.OK, None, base, base), Observation(URL, 200, URL, new))
+    verdict = classify(Baseline(State.OK, None, base, base), Observation(URL, 200, URL, new))
     assert verdict.kind is Kind.UNCHANGED, verdict.summary
 
 
@@ -285,28 +295,18 @@ def test_any_one_char_article_change_alerts(data: st.DataObject, cjk: bool) -> N
     edited = read(
         render(replace(story, paragraphs=tuple(paragraphs)), seed=data.draw(st.integers(1, 99)))
     )
-    verdict = classify_change(
-        Baseline(State.OK, None, base, base), Observation(URL, 200, URL, edited)
-    )
+    verdict = classify(Baseline(State.OK, None, base, base), Observation(URL, 200, URL, edited))
     assert verdict.kind is Kind.CHANGED, verdict.summary
 
 
 # -- the phrase list -------------------------------------------------------------------------
 
 
-def test_shipped_list_matches_the_built_in_rules() -> None:
-    """The package's phrase list and the classifier's built-in default say the same."""
+def test_shipped_list_has_both_sections() -> None:
+    """The one phrase list, shipped as package data, has notices and not-found phrases."""
     shipped = shipped_phrases()
-    assert set(shipped.notice_phrases) == set(DEFAULT_RULES.notice_phrases)
-    assert set(shipped.not_found_phrases) == set(DEFAULT_RULES.not_found_phrases)
-
-
-def test_config_copy_matches_the_package_copy() -> None:
-    """config/removal_phrases.txt is the same list users see and copy."""
-    root = Path(__file__).resolve().parents[1]
-    config = (root / "config" / "removal_phrases.txt").read_text("utf-8")
-    package = (root / "watcher" / "data" / "removal_phrases.txt").read_text("utf-8")
-    assert config == package
+    assert "this content has been removed" in shipped.notice_phrases
+    assert "页面不存在" in shipped.not_found_phrases
 
 
 def test_parse_phrases() -> None:
@@ -332,9 +332,9 @@ def test_notice_dropped_by_the_extractor_is_found_in_the_page_lines() -> None:
     furniture = Article(STORY.title, "", "", ("Home", "World", "Sport", "Related", "Contact"))
     lines = ("Home", "World", "This article is no longer available.", "Contact")
     baseline = Baseline(State.OK, None, old, old)
-    bare = classify_change(baseline, Observation(URL, 200, URL, furniture))
+    bare = classify(baseline, Observation(URL, 200, URL, furniture))
     assert bare.removal is Removal.EMPTIED
-    told = classify_change(baseline, Observation(URL, 200, URL, furniture, page_lines=lines))
+    told = classify(baseline, Observation(URL, 200, URL, furniture, page_lines=lines))
     assert told.removal is Removal.NOTICE
 
 
@@ -363,7 +363,7 @@ def test_metadata_date_is_kept_beside_a_sidebar() -> None:
 def test_user_phrase_file_extends_the_shipped_list(tmp_path: Path) -> None:
     """settings.removal_phrases adds a user's phrases to the shipped ones; a bad file is named."""
     from watcher.errors import ConfigError
-    from watcher.phrases import detection_rules, shipped_phrases
+    from watcher.judge.phrases import detection_rules, shipped_phrases
 
     extra = tmp_path / "phrases.txt"
     extra.write_text("[notice]\nthis story was withdrawn by the desk\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Tests for watcher.diff: readable edits that always reproduce both texts exactly."""
+"""Tests for watcher.read.diff: readable edits that always reproduce both texts exactly."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from watcher import diff
-from watcher.diff import (
+from watcher.read import diff
+from watcher.read.diff import (
     Edit,
     Op,
     count_words,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.diff import Op, diff_texts
-from watcher.diffrows import Row, collapse_unchanged, side_by_side
+from watcher.read.diff import Op, diff_texts
+from watcher.serve.diffrows import Row, collapse_unchanged, side_by_side
 
 paragraphs = st.lists(
     st.sampled_from(["Alpha beta.", "Gamma delta.", "部长辞职。", "x"]), max_size=6

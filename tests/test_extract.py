@@ -1,4 +1,4 @@
-"""Tests for watcher.extract: small hand-written pages, then the shared corpus of real pages."""
+"""Tests for watcher.read.extract: hand-written pages, then the shared corpus of real pages."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from watcher.extract import Article, check_selector, extract_article
+from watcher.read.extract import Article, check_selector, extract_article
 
 NEWS_PARAGRAPHS = (
     "The city council voted on Tuesday evening to approve a budget of 48 million euros for the "
@@ -305,7 +305,7 @@ def test_trafilatura_failure_falls_back_to_visible_text(
     def explode(*args: object, **kwargs: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr("watcher.extract.bare_extraction", explode)
+    monkeypatch.setattr("watcher.read.extract.bare_extraction", explode)
     article = extract_article(news_page(), url="https://example.com/a")
     assert article.is_fallback
     assert NEWS_PARAGRAPHS[0] in article.paragraphs

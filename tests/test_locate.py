@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from tests.sites import PARAGRAPHS
 from tests.sites import boxed_page as page
-from watcher.extract import Article, extract_article, prepare_page
-from watcher.locate import Locator, find_locator, reads_the_same
-from watcher.normalize import builtin_ignore, normalize_article
+from watcher.read.extract import Article, extract_article, prepare_page
+from watcher.read.locate import Locator, find_locator, reads_the_same
+from watcher.read.normalize import builtin_ignore, normalize_article
 
 RULES = builtin_ignore()
 SALT = "test"

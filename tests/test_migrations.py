@@ -14,9 +14,9 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from tests.factories import T0
-from watcher.database import migration_config
 from watcher.errors import StoreError
-from watcher.store import Store
+from watcher.store.database import migration_config
+from watcher.store.store import Store
 
 TABLES = {"alembic_version", "alert", "blob", "change", "outage", "page", "snapshot"}
 

@@ -1,4 +1,4 @@
-"""Tests for watcher.normalize: canonical text that only ever loses invisible noise."""
+"""Tests for watcher.read.normalize: canonical text that only ever loses invisible noise."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.extract import Article
-from watcher.normalize import (
+from watcher.read.extract import Article
+from watcher.read.normalize import (
     BUILTIN_IGNORE,
     Normalized,
     builtin_ignore,

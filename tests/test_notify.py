@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import SlackEndpoint, SmtpServer
-from watcher.alerts import AlertItem, excerpt_edits, render_message
+from watcher.alerts.message import AlertItem, excerpt_edits, render_message
+from watcher.alerts.notify import deliver_due, send_test
 from watcher.cli import EXIT_ERRORS, EXIT_OK, main
 from watcher.config import Watch, Watchlist, parse_watchlist
-from watcher.diff import Edit, Op, diff_texts
 from watcher.errors import ConfigError, NotifyError
-from watcher.notify import deliver_due, send_test
-from watcher.store import Store
+from watcher.read.diff import Edit, Op, diff_texts
+from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 EVIL = "refused <!channel> <@U024BE7LH> <http://evil.example|click here> *now* & [x](http://evil.example)"
@@ -57,21 +57,18 @@ def watchlist(**routes: dict[str, Any]) -> Watchlist:
 
 def store_alert(db: Store, route: str, *, when: datetime = T0, text: str = "x") -> int:
     """One change alert in the outbox, written the way the pipeline writes it."""
-    from tests.factories import make_article, make_fetch_result
-    from watcher.store import ChangeDraft
+    from tests.factories import make_article, make_fetch_result, make_version
+    from watcher.store.store import ChangeDraft
 
     url = f"https://news.example/{text}"
     page_id = db.sync_pages([(url, f"page {text}")], when)[url]
     draft = ChangeDraft("changed", ("body",), None, f"edited {text}", 1, 1, when)
     event = {"summary": f"edited {text}", "parts": ["body"], "body": None}
+    fetched = make_fetch_result(f"<p>{text}</p>", url=url, fetched_at=when)
     db.record_version(
         page_id,
-        fetch=make_fetch_result(f"<p>{text}</p>", url=url, fetched_at=when),
-        article=make_article(text),
-        state="ok",
-        removal=None,
+        make_version(fetched, make_article(text)),
         change=draft,
-        previous_snapshot_id=None,
         alerts=[route],
         alert_event=event,
     )
@@ -82,7 +79,7 @@ def test_slack_alert_arrives_with_page_markup_escaped(slack: SlackEndpoint) -> N
     """<!channel>, <@user>, <url|label> and [x](url) in page text reach Slack inert."""
     route = watchlist(desk={"urls": [slack.url()]})
     message_for = {fmt: render_message([changed_item()], fmt) for fmt in ("slack", "html", "text")}
-    from watcher.notify import route_targets, send_message
+    from watcher.alerts.notify import route_targets, send_message
 
     (target,) = route_targets(route.notify["desk"])
     assert send_message(target, message_for) is None
@@ -109,7 +106,7 @@ def test_email_has_html_and_text_parts_with_marked_diff(smtp: SmtpServer) -> Non
     """Email: HTML with <del>/<ins> and escaped page text, plus a wdiff-style text part."""
     route = watchlist(desk={"urls": [smtp.url()]})
     item = changed_item()
-    from watcher.notify import route_targets, send_message
+    from watcher.alerts.notify import route_targets, send_message
 
     (target,) = route_targets(route.notify["desk"])
     messages = {fmt: render_message([item], fmt) for fmt in ("slack", "html", "text")}

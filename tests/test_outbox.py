@@ -23,11 +23,11 @@ from tests.conftest import SlackEndpoint, SmtpServer, shared_readers
 from tests.sites import Story, render
 from tests.test_notify import store_alert
 from tests.test_pipeline import Site
-from watcher.classify import Kind
+from watcher.alerts.notify import deliver_due
+from watcher.check.pipeline import CheckResult, check_page, run_pass
 from watcher.config import Settings, Watch, Watchlist, load_watchlist
-from watcher.notify import deliver_due
-from watcher.pipeline import CheckResult, check_page, run_pass
-from watcher.store import Store
+from watcher.judge.classify import Kind
+from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 SETTINGS = Settings(
@@ -164,7 +164,7 @@ def test_an_alert_is_given_up_after_the_configured_time(
     store_alert(db, "desk", when=T0, text="one")
     slack.failures = 10_000
     watchlist = slack_watchlist(slack, give_up="10m")
-    with caplog.at_level(logging.WARNING, logger="watcher.notify"):
+    with caplog.at_level(logging.WARNING, logger="watcher.alerts.notify"):
         drain(db, watchlist, T0, 20)
     (alert,) = db.outbox.alerts()
     assert alert.given_up_at is not None

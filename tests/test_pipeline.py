@@ -17,14 +17,21 @@ from werkzeug import Request, Response
 
 from tests.conftest import shared_readers
 from tests.sites import CJK_STORY, PARAGRAPHS, Story, boxed_page, encoded, not_found_page, render
-from watcher.classify import Kind, Part, Removal
+from watcher.check.pipeline import (
+    UNPLACED,
+    CheckResult,
+    check_page,
+    check_safely,
+    run_pass,
+    version_record,
+)
+from watcher.check.reading import fetch_options, read_article
 from watcher.config import Settings, Watch, Watchlist
-from watcher.extract import Article
 from watcher.fetch import fetch_page
-from watcher.locate import Locator
-from watcher.pipeline import UNPLACED, CheckResult, check_page, check_safely, run_pass
-from watcher.reading import fetch_options, read_article
-from watcher.store import Store
+from watcher.judge.classify import Kind, Part, Removal
+from watcher.read.extract import Article
+from watcher.read.locate import Locator
+from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -153,7 +160,7 @@ def test_quick_reread_settles_noise_and_still_catches_every_edit(
 ) -> None:
     """Once the article is placed, a noisy re-fetch is settled by re-reading the block
     where it was found; an edit in it, or a paragraph added beside it, still alerts."""
-    caplog.set_level(logging.DEBUG, logger="watcher.pipeline")
+    caplog.set_level(logging.DEBUG, logger="watcher.check")
     quick = "unchanged where the article was found last time"
     site.serve("/a", boxed_page(seed=1))
     check = checker(db, session, site, "/a")
@@ -228,15 +235,10 @@ def test_versions_read_by_an_earlier_watcher_are_read_again(
         ("We use cookies to improve your experience.", *today.paragraphs),
         today.page_title,
     )
+    # stored before versions recorded how they were read (no reader key)
     db.record_version(
         check.page_id,
-        fetch=fetched,
-        article=earlier,
-        state="ok",
-        removal=None,
-        change=None,
-        previous_snapshot_id=None,
-        reader="",  # stored before versions recorded how they were read
+        version_record(fetched, earlier, state="ok", removal=None, reader="", locator=None),
     )
     site.serve("/a", boxed_page(seed=2))
     result = check()
@@ -654,7 +656,7 @@ def test_an_internal_failure_is_one_log_line_and_recorded(
     """A crashing check (a page id the store does not know) logs one line, no traceback."""
     site.serve("/a", render(Story()))
     watch = Watch(url=site.url("/a"))
-    with caplog.at_level(logging.INFO, logger="watcher.pipeline"):
+    with caplog.at_level(logging.INFO, logger="watcher.check.pipeline"):
         result = check_safely(
             db, session, watch, SETTINGS, page_id=987654, now=T0, reader=shared_readers()
         )

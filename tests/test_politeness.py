@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from watcher.politeness import HostLimits, host_of
+from watcher.service.politeness import HostLimits, host_of
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 NO_DELAY = timedelta(0)

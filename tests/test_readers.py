@@ -17,12 +17,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.sites import Story, render
-from watcher.classify import Kind
+from watcher.check.pipeline import run_pass
+from watcher.check.readers import ReaderPool
 from watcher.config import Watchlist
 from watcher.errors import ReaderError, ReaderStopped
-from watcher.pipeline import run_pass
-from watcher.readers import ReaderPool
-from watcher.store import Store
+from watcher.judge.classify import Kind
+from watcher.store.store import Store
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -23,7 +23,7 @@ from tests.test_daemon import WAIT, Site, site, wait_for
 from tests.test_daemon_process import Process, spawn, sqlite_url
 from tests.test_extract import CORPUS
 from watcher.cli import EXIT_CHANGES, EXIT_ERRORS, EXIT_OK
-from watcher.store import Store
+from watcher.store.store import Store
 
 __all__ = ["site", "spawn"]  # fixtures shared with test_daemon / test_daemon_process
 
@@ -103,7 +103,8 @@ def _cpu_ticks(pid: int) -> int:
 
 
 def _busy_reader(daemon_pid: int, besides: set[int]) -> int:
-    """The reader (a grandchild, forked by the fork server) that is burning CPU now."""
+    """The reader (a grandchild, forked by the fork server) that has been burning CPU for
+    two seconds: the huge page's, not one warming up or reading a small page."""
 
     def find() -> int | None:
         family = _descendants(daemon_pid)
@@ -114,8 +115,12 @@ def _busy_reader(daemon_pid: int, besides: set[int]) -> int:
         return busy[0] if len(busy) == 1 else None
 
     deadline = time.monotonic() + WAIT
-    while (busy := find()) is None:
+    streak: list[int | None] = []
+    while len(streak) < 4 or len(set(streak[-4:])) != 1 or streak[-1] is None:
         assert time.monotonic() < deadline, "no reader got busy"
+        streak.append(find())
+    busy = streak[-1]
+    assert busy is not None
     return busy
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from watcher.reload import WatchedFile
+from watcher.service.reload import WatchedFile
 
 
 def test_edit_is_noticed_and_touch_is_not(tmp_path: Path) -> None:

@@ -9,17 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from watcher.config import Settings, Watch
-from watcher.schedule import (
+from watcher.fetch import RETRY_AFTER_CAP, parse_retry_after
+from watcher.service.schedule import (
     BACKOFF_CAP,
     CRON_JITTER_CAP,
-    RETRY_AFTER_CAP,
     Cron,
     Interval,
     backoff_delay,
     backoff_due,
     due_after,
     next_due,
-    parse_retry_after,
     period,
     phase,
     schedule_of,

@@ -18,12 +18,12 @@ from tests.conftest import shared_readers
 from tests.evidence_support import URL, Version, five_versions, page_html, store_versions
 from tests.factories import T0, make_article
 from tests.viewer_support import running
-from watcher.access import check_bind, is_loopback, load_token
 from watcher.cli import EXIT_USAGE, main
 from watcher.config import Watch, Watchlist
 from watcher.errors import ConfigError
-from watcher.serve import ARCHIVE_CSP, VIEWER_CSP, create_app
-from watcher.store import Store
+from watcher.serve.access import check_bind, is_loopback, load_token
+from watcher.serve.app import ARCHIVE_CSP, VIEWER_CSP, create_app
+from watcher.store.store import Store
 
 OTHER = "https://other.example/story"
 TOKEN = "s3cret-token-0123456789"

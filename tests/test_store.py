@@ -12,11 +12,11 @@ import zstandard
 from sqlalchemy import Connection, func, select, update
 from sqlmodel import SQLModel, col
 
-from tests.factories import T0, make_article, make_fetch_result
+from tests.factories import T0, make_article, make_fetch_result, make_version
 from watcher.errors import StoreError
 from watcher.fetch import Hop
-from watcher.models import Blob, Change, Page, Snapshot
-from watcher.store import ChangeDraft, SchedulePosition, StatusCounts, Store
+from watcher.store.models import Blob, Change, Page, Snapshot
+from watcher.store.store import ChangeDraft, SchedulePosition, StatusCounts, Store
 
 
 def count(store: Store, model: type[SQLModel]) -> int:
@@ -50,15 +50,13 @@ def store_version(
     previous: int | None = None,
     at: datetime = T0,
 ) -> tuple[int, int | None]:
-    return store.record_version(
-        page_id,
-        fetch=make_fetch_result(body, fetched_at=at),
-        article=make_article(f"Text of {body!r}."),
+    version = make_version(
+        make_fetch_result(body, fetched_at=at),
+        make_article(f"Text of {body!r}."),
         state=state,
         removal="gone" if state == "removed" else None,
-        change=change,
-        previous_snapshot_id=previous,
     )
+    return store.record_version(page_id, version, change=change, previous_snapshot_id=previous)
 
 
 def test_version_round_trip(db: Store) -> None:
@@ -77,13 +75,7 @@ def test_version_round_trip(db: Store) -> None:
     )
     article = make_article("第一段。", "Second paragraph.", title="标题")
     snapshot_id, change_id = db.record_version(
-        page_id,
-        fetch=fetch,
-        article=article,
-        state="ok",
-        removal=None,
-        change=draft("new", at=fetched_at),
-        previous_snapshot_id=None,
+        page_id, make_version(fetch, article), change=draft("new", at=fetched_at)
     )
 
     snapshot = db.get_snapshot(snapshot_id)

@@ -12,13 +12,14 @@ from sqlalchemy import text
 from tests.conftest import SmtpServer
 from tests.evidence_support import URL, five_versions, store_versions
 from tests.factories import T0, make_article, make_fetch_result
-from watcher.alerts import AlertItem, render_message
+from watcher.alerts.message import AlertItem, render_message
+from watcher.alerts.notify import deliver_due
+from watcher.check.gather import version_record
 from watcher.cli import main
 from watcher.config import Watchlist
-from watcher.database import migration_config
-from watcher.notify import deliver_due
-from watcher.store import ChangeDraft, Store
-from watcher.verify import verify_store
+from watcher.store.database import migration_config
+from watcher.store.store import ChangeDraft, Store
+from watcher.store.verify import verify_store
 
 
 def test_an_untouched_store_verifies(db: Store) -> None:
@@ -129,10 +130,14 @@ def test_alerts_name_the_version_they_report(db: Store) -> None:
     draft = ChangeDraft("changed", ("body",), None, "body edited", 1, 1, T0)
     snapshot_id, _ = db.record_version(
         page_id,
-        fetch=make_fetch_result(url=URL),
-        article=make_article(),
-        state="ok",
-        removal=None,
+        version_record(
+            make_fetch_result(url=URL),
+            make_article(),
+            state="ok",
+            removal=None,
+            reader="",
+            locator=None,
+        ),
         change=draft,
         previous_snapshot_id=None,
         alerts=["desk"],
@@ -165,10 +170,14 @@ def test_delivered_email_names_the_version_and_links_the_change(
     draft = ChangeDraft("changed", ("body",), None, "body edited", 1, 1, T0)
     snapshot_id, change_id = db.record_version(
         page_id,
-        fetch=make_fetch_result(url=URL),
-        article=make_article(),
-        state="ok",
-        removal=None,
+        version_record(
+            make_fetch_result(url=URL),
+            make_article(),
+            state="ok",
+            removal=None,
+            reader="",
+            locator=None,
+        ),
         change=draft,
         previous_snapshot_id=None,
         alerts=["desk"],

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from tests.factories import T0, make_article, make_fetch_result
+from watcher.alerts.notify import deliver_due
+from watcher.alerts.wayback import MIN_INTERVAL, ROUTE
+from watcher.check.gather import version_record
 from watcher.config import Watchlist
-from watcher.notify import deliver_due
-from watcher.store import ChangeDraft, Store
-from watcher.wayback import MIN_INTERVAL, ROUTE
+from watcher.store.store import ChangeDraft, Store
 
 URL = "https://news.example/2026/bridge"
 
@@ -83,10 +84,14 @@ def store_change(db: Store, routes: tuple[str, ...], n: int = 0) -> int:
     draft = ChangeDraft("changed", ("body",), None, "body edited", 1, 1, at)
     _, change_id = db.record_version(
         page_id,
-        fetch=make_fetch_result(f"<p>{n}</p>", url=URL, fetched_at=at),
-        article=make_article(f"Version {n}."),
-        state="ok",
-        removal=None,
+        version_record(
+            make_fetch_result(f"<p>{n}</p>", url=URL, fetched_at=at),
+            make_article(f"Version {n}."),
+            state="ok",
+            removal=None,
+            reader="",
+            locator=None,
+        ),
         change=draft,
         previous_snapshot_id=None,
         alerts=routes,

@@ -17,18 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from watcher import __version__, cli_evidence
-from watcher.classify import Kind
 from watcher.config import Watch, Watchlist, load_watchlist, schema_text
 from watcher.errors import ConfigError, StoreError, WatcherError
+from watcher.judge.classify import Kind
 from watcher.render import render_inspect
-from watcher.store import Store
+from watcher.store.store import Store
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from watcher.check.pipeline import CheckResult
     from watcher.fetch import FetchResult
-    from watcher.models import Change, Page, Snapshot
-    from watcher.pipeline import CheckResult
+    from watcher.store.models import Change, Page, Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -199,8 +199,8 @@ def _open_store(args: argparse.Namespace, watchlist: Watchlist) -> Store:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from watcher.pipeline import run_pass
-    from watcher.reading import start_readers
+    from watcher.check.pipeline import run_pass
+    from watcher.check.reading import start_readers
 
     watchlist = load_watchlist(args.config)
     if not watchlist.watch:
@@ -239,7 +239,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _deliver_alerts(store: Store, watchlist: Watchlist) -> None:
-    from watcher.notify import deliver_due
+    from watcher.alerts.notify import deliver_due
 
     owner = f"check-{socket.gethostname()}-{os.getpid()}"
     while sent := deliver_due(store, watchlist, owner=owner, limit=100):
@@ -251,7 +251,7 @@ def _deliver_alerts(store: Store, watchlist: Watchlist) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """The daemon: check pages on their schedules until SIGTERM/SIGINT; SIGHUP reloads."""
-    from watcher.daemon import Daemon, DaemonOptions
+    from watcher.service.daemon import Daemon, DaemonOptions
 
     watchlist = load_watchlist(args.config)
     if args.verbose == 0:
@@ -505,9 +505,9 @@ def _ago(moment: datetime, now: datetime) -> str:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     import requests
 
+    from watcher.check.reading import compare_rules, fetch_options, read_article, start_readers
     from watcher.fetch import fetch_page
-    from watcher.normalize import normalize_article
-    from watcher.reading import compare_rules, fetch_options, read_article, start_readers
+    from watcher.read.normalize import normalize_article
 
     watchlist = load_watchlist(args.config) if args.config.exists() else Watchlist()
     base = watchlist.find(args.url) or Watch(url=args.url)
@@ -549,8 +549,8 @@ def _stored_fetch(store: Store, url: str, sha256_prefix: str) -> FetchResult:
     """A stored body presented as a fetch of ``url``, for ``inspect --body``."""
     from datetime import UTC, datetime
 
-    from watcher.decode import decode_body
     from watcher.fetch import FetchResult
+    from watcher.read.decode import decode_body
 
     sha256, body = store.body_by_prefix(sha256_prefix)
     text, encoding = decode_body(body, None)
@@ -572,7 +572,7 @@ def _stored_fetch(store: Store, url: str, sha256_prefix: str) -> FetchResult:
 def _cmd_test_notify(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from watcher.notify import send_test
+    from watcher.alerts.notify import send_test
 
     watchlist = load_watchlist(args.config)
     names = [args.route] if args.route else sorted(watchlist.notify)

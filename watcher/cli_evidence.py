@@ -15,12 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from watcher.check.readers import OnDemandReader
+from watcher.check.reading import start_readers
 from watcher.config import Watch, Watchlist, load_watchlist
 from watcher.errors import StoreError, WatcherError
-from watcher.readers import OnDemandReader
-from watcher.reading import start_readers
-from watcher.render import mark, render_edits
-from watcher.versions import (
+from watcher.evidence.versions import (
     Comparison,
     change_json,
     change_pair,
@@ -29,10 +28,11 @@ from watcher.versions import (
     find_version,
     version_json,
 )
+from watcher.render import mark, render_edits
 
 if TYPE_CHECKING:
-    from watcher.models import Snapshot
-    from watcher.store import Store
+    from watcher.store.models import Snapshot
+    from watcher.store.store import Store
 
 
 def add_commands(sub: Any) -> None:
@@ -102,7 +102,7 @@ def _moment(value: str) -> datetime:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from watcher.archive import export_warc
+    from watcher.evidence.archive import export_warc
 
     watchlist = _watchlist(args)
     urls: list[str] | None = list(args.urls) or None
@@ -125,7 +125,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     """Exit 0 when all evidence holds, 1 when anything is broken (each break is listed)."""
-    from watcher.verify import verify_store
+    from watcher.store.verify import verify_store
 
     store = _open(args)
     try:
@@ -147,8 +147,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT; refuses a non-loopback address without a token."""
     import uvicorn
 
-    from watcher.access import check_bind, load_token
-    from watcher.serve import create_app
+    from watcher.serve.access import check_bind, load_token
+    from watcher.serve.app import create_app
 
     token = load_token(args.token_file)
     check_bind(args.host, token)
@@ -179,7 +179,7 @@ def _watchlist(args: argparse.Namespace) -> Watchlist:
 
 def _open(args: argparse.Namespace) -> Store:
     from watcher.cli import database_url
-    from watcher.store import Store
+    from watcher.store.store import Store
 
     store = Store(database_url(_watchlist(args), args.config, args.database))
     store.migrate()

@@ -29,8 +29,8 @@ from pydantic import (
 )
 
 from watcher.errors import ConfigError
-from watcher.extract import check_selector
-from watcher.normalize import compile_ignore
+from watcher.read.extract import check_selector
+from watcher.read.normalize import compile_ignore
 
 DEFAULT_USER_AGENT = "watcher/0.1 (+https://github.com/watcher-news/watcher)"
 
@@ -159,7 +159,7 @@ class Settings(_Model):
     removal_phrases: str | None = Field(
         default=None,
         description="A file of extra removal-notice and not-found phrases, added to the "
-        "shipped list (format: config/removal_phrases.txt).",
+        "shipped list (format: watcher/data/removal_phrases.txt).",
     )
     confirm: bool = Field(
         default=True,
@@ -191,7 +191,7 @@ class Settings(_Model):
 
 
 TemplateName = Literal["title", "slack", "html", "text"]
-# The placeholders an alert template may use (watcher.alerts fills them in, escaped).
+# The placeholders an alert template may use (watcher.alerts.message fills them in, escaped).
 TEMPLATE_FIELDS = (
     "kind",
     "page",
@@ -206,7 +206,7 @@ TEMPLATE_FIELDS = (
 
 
 # Independent copies: where a confirmed change is also captured. Each is delivered as an
-# outbox row of the route named ARCHIVE_ROUTE_PREFIX + name (watcher.wayback).
+# outbox row of the route named ARCHIVE_ROUTE_PREFIX + name (watcher.alerts.wayback).
 Archive = Literal["wayback"]
 ARCHIVE_ROUTE_PREFIX = "archive:"
 
@@ -556,11 +556,6 @@ def _line_of(source: str, loc: Sequence[str | int]) -> int | None:
             if pattern.match(lines[i]):
                 return i + 1
     return table_start + 1 if rest is not loc else None
-
-
-def write_schema(path: Path) -> None:
-    """Write the watchlist's JSON schema (for taplo and other editors) to ``path``."""
-    path.write_text(schema_text(), encoding="utf-8")
 
 
 def schema_text() -> str:

@@ -18,12 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TextIO
 
+from watcher.check.pipeline import snapshot_article
 from watcher.config import load_watchlist
-from watcher.daemon import Daemon, DaemonOptions
-from watcher.models import Change
-from watcher.pipeline import snapshot_article
 from watcher.render import render_diff
-from watcher.store import Store
+from watcher.service.daemon import Daemon, DaemonOptions
+from watcher.store.models import Change
+from watcher.store.store import Store
 
 logger = logging.getLogger(__name__)
 

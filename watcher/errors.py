@@ -6,7 +6,7 @@
     ├── StoreError       the database refused or is unreachable
     ├── ReaderError      a reader process crashed, overran its time or memory
     │   └── ReaderStopped    the readers are shutting down (nothing to record)
-    └── NotifyError      an alert could not be delivered (permanent or not)
+    └── NotifyError      an alert could not be delivered (retried until give-up)
 
 A 404/410/451 or a redirect is *not* an error: it is data in ``FetchResult``.
 """
@@ -49,8 +49,8 @@ class ReaderStopped(ReaderError):
 
 
 class NotifyError(WatcherError):
-    """An alert could not be delivered; ``permanent`` means retrying will not help."""
+    """An alert could not be delivered (a route's URLs cannot be read, no such route).
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+    Every delivery failure is retried with backoff until ``alert_give_up``: an operator can
+    fix a URL file or a route while the alert waits, so none is treated as permanent.
+    """

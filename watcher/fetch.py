@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
@@ -30,8 +31,8 @@ from requests.utils import requote_uri
 from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
 
-from watcher.decode import decode_body
 from watcher.errors import FetchError
+from watcher.read.decode import decode_body
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _READ_CHUNK_BYTES = 64 * 1024
 # Credentials set for one watch must not follow a redirect to someone else's server.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
+# The longest rest a server's Retry-After can impose on a page.
+RETRY_AFTER_CAP = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,32 +105,14 @@ def fetch_page(
     servers set); its response hooks are not run.
     """
     started = time.monotonic()
-    deadline = started + options.deadline_seconds
     _require_http_url(url, url)
-    hops: list[Hop] = []
-    current = url
-    is_same_site = True
-    while True:
-        hop = _fetch_hop(
-            session,
-            url,
-            current,
-            options,
-            deadline,
-            conditional=_conditional_headers(etag, last_modified),
-            with_credentials=is_same_site,
-        )
-        if hop.location is None:
-            break
-        hops.append(Hop(hop.url, hop.status, hop.location))
-        logger.debug("redirect url=%s status=%s location=%s", hop.url, hop.status, hop.location)
-        if len(hops) > options.max_redirects:
-            looped = len({h.url for h in hops}) < len(hops)
-            reason = "redirect loop" if looped else "too many redirects"
-            raise _error(url, current, f"{reason} (more than {options.max_redirects})")
-        is_same_site = is_same_site and _is_same_site(url, hop.location)
-        current = hop.location
-
+    hop, hops = _follow(
+        session,
+        url,
+        options,
+        started + options.deadline_seconds,
+        _conditional_headers(etag, last_modified),
+    )
     text, encoding = decode_body(hop.body, hop.headers.get("content-type"))
     elapsed = time.monotonic() - started
     logger.debug(
@@ -151,6 +136,59 @@ def fetch_page(
         fetched_at=hop.received_at,
         elapsed_seconds=elapsed,
     )
+
+
+def _follow(
+    session: requests.Session,
+    url: str,
+    options: FetchOptions,
+    deadline: float,
+    conditional: dict[str, str],
+) -> tuple[_HopResult, list[Hop]]:
+    """Every hop from ``url`` to the final response; credentials go only to the same site."""
+    hops: list[Hop] = []
+    current = url
+    is_same_site = True
+    while True:
+        hop = _fetch_hop(
+            session,
+            url,
+            current,
+            options,
+            deadline,
+            conditional=conditional,
+            with_credentials=is_same_site,
+        )
+        if hop.location is None:
+            return hop, hops
+        hops.append(Hop(hop.url, hop.status, hop.location))
+        logger.debug("redirect url=%s status=%s location=%s", hop.url, hop.status, hop.location)
+        if len(hops) > options.max_redirects:
+            looped = len({h.url for h in hops}) < len(hops)
+            reason = "redirect loop" if looped else "too many redirects"
+            raise _error(url, current, f"{reason} (more than {options.max_redirects})")
+        is_same_site = is_same_site and _is_same_site(url, hop.location)
+        current = hop.location
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), capped; None if bad."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive result means "-0000"
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP.total_seconds())
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from watcher.config import Watch
-from watcher.diff import Edit, Op, count_words, diff_texts
-from watcher.extract import Article
 from watcher.fetch import FetchResult
-from watcher.normalize import Normalized
+from watcher.read.diff import Edit, Op, count_words, diff_texts
+from watcher.read.extract import Article
+from watcher.read.normalize import Normalized
 
 _RED = "\x1b[9;31m"  # struck through, red
 _GREEN = "\x1b[1;32m"  # bold, green

@@ -1,0 +1,364 @@
+"""The judge's rules, one fixture per rule, and properties over observations.
+
+No HTTP, no database, no reader: each test states what the pipeline would have gathered,
+and ``World.answer`` hands the judge exactly the evidence it asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watcher.judge.classify import Baseline, Kind, Part, Removal, State
+from watcher.judge.decide import (
+    KEEP,
+    UNPLACED,
+    Ask,
+    Decision,
+    Earlier,
+    Evidence,
+    Load,
+    Observations,
+    Stored,
+    decide,
+)
+from watcher.judge.phrases import shipped_phrases
+from watcher.read.extract import Article
+from watcher.read.normalize import builtin_ignore
+
+URL = "https://news.example.com/world/minister-resigns"
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+BODY = (
+    "The transport minister resigned on Friday after documents showed the contract for the "
+    "new bridge was awarded without a tender.",
+    "Opposition leaders said 14 officials had been questioned by investigators this week.",
+    "The ministry declined to comment on the report when reached by telephone.",
+)
+STORY = Article("Minister resigns over bridge", "Jane Doe", "2026-11-29", BODY)
+EDITED = replace(STORY, paragraphs=(BODY[0], BODY[1].replace("14", "4"), BODY[2]))
+OK = Stored(State.OK, None, "locator-1")
+FAILED = "failed"  # a second fetch that got no response
+
+
+@dataclass(frozen=True)
+class World:
+    """What the pipeline would gather for one check, as plain values."""
+
+    first: Article | None
+    status: int = 200
+    second: Article | str | None = None  # FAILED for a second fetch with no response
+    second_status: int = 200
+    stored: Stored | None = OK
+    baseline: Article | None = STORY
+    quick: bool = False
+    page_lines: tuple[str, ...] = ()
+    not_found: Article | None = None
+    page_texts: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    earlier: Earlier | None = None
+    located: str | None = "locator-2"
+    confirm: bool = True
+    is_unmodified: bool = False
+
+    def observations(self) -> Observations:
+        return Observations(
+            url=URL,
+            mode="article",
+            ignore=tuple(builtin_ignore()),
+            rules=shipped_phrases(),
+            checked_at=NOW,
+            confirm=self.confirm,
+            stored=self.stored,
+            first=Load(self.status, URL, has_text=self.first is not None),
+            is_unmodified=self.is_unmodified,
+            routes=("desk",),
+        )
+
+    def answer(self, ask: Ask, obs: Observations) -> Observations:
+        """The evidence ``ask`` names, as the pipeline would gather it."""
+        evidence = ask.evidence
+        if evidence is Evidence.QUICK_READ:
+            return replace(obs, reads_as_before=self.quick)
+        if evidence in (Evidence.BASELINE, Evidence.REREAD):
+            base = self.baseline
+            baseline = Baseline(State.OK, None, base, base) if base is not None else None
+            return replace(obs, baseline=baseline, is_reread=evidence is Evidence.REREAD)
+        if evidence is Evidence.SECOND_FETCH:
+            if self.second == FAILED:
+                return replace(obs, second=None)
+            article = self.second if isinstance(self.second, Article) else None
+            return replace(obs, second=Load(self.second_status, URL, article is not None))
+        if evidence is Evidence.PREVIOUS_PAGE:
+            return replace(obs, page_texts=self.page_texts)
+        if evidence is Evidence.HISTORY:
+            return replace(obs, earlier=self.earlier)
+        if evidence is Evidence.LOCATION:
+            return replace(obs, located=self.located)
+        load = obs.first if ask.load == 0 else obs.second
+        assert isinstance(load, Load)
+        if evidence is Evidence.READING:
+            load = replace(load, article=self.first if ask.load == 0 else self.second_article)
+        elif evidence is Evidence.PAGE_LINES:
+            load = replace(load, page_lines=self.page_lines)
+        else:
+            load = replace(load, not_found=self.not_found)
+        return replace(obs, first=load) if ask.load == 0 else replace(obs, second=load)
+
+    @property
+    def second_article(self) -> Article | None:
+        return self.second if isinstance(self.second, Article) else None
+
+
+def judge(world: World) -> tuple[Decision, list[Ask]]:
+    """Run the judge to a decision, answering every question from ``world``."""
+    obs, asked = world.observations(), []
+    for _ in range(20):
+        outcome = decide(obs)
+        if isinstance(outcome, Decision):
+            return outcome, asked
+        asked.append(outcome)
+        obs = world.answer(outcome, obs)
+    raise AssertionError(f"the judge kept asking: {asked}")
+
+
+def evidence(asked: list[Ask]) -> list[Evidence]:
+    return [ask.evidence for ask in asked]
+
+
+# -- rule fixtures ---------------------------------------------------------------------------
+
+
+def test_unmodified_response_is_unchanged_without_asking() -> None:
+    """A 304 or the same bytes ends the check at once and keeps the stored locator."""
+    decision, asked = judge(World(STORY, is_unmodified=True))
+    assert decision.verdict.kind is Kind.UNCHANGED
+    assert not asked
+    assert decision.locator is KEEP
+    assert not decision.stores_version
+
+
+def test_unmodified_removed_page_stays_removed() -> None:
+    """An unmodified answer of a removed page keeps its removal."""
+    stored = Stored(State.REMOVED, Removal.GONE, None)
+    decision, _ = judge(World(None, status=404, stored=stored, is_unmodified=True))
+    assert (decision.verdict.state, decision.verdict.removal) == (State.REMOVED, Removal.GONE)
+
+
+def test_quick_read_as_before_ends_the_check() -> None:
+    """When the article reads as before where it was found, nothing else is asked."""
+    decision, asked = judge(World(STORY, quick=True))
+    assert evidence(asked) == [Evidence.QUICK_READ]
+    assert decision.verdict.kind is Kind.UNCHANGED
+
+
+def test_first_version_is_new_and_placed() -> None:
+    """With nothing stored, the page is a new version: stored, placed, never alerted."""
+    decision, asked = judge(World(STORY, stored=None, baseline=None))
+    assert evidence(asked) == [Evidence.BASELINE, Evidence.READING, Evidence.LOCATION]
+    assert decision.verdict.kind is Kind.NEW
+    assert decision.stores_version
+    assert not decision.is_alerting
+    assert decision.locator == "locator-2"
+
+
+def test_noise_only_full_read_places_the_article_again() -> None:
+    """A full read that finds the article as stored is unchanged and placed for next time."""
+    decision, asked = judge(World(STORY))
+    assert evidence(asked) == [
+        Evidence.QUICK_READ,
+        Evidence.BASELINE,
+        Evidence.READING,
+        Evidence.LOCATION,
+    ]
+    assert asked[-1].place == STORY
+    assert decision.verdict.kind is Kind.UNCHANGED
+    assert decision.locator == "locator-2"
+    assert not decision.stores_version
+
+
+def test_unplaced_page_is_not_placed_again_without_a_new_version() -> None:
+    """A page once found unplaceable is not parsed to be placed again while unchanged."""
+    stored = Stored(State.OK, None, UNPLACED)
+    decision, asked = judge(World(STORY, stored=stored))
+    assert Evidence.LOCATION not in evidence(asked)
+    assert decision.locator == UNPLACED
+
+
+def test_edit_seen_by_both_loads_alerts() -> None:
+    """An edit the second fetch sees as well is a confirmed change, kept from that load."""
+    decision, asked = judge(World(EDITED, second=EDITED))
+    assert Evidence.SECOND_FETCH in evidence(asked)
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.verdict.parts == (Part.BODY,)
+    assert decision.is_alerting
+    assert decision.load == 1
+
+
+def test_edit_gone_on_the_second_load_is_not_reported() -> None:
+    """A change the second fetch does not see (A/B test, CDN node) stays silent."""
+    decision, _ = judge(World(EDITED, second=STORY))
+    assert decision.verdict.kind is Kind.UNCHANGED
+    assert decision.verdict.summary.startswith("not confirmed by a second fetch")
+    assert decision.locator is None  # nothing of an unconfirmed load is re-read next time
+
+
+def test_failed_second_fetch_does_not_confirm() -> None:
+    """No response to the confirming fetch means nothing is confirmed."""
+    decision, _ = judge(World(EDITED, second=FAILED))
+    assert decision.verdict.kind is Kind.UNCHANGED
+    assert not decision.is_alerting
+
+
+def test_paragraph_that_differs_between_loads_is_masked() -> None:
+    """A teaser that rotates on every load is noise, however often it changes."""
+    first = replace(STORY, paragraphs=(*BODY, "Most read: a cat elected mayor of a small town"))
+    second = replace(STORY, paragraphs=(*BODY, "Most read: the lottery numbers of this week"))
+    decision, _ = judge(World(first, second=second))
+    assert decision.verdict.kind is Kind.UNCHANGED
+
+
+def test_without_confirmation_an_edit_alerts_at_once() -> None:
+    """With confirm off, the first load decides."""
+    decision, asked = judge(World(EDITED, confirm=False))
+    assert Evidence.SECOND_FETCH not in evidence(asked)
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.is_alerting
+
+
+def test_404_confirmed_is_a_removal() -> None:
+    """A 404 seen twice is a removal (gone), stored and alerted."""
+    decision, _ = judge(World(None, status=404, second=None, second_status=404))
+    assert decision.verdict.kind is Kind.REMOVED
+    assert decision.verdict.removal is Removal.GONE
+    assert decision.is_alerting
+    assert decision.locator is None
+
+
+def test_server_error_is_an_error_and_keeps_the_locator() -> None:
+    """A 503 is an error, never a removal, and keeps where the article was found."""
+    decision, _ = judge(World(None, status=503))
+    assert decision.verdict.kind is Kind.ERROR
+    assert decision.locator is KEEP
+    assert not decision.stores_version
+
+
+def test_removal_notice_on_the_page_needs_its_whole_text() -> None:
+    """With most of the article gone, a removal notice among the page's lines is a removal."""
+    notice = Article("Minister resigns over bridge", "", "", ("Home", "World"))
+    lines = ("Home", "World", "This content has been removed.")
+    decision, asked = judge(World(notice, second=notice, page_lines=lines))
+    assert Evidence.PAGE_LINES in evidence(asked)
+    assert Evidence.NOT_FOUND in evidence(asked)
+    assert decision.verdict.kind is Kind.REMOVED
+    assert decision.verdict.removal is Removal.NOTICE
+
+
+def test_extraction_shift_is_not_a_change() -> None:
+    """A paragraph the extractor dropped that still stands on the new page is no edit."""
+    shorter = replace(STORY, paragraphs=BODY[:2])
+    pages = ((*BODY, "Footer"), (*BODY, "Footer"))
+    decision, asked = judge(World(shorter, second=shorter, page_texts=pages))
+    assert Evidence.PREVIOUS_PAGE in evidence(asked)
+    assert decision.verdict.kind is Kind.UNCHANGED
+    assert decision.verdict.summary.startswith("extraction shift")
+
+
+def test_removed_text_missing_from_the_page_is_a_change() -> None:
+    """A paragraph gone from the article and from the page is a real deletion."""
+    shorter = replace(STORY, paragraphs=BODY[:2])
+    pages = ((*BODY, "Footer"), (*BODY[:2], "Footer"))
+    decision, _ = judge(World(shorter, second=shorter, page_texts=pages))
+    assert decision.verdict.kind is Kind.CHANGED
+
+
+def flip(at: datetime) -> Earlier:
+    """The stored history of an A/B test: the version before the latest was ``EDITED``."""
+    return Earlier(7, at, "ok", EDITED, Kind.CHANGED.value, (Part.BODY.value,))
+
+
+def test_flip_back_is_recorded_without_an_alert() -> None:
+    """Returning to the version of an hour ago undoes a reported change: no second alert."""
+    decision, _ = judge(World(EDITED, second=EDITED, earlier=flip(NOW - timedelta(hours=1))))
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.repeat_of == 7
+    assert not decision.is_alerting
+    assert decision.routes == ()
+    assert "already reported" in decision.verdict.summary
+
+
+def test_revert_after_the_flip_window_is_news() -> None:
+    """An editor undoing an edit days later is reported."""
+    decision, _ = judge(World(EDITED, second=EDITED, earlier=flip(NOW - timedelta(days=3))))
+    assert decision.routes == ("desk",)
+    assert decision.is_alerting
+    assert decision.repeat_of is None
+
+
+# -- properties ------------------------------------------------------------------------------
+
+words = st.sampled_from(["bridge", "tender", "minister", "contract", "river", "vote", "桥梁"])
+paragraphs = st.lists(words, min_size=12, max_size=30).map(" ".join)
+articles = st.builds(
+    Article,
+    title=st.sampled_from(["Minister resigns", "Bridge contract", "桥梁合同"]),
+    byline=st.sampled_from(["Jane Doe", "", "王伟"]),
+    published=st.sampled_from(["2026-11-29", "2026-11-30", ""]),
+    paragraphs=st.lists(paragraphs, min_size=1, max_size=4).map(tuple),
+)
+statuses = st.sampled_from([200, 200, 200, 404, 410, 451, 500, 503])
+worlds = st.builds(
+    World,
+    first=st.none() | articles,
+    status=statuses,
+    second=st.none() | articles | st.just(FAILED),
+    second_status=statuses,
+    stored=st.sampled_from([OK, None, Stored(State.REMOVED, Removal.GONE, None)]),
+    baseline=st.none() | articles,
+    quick=st.booleans(),
+    confirm=st.booleans(),
+    is_unmodified=st.booleans(),
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(worlds)
+def test_judge_decides_without_asking_twice(world: World) -> None:
+    """Every check ends in a decision, and no piece of evidence is asked for twice."""
+    _, asked = judge(world)
+    assert len(asked) == len(set(asked))
+
+
+@settings(max_examples=50, deadline=None)
+@given(worlds)
+def test_only_confirmed_events_alert(world: World) -> None:
+    """An alert needs an alerting kind and, with confirm on, a second load that answered."""
+    decision, asked = judge(world)
+    if decision.is_alerting:
+        assert decision.verdict.kind.is_alerting
+        assert decision.stores_version
+        if world.confirm:
+            assert Evidence.SECOND_FETCH in evidence(asked)
+            assert world.second != FAILED
+
+
+@settings(max_examples=50, deadline=None)
+@given(worlds)
+def test_errors_never_store_or_alert(world: World) -> None:
+    """A server error (not read as before) is an error: no version, no alert, locator kept."""
+    decision, _ = judge(replace(world, status=503, is_unmodified=False, quick=False))
+    assert decision.verdict.kind is Kind.ERROR
+    assert not decision.stores_version
+    assert decision.locator is KEEP
+
+
+@settings(max_examples=50, deadline=None)
+@given(worlds)
+def test_a_page_as_stored_is_never_an_event(world: World) -> None:
+    """The stored article read again, twice, is never an event: noise never alerts."""
+    world = replace(world, first=world.baseline, second=world.baseline, status=200)
+    world = replace(world, stored=OK if world.baseline is not None else None)
+    decision, _ = judge(world)
+    if world.baseline is not None:
+        assert not decision.verdict.is_event

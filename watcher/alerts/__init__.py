@@ -1,0 +1,1 @@
+"""Alerts: messages rendered from decisions, delivered through apprise."""

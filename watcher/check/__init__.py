@@ -1,0 +1,1 @@
+"""One check, gathered: fetch, read in reader processes, ask the judge, record."""

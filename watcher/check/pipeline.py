@@ -1,0 +1,208 @@
+"""One check of one page, end to end; the only module that knows the order of the stages.
+
+fetch -> read (reader processes) -> judge, asking for more -> store. It gathers and records
+and never decides: every verdict is ``judge.decide``'s. The broad ``except`` here is the
+per-page boundary: one broken page is logged and recorded, never fatal to a pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import requests
+
+from watcher.check.gather import CheckResult, Gatherer, version_record
+from watcher.check.readers import Reader
+from watcher.check.reading import fetch_options, read_article, snapshot_article
+from watcher.config import Settings, Watch, Watchlist
+from watcher.errors import FetchError, ReaderError, ReaderStopped
+from watcher.fetch import FetchResult
+from watcher.judge.classify import error_verdict
+from watcher.judge.decide import UNPLACED
+from watcher.store.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def check_page(
+    store: Store,
+    session: requests.Session,
+    watch: Watch,
+    settings: Settings,
+    *,
+    page_id: int,
+    now: datetime | None = None,
+    routes: Sequence[str] = (),
+    reader: Reader,
+) -> CheckResult:
+    """Fetch ``watch``, let the judge decide against its stored versions, store what is new.
+
+    The stages, in order: fetch; read and judge, fetching and reading more while the judge
+    asks; record. ``routes`` (``Watchlist.routes_for(watch)``) get the alerts, written with
+    the change. ``reader`` parses the page in a reader process; a page that crashes or
+    hangs its reader is recorded as an error of its own, with its body kept to reproduce it.
+    """
+    check = Gatherer(store, session, watch, settings, reader, page_id, now or datetime.now(UTC))
+    page, latest = store.page_by_url(watch.url), store.latest_snapshot(page_id)
+    try:
+        fetched = check.fetch_first(page, latest)
+    except FetchError as exc:
+        return check.record_failure(str(exc), None, routes)
+    try:
+        decision, loads = check.judge(fetched, page, latest, routes)
+    except ReaderStopped:
+        raise
+    except ReaderError as exc:
+        return _unreadable(check, fetched, exc, routes)
+    return check.record(decision, loads, latest)
+
+
+def _unreadable(
+    check: Gatherer, fetched: FetchResult, exc: ReaderError, routes: Sequence[str]
+) -> CheckResult:
+    """A page its reader could not get through: an error, never a change or removal.
+
+    The body is kept, so ``watcher inspect --body SHA256`` can read it again.
+    """
+    kept = check.store.keep_body(fetched.body, kept_at=check.checked_at)
+    message = f"{exc}; body kept as {kept[:16]}"
+    logger.error("%s page=%s url=%s", message, check.watch.label, check.watch.url)
+    return check.record_failure(message, fetched.status, routes)
+
+
+@contextmanager
+def _thread_sessions(user_agent: str) -> Iterator[Callable[[], requests.Session]]:
+    """One ``requests.Session`` per worker thread (sessions are not thread-safe)."""
+    local = threading.local()
+    sessions: list[requests.Session] = []
+    lock = threading.Lock()
+
+    def get() -> requests.Session:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = user_agent
+            local.session = session
+            with lock:
+                sessions.append(session)
+        return session
+
+    try:
+        yield get
+    finally:
+        for session in sessions:
+            session.close()
+
+
+def run_pass(
+    store: Store,
+    watchlist: Watchlist,
+    *,
+    on_result: Callable[[CheckResult], None] | None = None,
+    now: Callable[[], datetime] | None = None,
+    reader: Reader,
+) -> list[CheckResult]:
+    """Check every watch once, ``settings.workers`` at a time; results in watchlist order.
+
+    Fetching runs in threads; every parse runs in ``reader``'s processes.
+    """
+    clock = now or (lambda: datetime.now(UTC))
+    settings = watchlist.settings
+    ids = store.sync_pages(((w.url, w.label) for w in watchlist.watch), clock())
+    results: list[CheckResult | None] = [None] * len(watchlist.watch)
+
+    with (
+        _thread_sessions(settings.user_agent) as session_for,
+        ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="check") as pool,
+    ):
+
+        def one(index: int, watch: Watch) -> None:
+            result = check_safely(
+                store,
+                session_for(),
+                watch,
+                settings,
+                ids[watch.url],
+                clock(),
+                routes=watchlist.routes_for(watch),
+                reader=reader,
+            )
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+
+        futures = [pool.submit(one, i, w) for i, w in enumerate(watchlist.watch)]
+        for future in futures:
+            future.result()
+    return [r for r in results if r is not None]
+
+
+def check_safely(
+    store: Store,
+    session: requests.Session,
+    watch: Watch,
+    settings: Settings,
+    page_id: int,
+    now: datetime,
+    *,
+    routes: Sequence[str] = (),
+    reader: Reader,
+) -> CheckResult:
+    """The per-page boundary: any failure is logged on one line and recorded.
+
+    journald keeps one line per event; the traceback follows at DEBUG (``-vv``).
+
+    ``routes`` (``Watchlist.routes_for(watch)``) receive the page's alerts. Only
+    ``ReaderStopped`` passes through: the readers are shutting down, nothing is recorded.
+    """
+    try:
+        return check_page(
+            store, session, watch, settings, page_id=page_id, now=now, routes=routes, reader=reader
+        )
+    except ReaderStopped:
+        raise
+    except Exception as exc:  # the one broad boundary, by design
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        logger.error("check failed page=%s url=%s: %s", watch.label, watch.url, _one_line(message))
+        logger.debug("traceback of the failed check url=%s", watch.url, exc_info=True)
+        try:
+            store.record_check(
+                page_id,
+                checked_at=now,
+                status=None,
+                error=message,
+                alerts=routes,
+                unreachable_after=settings.unreachable_after,
+            )
+        except Exception as again:  # the store itself may be what failed
+            logger.error(
+                "could not record the failure url=%s: %s: %s",
+                watch.url,
+                type(again).__name__,
+                _one_line(str(again)),
+            )
+            logger.debug("traceback of the failed record url=%s", watch.url, exc_info=True)
+        return CheckResult(watch.url, watch.label, error_verdict(message), now)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# Re-exported: the CLI, the demo and the benchmarks read pages the pipeline's way.
+__all__ = [
+    "UNPLACED",
+    "CheckResult",
+    "check_page",
+    "check_safely",
+    "fetch_options",
+    "read_article",
+    "run_pass",
+    "snapshot_article",
+    "version_record",
+]

@@ -1,0 +1,238 @@
+"""Reader processes (edge): every parse of a page runs in a worker process, never in a thread.
+
+lxml and trafilatura crash the whole process when threads parse and copy trees at once,
+hold the GIL for most of a page, and have no time bound of their own; only a process can
+be killed. A reader that dies is replaced and its page tried once more; a reader that
+overruns ``timeout_seconds`` is killed. Only plain, picklable data crosses the boundary.
+Never runs a task in the calling process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from multiprocessing import resource_tracker
+from typing import ParamSpec, Protocol, Self, TypeVar
+
+from pebble import ProcessExpired, ProcessPool
+
+from watcher.errors import ReaderError, ReaderStopped
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# How long a waiting caller sleeps between looks at whether the pool was stopped.
+_POLL_SECONDS = 0.25
+# Modules every reader needs: imported once in the fork server, so a reader that replaces
+# a dead one starts in milliseconds instead of importing trafilatura again.
+_PRELOAD = ["watcher.check.reading"]
+# The signals the daemon collects in its main thread and blocks everywhere else.
+_DAEMON_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+
+
+class Reader(Protocol):
+    """Runs a module-level reading function on plain arguments and returns its result."""
+
+    def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+
+class ReaderPool:
+    """A pool of reader processes with a per-task time limit and crash recovery.
+
+    ``processes`` readers run at once (the default is one per CPU). Each reader is
+    recycled after ``max_tasks`` pages so a leak cannot grow without bound, and its
+    address space is capped at ``memory_bytes`` (a page that needs more fails in that
+    reader alone).
+    """
+
+    def __init__(
+        self,
+        processes: int | None = None,
+        *,
+        timeout_seconds: float = 30.0,
+        max_tasks: int = 200,
+        memory_bytes: int | None = None,
+        warm_up: Callable[[], object] | None = None,
+    ) -> None:
+        self.processes = processes or os.cpu_count() or 1
+        self.timeout_seconds = timeout_seconds
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        self._pool = ProcessPool(
+            max_workers=self.processes,
+            max_tasks=max_tasks,
+            initializer=_start_reader,
+            initargs=(memory_bytes,),
+            context=context,
+        )
+        self._stopped = threading.Event()
+        # Started now, so that starting the first reader later, from a check thread, does
+        # not change that thread's signal mask (see _keeping_signal_mask).
+        with _keeping_signal_mask():
+            resource_tracker.ensure_running()
+        if warm_up is not None:
+            self._start(warm_up)
+
+    def _start(self, warm_up: Callable[[], object]) -> None:
+        """Start the readers now, each warming up, while the caller gets on with its work
+        (the first page read no longer waits for imports and lazy initialisation).
+
+        The pool's threads are started with the daemon's signals blocked, so that only the
+        thread that waits for them ever receives them.
+        """
+        with _keeping_signal_mask():
+            signal.pthread_sigmask(signal.SIG_BLOCK, _DAEMON_SIGNALS)
+            for _ in range(self.processes):
+                self._pool.schedule(warm_up, timeout=self.timeout_seconds)
+
+    def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """``fn(*args, **kwargs)`` in a reader; a crash is retried once in a fresh reader.
+
+        Raises ``ReaderError`` when the reader crashed twice or overran its time (a page
+        that hangs once hangs again, so a timeout is not retried), ``ReaderStopped`` once
+        the pool is closing; an exception raised by ``fn`` itself propagates unchanged.
+        """
+        crashed = ""
+        for attempt in (1, 2):
+            try:
+                return self._once(fn, args, kwargs)
+            except ProcessExpired as exc:
+                crashed = _describe_exit(exc.exitcode)
+                if attempt == 1:
+                    logger.warning("reader %s; reading the page again in a fresh one", crashed)
+            except FutureTimeout:
+                raise ReaderError(
+                    f"reader timeout: reading took longer than {self.timeout_seconds:g}s",
+                    cause="reader timeout",
+                ) from None
+            except MemoryError:
+                raise ReaderError(
+                    "reader out of memory: the page needs more than a reader may use",
+                    cause="reader out of memory",
+                ) from None
+        raise ReaderError(f"reader crashed twice on this page ({crashed})", cause="reader crashed")
+
+    def _once(self, fn: Callable[..., R], args: tuple[object, ...], kwargs: dict[str, object]) -> R:
+        if self._stopped.is_set():
+            raise ReaderStopped("readers are stopping")
+        try:
+            future = self._pool.schedule(fn, args=args, kwargs=kwargs, timeout=self.timeout_seconds)
+        except RuntimeError as exc:  # the pool is no longer active
+            raise ReaderStopped(f"readers are stopping: {exc}") from None
+        while True:
+            try:
+                result: R = future.result(timeout=_POLL_SECONDS)
+                return result
+            except FutureTimeout:
+                if future.done():
+                    raise  # the task itself overran (pebble reports it this way)
+                if self._stopped.is_set():
+                    future.cancel()
+                    raise ReaderStopped("readers are stopping") from None
+            except (CancelledError, BrokenProcessPool):
+                if self._stopped.is_set():
+                    raise ReaderStopped("readers are stopping") from None
+                raise
+
+    @property
+    def is_closed(self) -> bool:
+        return self._stopped.is_set()
+
+    def close(self, *, kill: bool = False, timeout: float = 5.0) -> None:
+        """Stop the readers: let current pages finish, or with ``kill`` end them now."""
+        self._stopped.set()
+        if kill:
+            self._pool.stop()
+        else:
+            self._pool.close()
+        try:
+            self._pool.join(timeout)
+        except TimeoutError:
+            self._pool.stop()
+            self._pool.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close(kill=True)
+
+
+@contextmanager
+def _keeping_signal_mask() -> Iterator[None]:
+    """Restore this thread's signal mask after starting the resource tracker.
+
+    multiprocessing starts its resource tracker with the first process and then unblocks
+    SIGTERM and SIGINT in the calling thread. In the daemon every thread blocks them so
+    that only the main thread collects them; a thread left with SIGTERM unblocked (and
+    the pool threads it starts) would let the signal's default action kill the daemon.
+    """
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+class OnDemandReader:
+    """Starts its reader processes on first use: for commands and views that read a page
+    only now and then (a diff against a version read by an older watcher)."""
+
+    def __init__(self, start: Callable[[], ReaderPool]) -> None:
+        self._start = start
+        self._pool: ReaderPool | None = None
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._start()
+            pool = self._pool
+        return pool.run(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close(kill=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _start_reader(memory_bytes: int | None) -> None:
+    """Runs in each new reader: cap its memory; the daemon handles signals, not readers.
+
+    A reader inherits the daemon's blocked signals through the fork server; SIGTERM is
+    unblocked so that stopping a reader does not wait for SIGKILL.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DAEMON_SIGNALS)
+    if memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _describe_exit(exitcode: int | None) -> str:
+    """How a reader ended, in the words an operator searches for: ``SIGSEGV``, ``exit 1``."""
+    if exitcode is None:
+        return "ended without an exit code"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with status {exitcode}"

@@ -1,0 +1,146 @@
+"""How a watch is fetched and read: fetch options, the stored text of a page and of a version.
+
+Shared by the check pipeline, its second looks, the CLI and the benchmarks, so that
+every one of them reads a page exactly the same way. The functions that parse HTML
+(``read_article``, ``page_lines``, ``visible_lines``, ``locate_article``,
+``reads_as_before``) are run in reader processes (``watcher.check.readers``), never in a
+checking thread: they take and return plain data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+
+from watcher.check.readers import ReaderPool
+from watcher.config import Settings, Watch
+from watcher.fetch import FetchOptions
+from watcher.read.extract import Article, extract_article, prepare_page
+from watcher.read.locate import Locator, find_locator, reads_the_same
+from watcher.read.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
+from watcher.store.models import Snapshot
+
+# Bump when read_article can give another Article for the same HTML (a change to
+# extraction or normalisation): versions read under another reader are read again from
+# their raw body before they are compared, so an upgrade never reports an edit.
+READER = "2"
+
+
+def reader_key(watch: Watch) -> str:
+    """How a watch's versions are read: this watcher's reader and the watch's own mode,
+    selector and exclude selectors (changing those is not an edit of the page either)."""
+    setup = json.dumps([watch.mode, watch.selector, list(watch.exclude)])
+    return f"{READER}:{hashlib.sha256(setup.encode()).hexdigest()[:16]}"
+
+
+def start_readers(settings: Settings, processes: int | None = None) -> ReaderPool:
+    """The reader processes for ``settings`` (``processes`` overrides ``settings.readers``)."""
+    return ReaderPool(
+        processes or settings.readers,
+        timeout_seconds=settings.read_timeout.total_seconds(),
+        memory_bytes=settings.reader_memory,
+        warm_up=warm_up,
+    )
+
+
+def warm_up() -> None:
+    """Run in each new reader: trafilatura's first page costs a few hundred milliseconds of
+    lazy set-up, paid here instead of by the first page checked."""
+    read_article(_WARM_UP_PAGE, Watch(url="https://example.org/warm-up"))
+
+
+_WARM_UP_PAGE = (
+    "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+    "<p>Published 2026-01-01 by A. Reader. This paragraph is long enough to be read as "
+    "the text of an article, so that every reading step runs once.</p></article></body></html>"
+)
+
+
+def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
+    """The fetcher's view of a watch: its own headers/cookies/proxy plus global limits."""
+    timeout = settings.timeout.total_seconds()
+    return FetchOptions(
+        user_agent=settings.user_agent,
+        connect_timeout_seconds=timeout,
+        read_timeout_seconds=timeout,
+        deadline_seconds=settings.deadline.total_seconds(),
+        max_bytes=settings.max_bytes,
+        headers=dict(watch.headers),
+        cookies=dict(watch.cookies),
+        proxy=watch.proxy,
+    )
+
+
+def read_article(html: str, watch: Watch, url: str | None = None) -> Article:
+    """Extract and normalise without ignore rules: what is stored as the version's text."""
+    article = extract_article(
+        html, mode=watch.mode, selector=watch.selector, exclude=tuple(watch.exclude), url=url
+    )
+    return normalize_article(article).article
+
+
+def visible_lines(html: str, watch: Watch) -> tuple[str, ...]:
+    """The page's whole visible text, one normalised line per block: a short removal
+    notice that the article extractor drops still stands here."""
+    page = extract_article(html, mode="page", exclude=tuple(watch.exclude))
+    return tuple(t for p in page.paragraphs if (t := normalize_text(p)))
+
+
+def page_lines(html: str, watch: Watch, ignore: Sequence[re.Pattern[str]]) -> tuple[str, ...]:
+    """All visible text of a page, one line per block, read like the article is compared."""
+    page = extract_article(html, mode="page", exclude=tuple(watch.exclude))
+    return normalize_article(page, ignore).article.paragraphs
+
+
+def snapshot_article(snapshot: Snapshot) -> Article:
+    """The stored text of a version as an ``Article``."""
+    paragraphs = tuple(p for p in snapshot.text.split("\n\n") if p) if snapshot.text else ()
+    return Article(
+        title=snapshot.title,
+        byline=snapshot.byline,
+        published=snapshot.published,
+        paragraphs=paragraphs,
+        page_title=snapshot.page_title,
+    )
+
+
+def compare_rules(watch: Watch) -> tuple[re.Pattern[str], ...]:
+    """What is dropped before two versions are compared: built-in volatile-text rules
+    plus the watch's own. The stored text keeps everything."""
+    return (*builtin_ignore(), *compile_ignore(watch.ignore))
+
+
+def _salt(watch: Watch, ignore: Sequence[re.Pattern[str]]) -> str:
+    """How the watch is read: a stored locator only holds for the same reading."""
+    setup = [watch.mode, watch.selector, list(watch.exclude), [p.pattern for p in ignore]]
+    return hashlib.sha256(json.dumps(setup).encode()).hexdigest()
+
+
+def locate_article(
+    html: str, watch: Watch, article: Article, ignore: Sequence[re.Pattern[str]]
+) -> str | None:
+    """Where ``article`` (read from ``html``) stands in the page, stored for the next check's
+    quick re-read; None when it cannot be placed or the watch is not in article mode."""
+    if watch.mode != "article" or not html:
+        return None
+    root = prepare_page(html, watch.exclude)
+    if root is None:
+        return None
+    locator = find_locator(root, article, ignore, _salt(watch, ignore))
+    return locator.dumps() if locator is not None else None
+
+
+def reads_as_before(
+    html: str, watch: Watch, stored: str | None, ignore: Sequence[re.Pattern[str]]
+) -> bool:
+    """True when the block that held the article last time, and every statement of its
+    headline, byline and date, read exactly as they did: the article is unchanged."""
+    locator = Locator.loads(stored)
+    if locator is None or watch.mode != "article" or not html:
+        return False
+    root = prepare_page(html, watch.exclude)
+    if root is None:
+        return False
+    return reads_the_same(root, locator, ignore, _salt(watch, ignore))

@@ -1,0 +1,1 @@
+"""Evidence (edge): stored versions compared, shown and exported for archives and courts."""

@@ -1,0 +1,1 @@
+"""The judge and its rules (pure): observations in, one decision out."""

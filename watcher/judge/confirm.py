@@ -1,0 +1,165 @@
+"""Confirm a detected change with a second look before it alerts (pure: no I/O).
+
+Two fetches taken moments apart show what changes on every load: a paragraph that
+differs between them is volatile (a clock, a rotating teaser, a counter) and is left
+out of the comparison on both sides. A change that survives both fetches is real.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
+
+from watcher.read.extract import Article
+
+
+@dataclass(frozen=True, slots=True)
+class Masked:
+    """Baseline and current article with the volatile parts taken out of both."""
+
+    baseline: Article
+    current: Article
+    volatile: tuple[str, ...]  # the paragraphs (and fields) that differed between loads
+
+
+def mask_volatile(baseline: Article, first: Article, second: Article) -> Masked:
+    """Drop from ``baseline`` and ``second`` what differs between ``first`` and ``second``.
+
+    Paragraphs of ``second`` absent from ``first`` are volatile; where the baseline's
+    paragraphs were replaced only by volatile ones, those baseline paragraphs were the
+    same slot's older content and go too. Real insertions, deletions and edits present
+    in both loads are kept, so they still show as changes.
+    """
+    in_first = set(first.paragraphs)
+    volatile = {p for p in second.paragraphs if p not in in_first}
+    keep_base: list[str] = []
+    keep_current: list[str] = []
+    matcher = SequenceMatcher(None, baseline.paragraphs, second.paragraphs, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        old, new = baseline.paragraphs[i1:i2], second.paragraphs[j1:j2]
+        if op == "equal":
+            keep_base.extend(old)
+            keep_current.extend(new)
+        elif new and all(p in volatile for p in new):
+            continue  # a volatile slot: whatever stood there before was noise as well
+        else:
+            keep_base.extend(old)
+            keep_current.extend(p for p in new if p not in volatile)
+    shown: list[str] = sorted(volatile)
+    masked_base = replace(baseline, paragraphs=tuple(keep_base))
+    masked_current = replace(second, paragraphs=tuple(keep_current))
+    # A headline, byline or date that differs between the two loads is volatile too.
+    if first.title != second.title:
+        masked_base, masked_current = (
+            replace(masked_base, title=""),
+            replace(masked_current, title=""),
+        )
+        shown.append("<title>")
+    if first.byline != second.byline:
+        masked_base = replace(masked_base, byline="")
+        masked_current = replace(masked_current, byline="")
+        shown.append("<byline>")
+    if first.published != second.published:
+        masked_base = replace(masked_base, published="")
+        masked_current = replace(masked_current, published="")
+        shown.append("<published>")
+    return Masked(masked_base, masked_current, tuple(shown))
+
+
+def same_content(first: Article | None, second: Article | None) -> bool:
+    """True when two reads of a page agree on everything watcher compares."""
+    if first is None or second is None:
+        return first is second
+    return (
+        first.title == second.title
+        and first.byline == second.byline
+        and first.published == second.published
+        and first.paragraphs == second.paragraphs
+    )
+
+
+def is_extraction_shift(
+    old: Article, new: Article, old_page: Sequence[str], new_page: Sequence[str]
+) -> bool:
+    """True when a change is only the extractor drawing the article's edges elsewhere.
+
+    Every paragraph that left the article must still stand in the new page's visible
+    text, and every paragraph that joined it must already have stood in the old page's:
+    the page's words did not change, only which of them were read as the article. Any
+    real edit leaves the old wording missing from the new page or the new wording
+    missing from the old one, so it fails this test and stays a change. A byline counts
+    as moved when each of its names is visible on both pages (the extractor took the
+    credit from another line). Headline and date changes are never explained away.
+
+    Text is compared without white space and without the extractor's list and table
+    markers: the extractor and the page reader break lines differently (one paragraph
+    of the article can be several lines of the page, and the reverse).
+    """
+    if (old.title, old.published) != (new.title, new.published):
+        return False
+    before, after = set(old.paragraphs), set(new.paragraphs)
+    gone = [p for p in old.paragraphs if p not in after]
+    joined = [p for p in new.paragraphs if p not in before]
+    byline_moved = old.byline != new.byline
+    if not gone and not joined and not byline_moved:
+        return False  # the same paragraphs in another order: an editorial change
+    old_text, new_text = _PageText.of(old_page), _PageText.of(new_page)
+    if not (all(new_text.holds(p) for p in gone) and all(old_text.holds(p) for p in joined)):
+        return False
+    if not byline_moved:
+        return True
+    # case-blind: extractors capitalise the credit they find ("вера" -> "Вера")
+    old_folded, new_folded = old_text.text.casefold(), new_text.text.casefold()
+    names = [n.casefold() for byline in (old.byline, new.byline) for n in _names(byline)]
+    return bool(names) and all(n in old_folded and n in new_folded for n in names)
+
+
+def _names(byline: str) -> list[str]:
+    """The names of a byline as the extractor joins them ("A; B")."""
+    return [name for part in byline.split(";") if (name := _compact(part))]
+
+
+# Shorter than this (without spaces), a paragraph must match whole lines of the page:
+# a short line ("Update:", a name, one CJK phrase) can stand inside any longer text.
+_LOOSE_MIN_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class _PageText:
+    """A page's visible text as one compact stream, with the offsets where lines start."""
+
+    text: str
+    edges: frozenset[int]
+
+    @classmethod
+    def of(cls, lines: Sequence[str]) -> _PageText:
+        parts = [_compact(line) for line in lines]
+        edges, offset = {0}, 0
+        for part in parts:
+            offset += len(part)
+            edges.add(offset)
+        return cls("".join(parts), frozenset(edges))
+
+    def holds(self, paragraph: str) -> bool:
+        """Whether ``paragraph`` stands on the page: anywhere if it is long, as a run of
+        whole lines if it is short."""
+        needle = _compact(paragraph)
+        if len(needle) >= _LOOSE_MIN_CHARS:
+            return needle in self.text
+        start = self.text.find(needle)
+        while start != -1:
+            if start in self.edges and start + len(needle) in self.edges:
+                return True
+            start = self.text.find(needle, start + 1)
+        return False
+
+
+_LIST_MARK = re.compile(r"^\s*[-*•]\s+")
+_SPACE_OR_CELL = re.compile(r"[\s|]+")
+
+
+def _compact(text: str) -> str:
+    """Text without white space, list bullets or table-cell bars (the extractor's marks)."""
+    return _SPACE_OR_CELL.sub("", _LIST_MARK.sub("", text))

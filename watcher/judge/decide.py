@@ -1,0 +1,453 @@
+"""The one place a check's verdict is decided (pure: no I/O, no parsing, no clock).
+
+``decide`` takes everything gathered about a check so far (``Observations``) and returns
+either one ``Decision`` or an ``Ask`` naming the one piece of evidence it needs next: a
+reading of a load, the page's whole text, the host's "not found" page, the stored versions
+read again, a second fetch, the previous page's text, the version before, or where the
+article stands. It never fetches, reads a page, touches the store or logs (it is called
+again with each answer; the gatherer logs the decision once): the pipeline gathers
+what it asks for and calls it again. Every rule that can turn or quiet a verdict is here or
+under it (``classify``, ``confirm``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import Enum, StrEnum
+from functools import lru_cache
+from typing import Final, Literal
+
+from watcher.judge import confirm
+from watcher.judge.classify import (
+    Baseline,
+    DetectionRules,
+    Kind,
+    Observation,
+    Part,
+    Removal,
+    State,
+    Verdict,
+    classify_change,
+    surviving_share,
+)
+from watcher.judge.confirm import Masked, same_content
+from watcher.read.extract import Article
+from watcher.read.normalize import normalize_article
+
+# Stored as a page's locator when its article could not be placed in the current version.
+UNPLACED: Final = "unplaced"
+# A revert later than this (an editor quietly undoing an edit days later) is news.
+FLIP_WINDOW: Final = timedelta(hours=48)
+
+
+class _Unasked(Enum):
+    UNASKED = "unasked"
+
+
+# Evidence not gathered yet (``None`` is an answer: "there is none").
+UNASKED: Final = _Unasked.UNASKED
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+# The page's stored locator stays as it is.
+KEEP: Final = _Keep.KEEP
+
+
+class Evidence(StrEnum):
+    """What the judge can ask the pipeline for."""
+
+    QUICK_READ = "quick read"  # does the article read as before where it was found last?
+    BASELINE = "baseline"  # the stored versions, read with today's ignore rules
+    READING = "reading"  # the article read from a load
+    PAGE_LINES = "page lines"  # a load's whole visible text (short removal notices)
+    NOT_FOUND = "not-found probe"  # the host's answer for a URL that cannot exist
+    REREAD = "re-read"  # the baseline again, stored versions read another way re-read
+    SECOND_FETCH = "second fetch"  # the confirming load, on a fresh connection
+    PREVIOUS_PAGE = "previous page"  # the stored and current pages' whole text
+    HISTORY = "history"  # the version before the latest and the change that led to it
+    LOCATION = "location"  # where ``place`` stands in the kept load
+
+
+Which = Literal[0, 1]  # the first load, or the confirming one
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """The judge needs ``evidence`` (of load ``load``; ``place`` for a location)."""
+
+    evidence: Evidence
+    load: Which = 0
+    place: Article | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """One fetch of the page and what has been read from it so far."""
+
+    status: int
+    final_url: str
+    has_text: bool  # a body to read (not a 304 or an empty answer)
+    article: Article | _Unasked | None = UNASKED  # read without ignore rules
+    page_lines: tuple[str, ...] | _Unasked = UNASKED
+    not_found: Article | _Unasked | None = UNASKED  # the host's "not found" page, as read
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """The version before the latest one and the change that led from it to the latest."""
+
+    snapshot_id: int
+    fetched_at: datetime
+    state: str
+    article: Article  # its stored text, without ignore rules
+    change_kind: str
+    change_parts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the store holds for the page before this check."""
+
+    state: State
+    removal: Removal | None
+    locator: str | None  # ``Page.locator``: where the article was found last time
+
+
+@dataclass(frozen=True, slots=True)
+class Observations:
+    """Everything known about one check; the pipeline fills in what ``decide`` asks for."""
+
+    url: str
+    mode: str  # the watch's reading mode: only articles can be placed or shift
+    ignore: tuple[re.Pattern[str], ...]  # applied to both sides before comparing
+    rules: DetectionRules
+    checked_at: datetime
+    confirm: bool  # a change must be seen again by a second fetch
+    stored: Stored | None  # None: nothing stored yet
+    first: Load
+    is_unmodified: bool = False  # a 304, or the same bytes, status and final URL
+    reads_as_before: bool | _Unasked = UNASKED
+    baseline: Baseline | _Unasked | None = UNASKED
+    is_reread: bool = False  # the baseline holds stored versions as today's reader reads them
+    second: Load | _Unasked | None = UNASKED  # None: the second fetch failed
+    # the previous and the kept page's whole text (None: the stored body cannot be read)
+    page_texts: tuple[tuple[str, ...], tuple[str, ...]] | _Unasked | None = UNASKED
+    earlier: Earlier | _Unasked | None = UNASKED
+    located: str | _Unasked | None = UNASKED
+    routes: tuple[str, ...] = ()  # the watch's alert routes
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one check found and what to keep of it."""
+
+    verdict: Verdict
+    stored: Article | None = None  # the version's text to keep (no ignore rules)
+    load: Which = 0  # the load whose response is kept
+    locator: str | _Keep | None = KEEP
+    is_alerting: bool = False  # the routes are told of this change
+    repeat_of: int | None = None  # a return to this stored version, already reported
+    # who hears of this check: its change when ``is_alerting``, and an outage that starts
+    # or ends with it; nobody for a return to a version already reported
+    routes: tuple[str, ...] = ()
+
+    @property
+    def stores_version(self) -> bool:
+        return self.verdict.is_event
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One load read and classified against the baseline."""
+
+    stored: Article | None
+    compared: Article | None
+    verdict: Verdict
+    masked: Masked | None = None
+    load: Which = 0
+
+
+def decide(obs: Observations) -> Decision | Ask:
+    """The verdict on ``obs``, or the next piece of evidence needed to reach it."""
+    if obs.is_unmodified or obs.reads_as_before is True:
+        return Decision(_unchanged(obs.stored), routes=obs.routes)
+    if obs.stored is not None and obs.stored.state is State.OK and obs.reads_as_before is UNASKED:
+        return Ask(Evidence.QUICK_READ)
+    if obs.baseline is UNASKED:
+        return Ask(Evidence.BASELINE)
+    seen = _evaluate(obs, obs.first, 0)
+    if isinstance(seen, Ask):
+        return seen
+    if seen.verdict.kind.is_alerting and not obs.is_reread:
+        # A stored version read by an earlier watcher or with other watch settings is
+        # compared as today's reader reads its raw body, not as it was read then.
+        return Ask(Evidence.REREAD)
+    unconfirmed = False
+    if obs.confirm and seen.verdict.kind.is_alerting:
+        confirmed = _confirmed(obs, seen)
+        if isinstance(confirmed, Ask):
+            return confirmed
+        unconfirmed = confirmed is None
+        seen = _not_confirmed(obs, seen) if confirmed is None else confirmed
+    shifted = _extraction_shift(obs, seen)
+    if isinstance(shifted, Ask):
+        return shifted
+    if shifted:
+        quiet = Verdict(Kind.UNCHANGED, summary=f"extraction shift: {seen.verdict.summary}")
+        seen = replace(seen, verdict=quiet)
+    return _finish(obs, seen, unconfirmed)
+
+
+def _finish(obs: Observations, seen: _Seen, unconfirmed: bool) -> Decision | Ask:
+    """Flip-backs, then where the article stands, then the decision."""
+    verdict, repeat_of = seen.verdict, None
+    if verdict.kind is Kind.CHANGED and obs.stored is not None:
+        earlier = _flipped_back_to(obs, seen)
+        if isinstance(earlier, Ask):
+            return earlier
+        if earlier is not None:
+            # A/B tests and flapping pages return to versions already reported: record
+            # the return, alert once per real new version.
+            repeat_of = earlier.snapshot_id
+            verdict = replace(
+                verdict,
+                summary=f"back to the version of {earlier.fetched_at:%Y-%m-%d %H:%M} UTC "
+                f"(#{earlier.snapshot_id}), already reported: {verdict.summary}",
+            )
+    locator = _locator(obs, replace(seen, verdict=verdict), unconfirmed)
+    if isinstance(locator, Ask):
+        return locator
+    return Decision(
+        verdict,
+        stored=seen.stored,
+        load=seen.load,
+        locator=locator,
+        is_alerting=verdict.kind.is_alerting and repeat_of is None,
+        repeat_of=repeat_of,
+        routes=obs.routes if repeat_of is None else (),
+    )
+
+
+def _unchanged(stored: Stored | None) -> Verdict:
+    if stored is not None and stored.state is State.REMOVED:
+        return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=stored.removal)
+    return Verdict(Kind.UNCHANGED)
+
+
+def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
+    """Read ``load`` as the checks compare it and classify it against the baseline."""
+    if load.article is UNASKED and load.has_text:
+        return Ask(Evidence.READING, which)
+    stored = load.article if load.has_text and not isinstance(load.article, _Unasked) else None
+    compared = _compared(stored, obs.ignore) if stored else None
+    baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
+    observation = Observation(
+        url=obs.url, status=load.status, final_url=load.final_url, article=compared
+    )
+    if compared is not None and _mostly_gone(baseline, compared):
+        # Only then is it worth reading the whole page (a short removal notice is often
+        # dropped by the article extractor) and asking the host for its "not found" page.
+        if isinstance(load.page_lines, _Unasked):
+            return Ask(Evidence.PAGE_LINES, which)
+        if load.not_found is UNASKED:
+            return Ask(Evidence.NOT_FOUND, which)
+        not_found = load.not_found if isinstance(load.not_found, Article) else None
+        if not_found is not None:
+            not_found = _compared(not_found, obs.ignore)
+        observation = replace(observation, page_lines=load.page_lines, not_found=not_found)
+    verdict = _classify(baseline, observation, obs.rules)
+    return _Seen(stored, compared, verdict, load=which)
+
+
+# ``decide`` is called again with each piece of evidence added and reads the same loads
+# again: the costly pure steps remember their last answers (enough for every check thread).
+@lru_cache(maxsize=64)
+def _compared(article: Article, ignore: tuple[re.Pattern[str], ...]) -> Article:
+    return normalize_article(article, ignore).article
+
+
+@lru_cache(maxsize=64)
+def _classify(
+    baseline: Baseline | None, observation: Observation, rules: DetectionRules
+) -> Verdict:
+    return classify_change(baseline, observation, rules=rules)
+
+
+@lru_cache(maxsize=32)
+def _mask(baseline: Article, first: Article, second: Article) -> Masked:
+    return confirm.mask_volatile(baseline, first, second)
+
+
+@lru_cache(maxsize=32)
+def _is_shift(
+    old: Article, new: Article, old_page: tuple[str, ...], new_page: tuple[str, ...]
+) -> bool:
+    return confirm.is_extraction_shift(old, new, old_page, new_page)
+
+
+@lru_cache(maxsize=64)
+def _mostly_gone(baseline: Baseline | None, compared: Article) -> bool:
+    if baseline is None:
+        return False
+    reference = baseline.last_good if baseline.state is State.REMOVED else baseline.article
+    return reference is not None and surviving_share(reference.text, compared.text) < 0.5
+
+
+def _confirmed(obs: Observations, first: _Seen) -> _Seen | Ask | None:
+    """What the second load confirms of ``first``; None when it does not."""
+    if obs.second is UNASKED:
+        return Ask(Evidence.SECOND_FETCH)
+    if obs.second is None:
+        return None  # the confirming fetch failed
+    second = _evaluate(obs, obs.second, 1)
+    if isinstance(second, Ask):
+        return second
+    if second.verdict.kind is not first.verdict.kind:
+        return None  # flapped back (A/B test, inconsistent CDN node, transient 404)
+    if second.verdict.removal is not first.verdict.removal:
+        return None
+    baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
+    if (
+        baseline is None
+        or first.verdict.kind is Kind.REMOVED
+        or same_content(first.compared, second.compared)
+        or first.compared is None
+        or second.compared is None
+    ):
+        return second
+    reference = baseline.article if baseline.state is State.OK else baseline.last_good
+    if reference is None:
+        return second
+    return _masked(obs, baseline, reference, first.compared, second)
+
+
+def _masked(
+    obs: Observations, baseline: Baseline, reference: Article, first: Article, second: _Seen
+) -> _Seen | None:
+    """Classify again without what differed between the two loads (a clock, a teaser)."""
+    assert second.compared is not None
+    masked = _mask(reference, first, second.compared)
+    masked_baseline = (
+        Baseline(State.OK, None, masked.baseline, masked.baseline)
+        if baseline.state is State.OK
+        else Baseline(baseline.state, baseline.removal, baseline.article, masked.baseline)
+    )
+    assert isinstance(obs.second, Load)
+    observation = Observation(
+        url=obs.url,
+        status=obs.second.status,
+        final_url=obs.second.final_url,
+        article=masked.current,
+    )
+    verdict = _classify(masked_baseline, observation, obs.rules)
+    if verdict.kind is Kind.UNCHANGED:
+        return None  # only what differs between two loads changed
+    return replace(second, verdict=verdict, masked=masked)
+
+
+def _not_confirmed(obs: Observations, seen: _Seen) -> _Seen:
+    """The first load's reading, reported as unchanged: nothing was seen twice."""
+    baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
+    verdict = Verdict(
+        Kind.UNCHANGED,
+        state=baseline.state if baseline else State.OK,
+        summary=f"not confirmed by a second fetch: {seen.verdict.summary}",
+    )
+    return replace(seen, verdict=verdict, masked=None)
+
+
+def _extraction_shift(obs: Observations, seen: _Seen) -> bool | Ask:
+    """A body or byline change whose text was on both pages: the extractor moved, not the
+    text. Only asked of article-mode changes that touch neither headline nor date."""
+    verdict = seen.verdict
+    baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
+    if (
+        verdict.kind is not Kind.CHANGED
+        or not verdict.parts
+        or not set(verdict.parts) <= {Part.BODY, Part.BYLINE}
+        or obs.mode != "article"
+        or baseline is None
+        or baseline.state is not State.OK
+        or seen.compared is None
+    ):
+        return False
+    if obs.page_texts is UNASKED:
+        return Ask(Evidence.PREVIOUS_PAGE, seen.load)
+    if obs.page_texts is None:
+        return False
+    old, new = (
+        (seen.masked.baseline, seen.masked.current)
+        if seen.masked is not None
+        else (baseline.article, seen.compared)
+    )
+    return _is_shift(old, new, *obs.page_texts)
+
+
+def _flipped_back_to(obs: Observations, seen: _Seen) -> Earlier | Ask | None:
+    """The version before the latest, when this check undoes exactly the change that led
+    to the latest: the same parts changed, and each reads again as it did before.
+
+    That is a page flipping between two versions (an A/B headline test, inconsistent CDN
+    nodes): recorded, alerted once. Only the changed parts are compared, because the
+    loads that stored the two versions may also differ in paragraphs masked as volatile.
+    A revert that comes with anything else, or after ``FLIP_WINDOW``, is news.
+    """
+    parts = seen.verdict.parts
+    if seen.compared is None or not parts:
+        return None
+    if obs.earlier is UNASKED:
+        return Ask(Evidence.HISTORY)
+    earlier = obs.earlier
+    if earlier is None:
+        return None
+    if earlier.change_kind != Kind.CHANGED.value or set(earlier.change_parts) != {
+        p.value for p in parts
+    }:
+        return None
+    if earlier.state != State.OK or earlier.fetched_at < obs.checked_at - FLIP_WINDOW:
+        return None
+    before = _compared(earlier.article, obs.ignore)
+    return earlier if all(_same_part(p, before, seen.compared) for p in parts) else None
+
+
+def _same_part(part: Part, one: Article, other: Article) -> bool:
+    if part is Part.HEADLINE:
+        return one.title == other.title
+    if part is Part.BYLINE:
+        return one.byline == other.byline
+    if part is Part.DATE:
+        return one.published[:10] == other.published[:10]
+    return one.paragraphs == other.paragraphs
+
+
+def _locator(obs: Observations, seen: _Seen, unconfirmed: bool) -> str | _Keep | Ask | None:
+    """Where the article stands in the kept load, for the next check's quick re-read.
+
+    When no new version is stored, the next full check compares with the stored version,
+    so the block must hold its paragraphs as well as what was read now (the extractor may
+    have left some of them out this time). A page that could not be placed is tried again
+    only with its next version: placing costs a parse. An error keeps the stored locator.
+    """
+    verdict, stored = seen.verdict, seen.stored
+    if verdict.kind is Kind.ERROR:
+        return KEEP
+    if unconfirmed or verdict.state is not State.OK or stored is None:
+        return None
+    previous = obs.stored.locator if obs.stored is not None else None
+    if not verdict.is_event and previous == UNPLACED:
+        return UNPLACED
+    if obs.located is not UNASKED:
+        return obs.located or UNPLACED
+    placed = stored
+    baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
+    if not verdict.is_event and baseline is not None:
+        # compared as the checks compare them: what the ignore rules drop never counts
+        current = set(seen.compared.paragraphs) if seen.compared else set()
+        extra = tuple(p for p in baseline.article.paragraphs if p not in current)
+        placed = replace(stored, paragraphs=(*stored.paragraphs, *extra))
+    return Ask(Evidence.LOCATION, seen.load, placed)

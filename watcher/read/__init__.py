@@ -1,0 +1,1 @@
+"""Reading pages (pure): HTML in, text out; never fetches, stores or decides."""

@@ -1,0 +1,175 @@
+"""Canonical text for comparison (pure): NFC, whitespace, invisible characters, ignore rules.
+
+Never drops a character of article text except what an ignore rule explicitly matches.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from watcher.read.extract import Article
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalised article and the ignore patterns that removed something from it."""
+
+    article: Article
+    fired: tuple[str, ...]
+
+
+# Invisible characters that CMSs insert and remove at will and that never change what a
+# reader sees as text: toggling one of them must not alert. ZWJ/ZWNJ (U+200C/U+200D) are
+# kept on purpose: they change Persian and Indic spelling and emoji sequences.
+_INVISIBLE = re.compile(
+    "["
+    "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"  # C0/C1 controls that are not whitespace
+    "\u00ad"  # soft hyphen: a hyphenation hint, shown only at a line break
+    "\u061c\u200e\u200f"  # bidi marks (ALM, LRM, RLM)
+    "\u200b"  # zero-width space
+    "\u202a-\u202e"  # bidi embeddings and overrides
+    "\u2060-\u2064"  # word joiner, invisible math operators
+    "\u2066-\u2069"  # bidi isolates
+    "\ufeff"  # BOM / zero-width no-break space
+    "]+"
+)
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, drop zero-width/format characters, collapse runs of spaces; keep paragraph breaks.
+
+    Lines are stripped and runs of blank lines become one blank line, so only paragraph
+    structure survives. NFKC is not applied: full-width digits and compatibility
+    ideographs are what the page says. Idempotent.
+    """
+    # Invisible characters go before NFC: removing one between a letter and a combining
+    # mark makes the pair composable, and a second pass must not find more to do.
+    text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+    lines: list[str] = []
+    for raw in text.splitlines():  # also \r, \v, \f, U+0085, U+2028, U+2029
+        line = _SPACES.sub(" ", raw).strip(" ")
+        if line or (lines and lines[-1]):
+            lines.append(line)
+    if lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def compact_text(text: str) -> str:
+    """``text`` as normalised, with no white space at all: for finding the same words in
+    texts that break lines differently (an extractor's paragraphs, a page's blocks)."""
+    return "".join(unicodedata.normalize("NFC", _INVISIBLE.sub("", text)).split())
+
+
+def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) -> Normalized:
+    """Normalise every field of ``article`` and drop what ``ignore`` patterns match.
+
+    Patterns apply to the normalised title, byline and each paragraph (not to the date or
+    the document title, which are compared on their own); paragraphs left empty are
+    dropped. ``fired`` lists, in ``ignore`` order, the patterns that removed anything.
+    """
+    fired: set[str] = set()
+    title = _apply_ignore(normalize_text(article.title), ignore, fired)
+    byline = _apply_ignore(normalize_text(article.byline), ignore, fired)
+    paragraphs = tuple(
+        kept
+        for p in article.paragraphs
+        if (kept := _apply_ignore(normalize_text(p), ignore, fired))
+    )
+    result = Article(
+        title=title,
+        byline=byline,
+        published=normalize_text(article.published),
+        paragraphs=paragraphs,
+        page_title=normalize_text(article.page_title),
+        is_fallback=article.is_fallback,
+    )
+    ordered = tuple(dict.fromkeys(p.pattern for p in ignore if p.pattern in fired))
+    return Normalized(article=result, fired=ordered)
+
+
+def compile_ignore(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    """Compile ignore rules, failing early with the pattern in the message.
+
+    A rule that matches the empty string is rejected too: it removes nothing yet reads
+    like it does (usually an ``x*`` that should have been ``x+``).
+    """
+    compiled: list[re.Pattern[str]] = []
+    for source in patterns:
+        try:
+            pattern = re.compile(source)
+        except re.error as err:
+            raise ValueError(f"invalid ignore pattern {source!r}: {err}") from err
+        if pattern.match("") is not None:
+            raise ValueError(f"invalid ignore pattern {source!r}: matches the empty string")
+        compiled.append(pattern)
+    return tuple(compiled)
+
+
+# Built-in ignore rules: fragments that news pages put inside or next to the article text
+# and that change on every load. Each one is anchored so that real prose survives: a
+# relative time needs "ago"/"前" *and* an "updated"-style label or a paragraph to itself,
+# a counter needs to stand apart from the sentence (a separator, brackets or a paragraph
+# of its own). "The blast lasted 3 minutes", "he left 3 days ago", "阅读3本书" and
+# "1,234 views in a day" stay. Sources carry their flags inline so that the strings can
+# be passed anywhere a user ignore rule can (``Watch.ignore``).
+_UNIT_EN = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
+_COUNT_EN = r"(?:views?|comments?|shares?|likes?|reads?|reactions?|replies)"
+_COUNT_ZH = r"(?:阅读|浏览|评论|点赞|转发|分享|收藏|跟帖|回复)"
+_NOT_WORD = r"[\w\u3400-\u9fff]"  # a letter, digit or Han character
+_NUMBER_ZH = r"\d[\d,.]*\s*[万千亿wWkK]?\+?"
+_SEPARATOR = r"(?:\s*[·•|/]\s*)?"
+BUILTIN_IGNORE: tuple[str, ...] = (
+    # "Updated 14 hours ago", "Last updated: 3 minutes ago", "Posted an hour ago"
+    rf"(?i)\b(?:last\s+)?(?:updated|posted|published|edited|modified)\s*:?\s*"
+    rf"(?:about\s+)?(?:\d{{1,3}}|an?|one)\s*{_UNIT_EN}\s+ago\b{_SEPARATOR}",
+    # a paragraph that is only a relative time: "3 minutes ago", "just now"
+    rf"(?i)^(?:about\s+)?(?:\d{{1,3}}|an?)\s*{_UNIT_EN}\s+ago\.?$",
+    r"(?i)^(?:just now|moments? ago)$",
+    # 更新于 3分钟前, 发布于 刚刚, or a paragraph that is only "3小时前"
+    r"(?:更新|发布|编辑)(?:于|时间)\s*[:：]?\s*(?:\d{1,3}\s*(?:秒|分钟|小时|天)前|刚刚)",
+    r"^(?:\d{1,3}\s*(?:秒|分钟|小时|天)前|刚刚)$",
+    # 阅读 1.2万, 评论(12), 点赞：35 -- standing apart from the sentence (a page's clock
+    # may run straight into it: "15:14:21阅读 1.2万")
+    rf"(?<![A-Za-z\u3400-\u9fff]){_COUNT_ZH}(?:数|量|次数)?\s*[:：]?\s*"
+    rf"(?:[(（\[]\s*{_NUMBER_ZH}\s*[)）\]]|{_NUMBER_ZH}\s*(?:次|人|条)?(?!{_NOT_WORD})){_SEPARATOR}",
+    # 1.2万阅读, 35 评论 -- but not "21阅读 1.2万", where 阅读 labels the number after it
+    rf"(?<![\w\u3400-\u9fff.,:]){_NUMBER_ZH}\s*(?:次)?{_COUNT_ZH}(?!{_NOT_WORD}|\s*[:：]?\s*\d)"
+    rf"{_SEPARATOR}",
+    # a bar of two or more counters anywhere: "1,234 views · 56 comments"
+    rf"(?i)(?:\s*[·•|]\s*)?\b\d[\d,.]*\s*[km]?\s+{_COUNT_EN}(?:\s*[·•|]\s*\d[\d,.]*\s*[km]?\s+{_COUNT_EN}\b)+",
+    # a paragraph of counters only: "1,234 views · 56 comments", "Comments (12)"
+    rf"(?i)^(?:\d[\d,.]*\s*[km]?\s+{_COUNT_EN}{_SEPARATOR})+$",
+    rf"(?i)^(?:{_COUNT_EN}\s*[:(]?\s*\d[\d,.]*[km]?\s*\)?{_SEPARATOR})+$",
+    # a counter set off by a separator at the end of a byline or dateline: "Jane Doe | 56 comments"
+    rf"(?i)\s*[·•|]\s*\d[\d,.]*\s*[km]?\s+{_COUNT_EN}\b",
+    # a live clock on a line of its own: "14:32", "2:05 PM EST"
+    r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{2,5})?$",
+)
+
+
+def builtin_ignore() -> tuple[re.Pattern[str], ...]:
+    """The built-in volatile-text rules, compiled; apply them with the watch's own rules.
+
+    Not part of ``normalize_article``'s default: the stored text of a version keeps
+    everything, and the rules apply only when two versions are compared.
+    """
+    return _BUILTIN
+
+
+def _apply_ignore(text: str, ignore: Sequence[re.Pattern[str]], fired: set[str]) -> str:
+    """Remove every match of each pattern in turn; re-normalise only if something went."""
+    changed = False
+    for pattern in ignore:
+        stripped = pattern.sub("", text)
+        if stripped != text:  # only a non-empty match changes the text
+            fired.add(pattern.pattern)
+            text, changed = stripped, True
+    return normalize_text(text) if changed else text
+
+
+_BUILTIN = compile_ignore(BUILTIN_IGNORE)

@@ -1,0 +1,1 @@
+"""The read-only web viewer (edge): pages, timelines, diffs, archived pages, feeds, JSON."""

@@ -1,0 +1,1 @@
+"""The daemon (edge): scheduling, politeness, reloads, systemd notification."""

@@ -1,0 +1,677 @@
+"""``watcher run`` (edge): APScheduler ticks lease due pages and check them in a thread pool.
+
+Pages are fetched in threads and parsed in reader processes (``watcher.check.readers``): a
+reader that crashes or hangs costs one page, and SIGTERM kills the readers if they do
+not finish within the stop timeout.
+
+The database owns each page's ``next_check_at``; this process leases due pages, checks them
+politely (per-host concurrency and spacing, backoff, Retry-After) and writes the next due
+time, so several daemons can share one PostgreSQL database. It must never spin: a failing
+database or site pushes work later, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watcher.check.pipeline import CheckResult, check_safely
+from watcher.check.readers import ReaderPool
+from watcher.check.reading import start_readers
+from watcher.config import Settings, Watch, Watchlist, parse_watchlist
+from watcher.errors import ConfigError, ReaderStopped, StoreError
+from watcher.judge.classify import Kind
+from watcher.service import sdnotify
+from watcher.service.politeness import HostLimits, host_of
+from watcher.service.reload import WatchedFile
+from watcher.service.schedule import (
+    Interval,
+    backoff_due,
+    due_after,
+    next_due,
+    schedule_of,
+)
+from watcher.store.models import Page
+from watcher.store.store import Store
+
+logger = logging.getLogger(__name__)
+
+_SIGNALS = frozenset({signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
+_POOL_THREADS = 64  # settings.workers (le=64) limits how many run; reload may raise it
+_STORE_RETRY_CAP_SECONDS = 60.0
+_COOLDOWN_RELEASE_SECONDS = 5.0  # a host resting longer than this gives its pages back
+_DURATIONS_KEPT = 1000  # recent check durations behind STATUS's percentiles
+_KILLED_CHECKS_SECONDS = 2.0  # how long checks whose readers were killed get to wind up
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    """Timing of the daemon's own machinery; the watchlist's settings cover the checks."""
+
+    tick_seconds: float = 1.0
+    reload_poll_seconds: float = 2.0
+    status_seconds: float = 10.0
+    deliver_seconds: float = 5.0
+    stop_timeout_seconds: float = 30.0
+    # Default: 1.5 x (deadline + 30 s), so a check plus its wait for a host slot fits.
+    lease_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """One accepted watchlist, swapped in whole so workers never see half a reload."""
+
+    watchlist: Watchlist
+    by_url: dict[str, Watch]
+
+    @property
+    def settings(self) -> Settings:
+        return self.watchlist.settings
+
+
+@dataclass(slots=True)
+class _Claim:
+    """A page leased to this process, waiting for a worker and its host's turn."""
+
+    page: Page
+    page_id: int
+    host: str
+    claimed_at: datetime
+
+
+class Daemon:
+    """Checks the watchlist's pages on their schedules until stopped.
+
+    ``tick()`` is one dispatch pass on the injected clock, so tests drive it directly;
+    ``run()`` adds the APScheduler jobs, signals and systemd notifications around it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        watchlist: Watchlist,
+        *,
+        config_path: Path | None = None,
+        options: DaemonOptions | None = None,
+        clock: Callable[[], datetime] | None = None,
+        owner: str | None = None,
+        readers: ReaderPool | None = None,
+    ) -> None:
+        self.store = store
+        # Readers given by the caller stay the caller's to close; our own end with us.
+        self._readers = readers or start_readers(watchlist.settings)
+        self._owns_readers = readers is None
+        self.options = options or DaemonOptions()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._file = WatchedFile(config_path) if config_path is not None else None
+        self._loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch})
+        self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()  # SIGHUP and the file poll may coincide
+        self._pending: list[_Claim] = []
+        self._running = 0
+        self._in_flight: set[int] = set()  # page ids being checked by this process
+        # how long recent checks took from the first fetch to the recorded verdict
+        self._durations: deque[float] = deque(maxlen=_DURATIONS_KEPT)
+        self._futures: set[Future[None]] = set()
+        self._limits = HostLimits()
+        self._pool = ThreadPoolExecutor(max_workers=_POOL_THREADS, thread_name_prefix="check")
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._stopping = threading.Event()
+        self._stop_requested = threading.Event()
+        self._slot_freed = threading.Event()
+        self._backlog = False
+        self._store_failures = 0
+        self._store_retry_at: datetime | None = None
+        self._last_tick_monotonic = time.monotonic()
+        self._watchdog_timeout: float | None = None
+        self.checks_done = 0
+
+    @property
+    def watchlist(self) -> Watchlist:
+        return self._loaded.watchlist
+
+    @property
+    def lease_seconds(self) -> float:
+        if self.options.lease_seconds is not None:
+            return self.options.lease_seconds
+        return 1.5 * (self._loaded.settings.deadline.total_seconds() + 30.0)
+
+    # -- starting and reloading -------------------------------------------------------
+
+    def start(self) -> None:
+        """Put the watchlist into the pages table; raises ``StoreError`` if unreachable."""
+        self._apply(self._loaded.watchlist, first=True)
+
+    def reload(self, reason: str = "reload") -> bool:
+        """Re-read the watchlist file; a broken file is logged and the last good one kept."""
+        if self._file is None:
+            return False
+        with self._reload_lock:
+            return self._reload(self._file, reason)
+
+    def _reload(self, file: WatchedFile, reason: str) -> bool:
+        try:
+            source = file.read()
+        except OSError as exc:
+            logger.error("watchlist not reloaded (%s), keeping the last good one: %s", reason, exc)
+            return False
+        try:
+            watchlist = parse_watchlist(source, str(file.path))
+        except ConfigError as exc:
+            for line in str(exc).splitlines():
+                logger.error(
+                    "watchlist not reloaded (%s), keeping the last good one: %s", reason, line
+                )
+            return False
+        try:
+            self._apply(watchlist)
+        except StoreError as exc:
+            file.forget()  # try again at the next poll
+            logger.error("watchlist not reloaded (%s): database: %s", reason, exc)
+            return False
+        return True
+
+    def reload_if_changed(self) -> bool:
+        """Reload when the file's inode, size, mtime and then content say it was edited."""
+        if self._file is None:
+            return False
+        with self._reload_lock:
+            if not self._file.is_changed():
+                return False
+            return self._reload(self._file, "file changed")
+
+    def _apply(self, watchlist: Watchlist, *, first: bool = False) -> None:
+        now = self._clock()
+        before = self._loaded
+        self.store.sync_pages(((w.url, w.label) for w in watchlist.watch), now)
+        loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch})
+        self._loaded = loaded
+        moved = self._pull_forward(loaded, now)
+        if first:
+            logger.info(
+                "watching %d pages (%d workers, %d per host, owner %s)",
+                len(watchlist.watch),
+                loaded.settings.workers,
+                loaded.settings.per_host,
+                self.owner,
+            )
+            return
+        added = loaded.by_url.keys() - before.by_url.keys()
+        removed = before.by_url.keys() - loaded.by_url.keys()
+        logger.info(
+            "watchlist reloaded: %d pages, %d added, %d removed, %d rescheduled",
+            len(watchlist.watch),
+            len(added),
+            len(removed),
+            moved,
+        )
+        for url in sorted(added):
+            logger.info("watch added url=%s", url)
+        for url in sorted(removed):
+            logger.info("watch removed (history kept) url=%s", url)
+        if watchlist.settings.database != before.settings.database:
+            logger.warning("settings.database changed: restart watcher to use the new database")
+
+    def _pull_forward(self, loaded: _Loaded, now: datetime) -> int:
+        """Bring pages whose schedule got shorter (edited, or while stopped) forward.
+
+        The new due time is what the current schedule gives after the page's last check
+        (or now, if that is already past), so a shorter interval applies at once without
+        checking any page sooner than its schedule says. Failing and leased pages keep
+        their times (backoff, checks in flight), and a longer schedule waits one more check.
+        """
+        moves: dict[int, datetime] = {}
+        for position in self.store.pages_for_reschedule():
+            watch = loaded.by_url.get(position.url)
+            if watch is None:
+                continue
+            schedule = schedule_of(watch, loaded.settings)
+            if position.last_checked_at is None:
+                wanted = due_after(schedule, position.url, now)
+            else:
+                checked_at = min(position.last_checked_at, now)
+                wanted = max(next_due(schedule, position.url, checked_at), now)
+            if position.next_check_at > wanted:
+                moves[position.page_id] = wanted
+        return self.store.pull_forward(moves) if moves else 0
+
+    # -- dispatching -----------------------------------------------------------------
+
+    def tick(self, *, claim: bool = True) -> int:
+        """One dispatch pass: lease due pages, start those whose host allows; count started."""
+        try:
+            if self._stopping.is_set():
+                return 0
+            now = self._clock()
+            loaded = self._loaded
+            if claim and (self._store_retry_at is None or now >= self._store_retry_at):
+                self._claim(now, loaded.settings)
+            return self._start_ready(now, loaded)
+        finally:
+            self._last_tick_monotonic = time.monotonic()
+
+    def _claim(self, now: datetime, settings: Settings) -> None:
+        with self._lock:
+            room = 2 * settings.workers - len(self._pending) - self._running
+        if room <= 0:
+            return
+        try:
+            pages = self.store.claim_due_pages(now, room, self.lease_seconds, self.owner)
+        except StoreError as exc:
+            self._store_failures += 1
+            wait = min(2.0 ** (self._store_failures - 1), _STORE_RETRY_CAP_SECONDS)
+            self._store_retry_at = now + timedelta(seconds=wait)
+            logger.warning("database unavailable, next claim in %.0fs: %s", wait, exc)
+            return
+        if self._store_failures:
+            logger.info("database reachable again")
+        self._store_failures = 0
+        self._store_retry_at = None
+        self._backlog = len(pages) == room
+        with self._lock:
+            # A page still being checked here is never started again beside itself (its
+            # lease is renewed while it runs; this guards a renewal that came too late).
+            busy = self._in_flight | {c.page_id for c in self._pending}
+            claims = [
+                _Claim(page, page.id, host_of(page.url), now)
+                for page in pages
+                if page.id is not None and page.id not in busy
+            ]
+            self._pending.extend(claims)
+
+    def _start_ready(self, now: datetime, loaded: _Loaded) -> int:
+        settings = loaded.settings
+        stale_after = timedelta(seconds=self.lease_seconds / 3)
+        starts: list[tuple[_Claim, Watch]] = []
+        releases: list[tuple[_Claim, datetime]] = []
+        with self._lock:
+            free = settings.workers - self._running
+            waiting: list[_Claim] = []
+            for claim in self._pending:
+                watch = loaded.by_url.get(claim.page.url)
+                if watch is None:
+                    # Removed by a reload, or another daemon's watchlist lists it: give it
+                    # back no sooner than a default interval, so it cannot loop.
+                    later = due_after(Interval(settings.every), claim.page.url, now)
+                    releases.append((claim, claim.page.next_check_at or later))
+                    continue
+                resting = self._limits.resting_until(claim.host, now)
+                if resting and resting - now > timedelta(seconds=_COOLDOWN_RELEASE_SECONDS):
+                    releases.append((claim, resting))
+                elif now - claim.claimed_at > stale_after:
+                    # Waited a third of its lease for its host: return it while it is ours.
+                    releases.append((claim, claim.page.next_check_at or now))
+                elif free > 0 and self._limits.try_start(
+                    claim.host, now, settings.per_host, settings.host_delay
+                ):
+                    free -= 1
+                    self._running += 1
+                    self._in_flight.add(claim.page_id)
+                    starts.append((claim, watch))
+                else:
+                    waiting.append(claim)
+            self._pending = waiting
+        for claim, watch in starts:
+            future = self._pool.submit(self._check, claim, watch)
+            with self._lock:
+                self._futures.add(future)
+            future.add_done_callback(self._forget)
+        for claim, when in releases:
+            self._release(claim, when)
+        return len(starts)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def _check(self, claim: _Claim, watch: Watch) -> None:
+        """One page in a worker thread; always frees its slot, whatever happens."""
+        try:
+            loaded = self._loaded
+            settings = loaded.settings
+            started_at = self._clock()
+            session = self._session(settings.user_agent)
+            routes = loaded.watchlist.routes_for(watch)
+            begun = time.monotonic()
+            try:
+                result = check_safely(
+                    self.store,
+                    session,
+                    watch,
+                    settings,
+                    claim.page_id,
+                    started_at,
+                    routes=routes,
+                    reader=self._readers,
+                )
+            except ReaderStopped:
+                # Shutting down mid-read: nothing was recorded; the page is due again.
+                self._release(claim, claim.page.next_check_at or started_at)
+                return
+            with self._lock:
+                self._durations.append(time.monotonic() - begun)
+            # A reload during the check applies to the next due time.
+            loaded = self._loaded
+            current = loaded.by_url.get(watch.url, watch)
+            next_at = self._next_check_at(claim, current, loaded.settings, result, started_at)
+            self._release(claim, next_at)
+        finally:
+            with self._lock:
+                self.checks_done += 1
+                self._running -= 1
+                self._in_flight.discard(claim.page_id)
+                self._limits.finish(claim.host)
+            self._slot_freed.set()
+
+    def _next_check_at(
+        self,
+        claim: _Claim,
+        watch: Watch,
+        settings: Settings,
+        result: CheckResult,
+        started_at: datetime,
+    ) -> datetime:
+        schedule = schedule_of(watch, settings)
+        if result.verdict.kind is Kind.ERROR:
+            errors = claim.page.consecutive_errors + 1
+            next_at = backoff_due(schedule, watch.url, errors, started_at)
+            logger.warning(
+                "check failed (%d in a row), next try %s: %s url=%s",
+                errors,
+                _when(next_at),
+                result.verdict.summary,
+                watch.url,
+            )
+        else:
+            next_at = next_due(schedule, watch.url, started_at)
+            logger.debug(
+                "checked: %s, next %s url=%s", result.verdict.kind, _when(next_at), watch.url
+            )
+        if result.retry_after_seconds is not None:
+            until = started_at + timedelta(seconds=result.retry_after_seconds)
+            with self._lock:
+                self._limits.rest(claim.host, until)
+            if until > next_at:
+                next_at = until
+            logger.info("server asked to retry after %s url=%s", _when(until), watch.url)
+        return next_at
+
+    def _release(self, claim: _Claim, next_at: datetime) -> None:
+        try:
+            if not self.store.release_page(claim.page_id, next_at, owner=self.owner):
+                logger.warning(
+                    "lease had expired and the page was taken over url=%s", claim.page.url
+                )
+        except StoreError as exc:
+            # The lease expires on its own and the page is checked again then.
+            logger.warning("could not release url=%s: %s", claim.page.url, exc)
+
+    def _session(self, user_agent: str) -> requests.Session:
+        """One ``requests.Session`` per worker thread (sessions are not thread-safe)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = user_agent
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def renew_leases(self) -> int:
+        """Extend the leases of the pages this process is checking (a periodic job): a
+        slow check keeps its page, and no other daemon starts it again meanwhile."""
+        with self._lock:
+            page_ids = sorted(self._in_flight)
+        if not page_ids:
+            return 0
+        until = self._clock() + timedelta(seconds=self.lease_seconds)
+        try:
+            return self.store.renew_leases(page_ids, self.owner, until)
+        except StoreError as exc:
+            logger.warning("could not renew %d leases: %s", len(page_ids), exc)
+            return 0
+
+    def running(self) -> int:
+        with self._lock:
+            return self._running
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no check is running; False on timeout (for tests and shutdown)."""
+        with self._lock:
+            futures = list(self._futures)
+        _done, not_done = wait_futures(futures, timeout=timeout)
+        return not not_done
+
+    # -- status and shutdown ---------------------------------------------------------
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS: pages, due, running, failing, last change, and
+        how long recent checks took (median and 99th percentile, fetch to verdict)."""
+        counts = self.store.status_counts(self._clock())
+        last = counts.last_change_at
+        changed = _when(last) if last is not None else "none"
+        line = (
+            f"{counts.pages} pages, {counts.due} due, {self.running()} checking, "
+            f"{counts.failing} failing, last change {changed}"
+        )
+        with self._lock:
+            durations = sorted(self._durations)
+        if durations:
+            p50 = durations[len(durations) // 2]
+            p99 = durations[min(len(durations) - 1, len(durations) * 99 // 100)]
+            line += f", check p50 {p50 * 1000:.0f} ms p99 {p99 * 1000:.0f} ms"
+        return line
+
+    def deliver(self) -> int:
+        """Send due alerts from the outbox (the maintenance job); how many were delivered.
+
+        Rows are claimed in the database, so several daemons deliver each alert once; a
+        database outage is logged and retried at the next run.
+        """
+        from watcher.alerts.notify import deliver_due  # apprise loads only in a daemon that sends
+
+        try:
+            return deliver_due(
+                self.store, self._loaded.watchlist, now=self._clock(), owner=self.owner
+            )
+        except StoreError as exc:
+            logger.warning("alerts not delivered, retrying later: %s", exc)
+            return 0
+
+    def stop(self) -> None:
+        """Ask ``run()`` to stop, from any thread (signals do the same)."""
+        self._stop_requested.set()
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop claiming, give back unstarted pages, wait for checks in flight (bounded)."""
+        self._stopping.set()
+        with self._lock:
+            unstarted, self._pending = self._pending, []
+        for claim in unstarted:
+            self._release(claim, claim.page.next_check_at or self._clock())
+        limit = self.options.stop_timeout_seconds if timeout is None else timeout
+        finished = self.wait_idle(limit)
+        if not finished:
+            # A reader stuck on a page must not hold the service past its stop timeout:
+            # kill the readers; their checks end without a verdict and are due again.
+            logger.warning(
+                "%d checks still running after %.0fs: stopping them", self.running(), limit
+            )
+            self._readers.close(kill=True)
+            finished = self.wait_idle(_KILLED_CHECKS_SECONDS)
+            if not finished:
+                logger.warning("%d checks still fetching; their leases will expire", self.running())
+        if self._owns_readers:
+            self._readers.close(kill=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if finished:
+            with self._lock:
+                sessions, self._sessions = self._sessions, []
+            for session in sessions:
+                session.close()
+        return finished
+
+    # -- the real loop ----------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until SIGTERM/SIGINT (or ``stop()``); SIGHUP reloads the watchlist.
+
+        The signals are blocked before any thread starts and collected with sigtimedwait in
+        this thread, so no handler ever runs inside a lock or a half-done database call.
+        """
+        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        scheduler: BackgroundScheduler | None = None
+        try:
+            self.start()
+            scheduler = self._scheduler()
+            # Ready before the jobs start, so no WATCHDOG=1 can precede READY=1.
+            self._notify("READY=1")
+            self._notify(f"STATUS={self._safe_status()}")
+            scheduler.start()
+            while not self._stop_requested.is_set():
+                info = signal.sigtimedwait(_SIGNALS, 0.5)
+                if info is None:
+                    continue
+                if info.si_signo == signal.SIGHUP:
+                    logger.info("SIGHUP: reloading the watchlist")
+                    self._notify("RELOADING=1")
+                    self.reload("SIGHUP")
+                    self._notify("READY=1")
+                    continue
+                logger.info("%s: stopping", signal.Signals(info.si_signo).name)
+                break
+            self._notify("STOPPING=1")
+            self._stopping.set()
+        finally:
+            self._stopping.set()
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
+            self.shutdown()
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+        logger.info("stopped after %d checks", self.checks_done)
+
+    def _scheduler(self) -> BackgroundScheduler:
+        # APScheduler logs every job run at INFO; journald does not need a line a second.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": JobExecutor(4)},
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+        now = datetime.now(UTC)
+        options = self.options
+        scheduler.add_job(
+            self._dispatch_job,
+            IntervalTrigger(seconds=options.tick_seconds, timezone=UTC),
+            id="dispatch",
+            next_run_time=now,
+        )
+        if self._file is not None:
+            scheduler.add_job(
+                self.reload_if_changed,
+                IntervalTrigger(seconds=options.reload_poll_seconds, timezone=UTC),
+                id="watchlist",
+            )
+        scheduler.add_job(
+            self.renew_leases,
+            IntervalTrigger(seconds=max(self.lease_seconds / 3, 1.0), timezone=UTC),
+            id="leases",
+        )
+        scheduler.add_job(
+            self.deliver,
+            IntervalTrigger(seconds=options.deliver_seconds, timezone=UTC),
+            id="deliver",
+        )
+        scheduler.add_job(
+            self._status_job,
+            IntervalTrigger(seconds=options.status_seconds, timezone=UTC),
+            id="status",
+        )
+        watchdog = sdnotify.watchdog_seconds()
+        if watchdog is not None:
+            self._watchdog_timeout = watchdog
+            scheduler.add_job(
+                self._watchdog_job,
+                IntervalTrigger(seconds=watchdog / 2, timezone=UTC),
+                id="watchdog",
+                next_run_time=now,
+            )
+        return scheduler
+
+    def _dispatch_job(self) -> None:
+        """Tick, then keep starting checks as workers free up, for most of one period.
+
+        Claiming again only when the last claim was full keeps an idle daemon at one
+        database query per period.
+        """
+        deadline = time.monotonic() + self.options.tick_seconds * 0.9
+        claim = True
+        while not self._stopping.is_set():
+            self.tick(claim=claim)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            with self._lock:
+                if not self._pending and self._running == 0:
+                    return
+                wait = remaining
+                if self._pending and self._running < self._loaded.settings.workers:
+                    # A worker is free and a page waits for its host's spacing: wake then.
+                    now = self._clock()
+                    turn = min(self._limits.next_turn(c.host, now) for c in self._pending)
+                    wait = min(remaining, max((turn - now).total_seconds(), 0.001))
+            freed = self._slot_freed.wait(wait)
+            self._slot_freed.clear()
+            claim = freed and self._backlog
+
+    def _status_job(self) -> None:
+        if os.environ.get("NOTIFY_SOCKET"):
+            self._notify(f"STATUS={self._safe_status()}")
+
+    def _watchdog_job(self) -> None:
+        """Ping only while the dispatch tick is alive, so a hung daemon gets restarted."""
+        silent = time.monotonic() - self._last_tick_monotonic
+        limit = self._watchdog_timeout or 0.0
+        if silent > max(limit, self.options.tick_seconds * 3):
+            logger.error("no dispatch tick for %.0fs: withholding the watchdog ping", silent)
+            return
+        self._notify("WATCHDOG=1")
+
+    def _safe_status(self) -> str:
+        try:
+            return self.status_line()
+        except StoreError as exc:
+            return f"database unavailable ({exc})"
+
+    def _notify(self, message: str) -> None:
+        try:
+            sdnotify.notify(message)
+        except OSError as exc:
+            logger.warning("sd_notify %s failed: %s", message.split("=", 1)[0], exc)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

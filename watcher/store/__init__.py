@@ -1,0 +1,1 @@
+"""Storage (edge, I/O): tables, migrations, versions, the alert outbox, leases."""

@@ -1,0 +1,54 @@
+"""Claiming rows with a lease (edge, I/O): the one statement pages and alerts are taken by.
+
+A lease is ``lease_until`` and ``leased_by`` on the row. Claiming is one
+``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` statement: a SELECT
+followed by a separate UPDATE double-claims on SQLite, which drops ``FOR UPDATE``. An
+expired lease (its holder died) makes the row claimable again. Never commits: the caller's
+transaction does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from watcher.store.models import Alert, Page
+
+Leased = TypeVar("Leased", Page, Alert)
+
+
+def claim_with_lease(
+    session: Session,
+    table: type[Leased],
+    *,
+    where: tuple[Any, ...],  # SQL conditions on ``table``
+    order_by: tuple[Any, ...],
+    limit: int,
+    now: datetime,
+    lease_seconds: float,
+    owner: str,
+) -> list[Leased]:
+    """Lease up to ``limit`` rows of ``table`` matching ``where`` and not leased now to ``owner``.
+
+    Rows come back in no particular order (RETURNING keeps none): the caller sorts them.
+    """
+    if limit <= 0:
+        return []
+    due = (
+        select(col(table.id))
+        .where(*where, or_(col(table.lease_until).is_(None), col(table.lease_until) < now))
+        .order_by(*order_by)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite has one writer
+    )
+    claim = (
+        update(table)
+        .where(col(table.id).in_(due.scalar_subquery()))
+        .values(lease_until=now + timedelta(seconds=lease_seconds), leased_by=owner)
+        .returning(table)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.exec(claim).scalars())

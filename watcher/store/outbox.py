@@ -1,0 +1,267 @@
+"""The alert outbox (edge, I/O): alert rows from the transaction that causes them to delivery.
+
+An alert row is written in the same transaction as its change or its outage, by the functions
+here that take the caller's session, and is never deleted: ``Outbox`` only claims it, retries
+it and finishes it as sent or given up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from watcher.store.lease import claim_with_lease
+from watcher.store.models import Alert, Outage
+
+
+class Transactions(Protocol):
+    """Opens one session and transaction (``Store``'s); committed only if ``writes``."""
+
+    def __call__(self, *, writes: bool = False) -> AbstractContextManager[Session]: ...
+
+
+class Outbox:
+    """Alert rows after they were written: claiming, delivery outcomes, counts.
+
+    Shares its store's sessions, so the same errors (``StoreError``) and SQLite write locking
+    apply; ``Store.outbox`` is the instance to use.
+    """
+
+    def __init__(self, transaction: Transactions) -> None:
+        self._transaction = transaction
+
+    def claim_alerts(
+        self,
+        now: datetime,
+        *,
+        owner: str,
+        lease_seconds: float,
+        limit: int,
+        route: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Alert]:
+        """Lease up to ``limit`` due alerts (of ``route``, or of any route not excluded).
+
+        Claimed the one way pages are (``lease.claim_with_lease``), so two daemons never
+        hold the same alert; oldest first, the order they are sent in.
+        """
+        where = [col(Alert.due_at) <= now]
+        if route is not None:
+            where.append(col(Alert.route) == route)
+        if exclude:
+            where.append(col(Alert.route).not_in(list(exclude)))
+        with self._transaction(writes=True) as session:
+            alerts = claim_with_lease(
+                session,
+                Alert,
+                where=tuple(where),
+                order_by=(col(Alert.id),),
+                limit=limit,
+                now=now,
+                lease_seconds=lease_seconds,
+                owner=owner,
+            )
+        alerts.sort(key=lambda alert: alert.id or 0)
+        return alerts
+
+    def pending_alert_window(self, route: str) -> tuple[datetime, datetime] | None:
+        """Oldest creation and earliest due time of a route's pending alerts (digests)."""
+        query = select(func.min(col(Alert.created_at)), func.min(col(Alert.due_at))).where(
+            col(Alert.route) == route, col(Alert.due_at).is_not(None)
+        )
+        with self._transaction() as session:
+            oldest, earliest = session.exec(query).one()
+        if oldest is None or earliest is None:
+            return None
+        return oldest, earliest
+
+    def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """Finish alerts for good: they were delivered and are never sent again."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.id).in_(list(alert_ids)))
+                .values(
+                    sent_at=now,
+                    due_at=None,
+                    last_error=None,
+                    lease_until=None,
+                    leased_by=None,
+                    attempts=col(Alert.attempts) + 1,
+                )
+            )
+
+    def mark_alert_failed(
+        self, alert_id: int, *, error: str, retry_at: datetime, delivered: Sequence[str]
+    ) -> None:
+        """Count a failed attempt and schedule the next; ``delivered`` targets are skipped."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.id) == alert_id, col(Alert.due_at).is_not(None))
+                .values(
+                    attempts=col(Alert.attempts) + 1,
+                    last_error=error[:2000],
+                    due_at=retry_at,
+                    delivered=list(delivered),
+                    lease_until=None,
+                    leased_by=None,
+                )
+            )
+
+    def give_up_alert(self, alert_id: int, *, now: datetime, error: str) -> None:
+        """Stop retrying an alert; the row stays, with its last error, as a record."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.id) == alert_id, col(Alert.due_at).is_not(None))
+                .values(
+                    attempts=col(Alert.attempts) + 1,
+                    last_error=error[:2000],
+                    given_up_at=now,
+                    due_at=None,
+                    lease_until=None,
+                    leased_by=None,
+                )
+            )
+
+    def defer_alerts(self, route: str, *, until: datetime, owner: str) -> None:
+        """Hold a failing route's pending alerts until ``until``, so they keep their order."""
+        pending = (col(Alert.route) == route, col(Alert.due_at).is_not(None))
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert).where(*pending, col(Alert.due_at) < until).values(due_at=until)
+            )
+            session.exec(
+                update(Alert)
+                .where(*pending, col(Alert.leased_by) == owner)
+                .values(lease_until=None, leased_by=None)
+            )
+
+    def alerts(self, page_id: int | None = None) -> Sequence[Alert]:
+        """Outbox rows of one page (or all), oldest first."""
+        query = select(Alert).order_by(col(Alert.id))
+        if page_id is not None:
+            query = query.where(col(Alert.page_id) == page_id)
+        with self._transaction() as session:
+            return session.exec(query).all()
+
+    def alert_counts(self) -> dict[str, int]:
+        """How many alerts are pending, sent and given up."""
+        state = select(
+            func.count().filter(col(Alert.due_at).is_not(None)),
+            func.count().filter(col(Alert.sent_at).is_not(None)),
+            func.count().filter(col(Alert.given_up_at).is_not(None)),
+        )
+        with self._transaction() as session:
+            pending, sent, given_up = session.exec(state).one()
+        return {"pending": pending, "sent": sent, "given_up": given_up}
+
+
+def add_alerts(
+    session: Session,
+    routes: Sequence[str],
+    *,
+    page_id: int,
+    change_id: int | None,
+    kind: str,
+    event: Mapping[str, Any],
+    detected_at: datetime,
+) -> None:
+    """One outbox row per route, due at once; written inside the caller's transaction."""
+    for route in dict.fromkeys(routes):
+        session.add(
+            Alert(
+                page_id=page_id,
+                change_id=change_id,
+                route=route,
+                kind=kind,
+                event=dict(event),
+                detected_at=detected_at,
+                created_at=detected_at,
+                due_at=detected_at,
+            )
+        )
+
+
+def extend_outage(
+    session: Session,
+    page_id: int,
+    *,
+    dialect: str,
+    checked_at: datetime,
+    error: str,
+    routes: Sequence[str],
+    unreachable_after: timedelta | None,
+) -> None:
+    """Open or extend the page's outage, inside the caller's transaction (its failed check).
+
+    Once the outage has lasted ``unreachable_after``, one "unreachable" alert per route is
+    written, once per outage.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Outage).values(
+        page_id=page_id, started_at=checked_at, last_error=error, announced_at=None
+    )
+    session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["page_id"], set_={"last_error": statement.excluded.last_error}
+        )
+    )
+    if not routes or unreachable_after is None:
+        return
+    # Conditional: of two daemons seeing the same streak, only one announces it.
+    announced = session.exec(
+        update(Outage)
+        .where(
+            col(Outage.page_id) == page_id,
+            col(Outage.announced_at).is_(None),
+            col(Outage.started_at) <= checked_at - unreachable_after,
+        )
+        .values(announced_at=checked_at)
+        .returning(col(Outage.started_at))
+    ).scalar_one_or_none()
+    if announced is not None:
+        event = {"since": announced.isoformat(), "error": error, "summary": error}
+        add_alerts(
+            session,
+            routes,
+            page_id=page_id,
+            change_id=None,
+            kind="unreachable",
+            event=event,
+            detected_at=checked_at,
+        )
+
+
+def end_outage(
+    session: Session, page_id: int, *, checked_at: datetime, routes: Sequence[str]
+) -> None:
+    """End the page's outage, inside the caller's transaction (its successful check).
+
+    One "reachable" alert per route follows only an outage that was announced.
+    """
+    ended = session.exec(
+        delete(Outage)
+        .where(col(Outage.page_id) == page_id)
+        .returning(col(Outage.started_at), col(Outage.announced_at), col(Outage.last_error))
+    ).first()
+    if ended is None or ended[1] is None:
+        return  # no outage, or one too short to have been announced: stay quiet
+    started_at, _announced_at, last_error = ended
+    event = {"since": started_at.isoformat(), "error": last_error, "summary": last_error}
+    add_alerts(
+        session,
+        routes,
+        page_id=page_id,
+        change_id=None,
+        kind="reachable",
+        event=event,
+        detected_at=checked_at,
+    )
