@@ -109,6 +109,7 @@ class Run:
     steady_per_second: float | None
     checks: int
     cpu_seconds: float
+    main_cpu_seconds: float
     peak_rss: int
     failed: int
     warnings: list[str]
@@ -172,7 +173,8 @@ def run_daemon(args: argparse.Namespace, url: str, counts: Counts, readers: int)
                 daemon.kill()
                 print("the daemon never became ready", file=sys.stderr)
                 return None
-            statuses, peak, first_done, cpu = _observe(args, daemon.pid, sock, counts, ready_at)
+            observed = _observe(args, daemon.pid, sock, counts, ready_at)
+            statuses, peak, first_done, cpu, main_cpu = observed
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(120)
         sock.close()
@@ -190,6 +192,7 @@ def run_daemon(args: argparse.Namespace, url: str, counts: Counts, readers: int)
         steady_per_second=steady,
         checks=len(times),
         cpu_seconds=cpu,
+        main_cpu_seconds=main_cpu,
         peak_rss=peak,
         failed=daemon_log.count("check failed"),
         warnings=[line for line in daemon_log.splitlines() if line.startswith("WARNING")],
@@ -200,13 +203,14 @@ def run_daemon(args: argparse.Namespace, url: str, counts: Counts, readers: int)
 
 def _observe(
     args: argparse.Namespace, pid: int, sock: socket.socket, counts: Counts, ready_at: float
-) -> tuple[list[str], int, float | None, float]:
+) -> tuple[list[str], int, float | None, float, float]:
     """Watch the running daemon: its STATUS lines, the tree's peak RSS, when every page
-    had been fetched once, and the tree's CPU seconds at the end (before SIGTERM)."""
+    had been fetched once, and the CPU seconds of the tree and of the daemon's own
+    process from then to the end (before SIGTERM)."""
     statuses: list[str] = []
     peak = 0
     first_done: float | None = None
-    cpu_at_ready = proctree.cpu_seconds(pid)
+    cpu_at_ready, main_at_ready = proctree.cpu_seconds(pid), proctree.own_cpu_seconds(pid)
     end = ready_at + args.seconds
     while time.monotonic() < end:
         try:
@@ -220,7 +224,8 @@ def _observe(
             distinct = len(counts.paths)
         if first_done is None and distinct >= args.pages:
             first_done = time.monotonic()
-    return statuses, peak, first_done, proctree.cpu_seconds(pid) - cpu_at_ready
+    cpu = proctree.cpu_seconds(pid) - cpu_at_ready
+    return statuses, peak, first_done, cpu, proctree.own_cpu_seconds(pid) - main_at_ready
 
 
 def report(args: argparse.Namespace, runs: list[Run]) -> None:
@@ -243,6 +248,10 @@ def report(args: argparse.Namespace, runs: list[Run]) -> None:
         print(f"  checks                      {run.checks:8d}  ({run.checks / args.seconds:.1f}/s)")
         per_check = 1000 * run.cpu_seconds / max(run.checks, 1)
         print(f"  CPU, daemon + readers       {run.cpu_seconds:8.1f} s  ({per_check:.2f} ms/check)")
+        main = 1000 * run.main_cpu_seconds / max(run.checks, 1)
+        print(
+            f"    of which the daemon itself {run.main_cpu_seconds:7.1f} s  ({main:.2f} ms/check)"
+        )
         print(f"  peak RSS, daemon + readers  {run.peak_rss / 2**20:8.1f} MiB")
         print(f"  failed checks               {run.failed:8d}")
         print(f"  warnings logged             {len(run.warnings):8d}")

@@ -46,6 +46,12 @@ def cpu_seconds(pid: int) -> float:
     return total / _TICK
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """CPU seconds used by ``pid`` itself, its threads included, not its children."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICK if fields is not None else 0.0
+
+
 def rss_bytes(pid: int) -> int:
     """Resident memory of ``pid``'s tree now."""
     total = 0
