@@ -32,15 +32,21 @@ from pathlib import Path
 
 import lxml.html
 import proctree
+import requests
 
-from watcher.check.pipeline import process_fetch, read_article
+from watcher.check.gather import CheckResult, Gatherer
+from watcher.check.pipeline import read_article
 from watcher.check.readers import ReaderPool
 from watcher.check.reading import compare_rules, reads_as_before
-from watcher.config import Watch
+from watcher.config import Settings, Watch
 from watcher.fetch import FetchResult
 from watcher.read.decode import decode_body
 from watcher.read.locate import Locator
+from watcher.store.models import Snapshot
 from watcher.store.store import Store
+
+# No confirming fetch (nothing to fetch from); a not-found probe would be refused at once.
+SETTINGS = Settings(confirm=False)
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 
@@ -49,10 +55,13 @@ DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pa
 _READER_PID: list[int] = []
 
 
-def cpu(fn: Callable[[], object], repeat: int) -> float:
-    """Best-of-``repeat`` CPU seconds of ``fn()``, this process's and its reader's."""
+def cpu(fn: Callable[[], object], repeat: int, before: Callable[[], object] | None = None) -> float:
+    """Best-of-``repeat`` CPU seconds of ``fn()``, this process's and its reader's;
+    ``before`` (untimed) runs ahead of each."""
     best = float("inf")
     for _ in range(repeat):
+        if before is not None:
+            before()
         start, reader = time.process_time(), _reader_ns()
         fn()
         used = time.process_time() - start + (_reader_ns() - reader) / 1e9
@@ -62,6 +71,24 @@ def cpu(fn: Callable[[], object], repeat: int) -> float:
 
 def _reader_ns() -> int:
     return proctree.thread_cpu_ns(_READER_PID[0]) if _READER_PID else 0
+
+
+def process_fetch(
+    store: Store,
+    watch: Watch,
+    page_id: int,
+    latest: Snapshot | None,
+    fetched: FetchResult,
+    at: datetime,
+    *,
+    reader: ReaderPool,
+) -> CheckResult:
+    """Everything a check does after its fetch: read, judge, record (``check_page``'s
+    stages without the fetch)."""
+    with requests.Session() as session:
+        check = Gatherer(store, session, watch, SETTINGS, reader, page_id, at)
+        decision, loads = check.judge(fetched, store.page_by_url(watch.url), latest)
+        return check.record(decision, loads, latest)
 
 
 def _length(text: str) -> int:
@@ -109,7 +136,7 @@ def measure_page(store: Store, path: Path, repeat: int, reader: ReaderPool) -> R
     seconds of that re-read alone (no store) when it did."""
     raw = gzip.decompress(path.read_bytes())
     text, codec = decode_body(raw, "text/html")
-    url = f"https://bench.example/{path.name}"
+    url = f"http://127.0.0.1:9/{path.name}"
     now = datetime(2026, 11, 29, tzinfo=UTC)
     page_id = store.sync_pages([(url, path.name)], now)[url]
     watch = Watch(url=url)
@@ -129,9 +156,7 @@ def measure_page(store: Store, path: Path, repeat: int, reader: ReaderPool) -> R
         html = noisy(text, n)
         at = now + timedelta(minutes=n)
         fetched = as_fetch(url, html.encode("utf-8"), html, "utf-8", at)
-        result = process_fetch(
-            store, watch, page_id, latest, fetched, at, locator=locator, reader=reader
-        )
+        result = process_fetch(store, watch, page_id, latest, fetched, at, reader=reader)
         if result.verdict.kind.value != "unchanged":
             false_alerts.append(f"{path.name}: {result.verdict.summary}")
 
@@ -152,12 +177,14 @@ def measure_page(store: Store, path: Path, repeat: int, reader: ReaderPool) -> R
         n = next(counter)
         at = now + timedelta(minutes=n)
         fetched = as_fetch(url, body + str(n).encode(), edited, "utf-8", at)
-        result = process_fetch(
-            store, watch, page_id, latest, fetched, at, locator=locator, reader=reader
-        )
+        result = process_fetch(store, watch, page_id, latest, fetched, at, reader=reader)
         assert result.verdict.kind.value == "changed", (path.name, result.verdict.summary)
 
-    return path.name, parse, noise, cpu(edit_check, repeat), placed, reread
+    def as_first_stored() -> None:
+        """Each edit is judged against the first version, found where it was found."""
+        store.record_check(page_id, checked_at=now, status=200, error=None, locator=locator)
+
+    return path.name, parse, noise, cpu(edit_check, repeat, as_first_stored), placed, reread
 
 
 def _crossing(reader: ReaderPool, pages: list[Path]) -> tuple[float, float]:
@@ -180,7 +207,7 @@ def _throughput(
     setups = []
     for path in pages:
         text, _codec = decode_body(gzip.decompress(path.read_bytes()), "text/html")
-        url = f"https://bench.example/{path.name}"
+        url = f"http://127.0.0.1:9/{path.name}"
         page = store.page_by_url(url)
         if page is not None and page.id is not None:
             setups.append((Watch(url=url), page.id, text))
@@ -197,12 +224,8 @@ def _throughput(
                 html = noisy(text, 10**7 + n)
                 at = now + timedelta(seconds=n)
                 fetched = as_fetch(watch.url, html.encode(), html, "utf-8", at)
-                page = store.page_by_url(watch.url)
                 latest = store.latest_snapshot(page_id)
-                locator = page.locator if page is not None else None
-                process_fetch(
-                    store, watch, page_id, latest, fetched, at, locator=locator, reader=pool
-                )
+                process_fetch(store, watch, page_id, latest, fetched, at, reader=pool)
                 done += 1
             return done
 
