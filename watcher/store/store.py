@@ -342,21 +342,15 @@ class Store:
                 session.flush()
                 change_id = _require_id(row.id)
                 if alert_event is not None:
+                    # the version it reports, so a recipient can check the evidence later
+                    event = {**alert_event, "version": _version_ref(snapshot)}
                     outbox.add_alerts(
                         session,
                         alerts,
                         page_id=page_id,
                         change_id=change_id,
                         kind=change.kind,
-                        # the version it reports, so a recipient can check the evidence later
-                        event={
-                            **alert_event,
-                            "version": {
-                                "id": snapshot_id,
-                                "body_sha256": body_sha256,
-                                "record_sha256": snapshot.record_sha256,
-                            },
-                        },
+                        event=event,
                         detected_at=change.detected_at,
                     )
             outbox.end_outage(session, page_id, checked_at=version.fetched_at, routes=alerts)
@@ -588,6 +582,15 @@ class Store:
         # Two daemons storing the same body at once: the second insert is a no-op.
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return insert(Blob).values(values).on_conflict_do_nothing(index_elements=["sha256"])
+
+
+def _version_ref(snapshot: Snapshot) -> dict[str, Any]:
+    """How an alert names the version it reports: id, body hash and record hash."""
+    return {
+        "id": snapshot.id,
+        "body_sha256": snapshot.body_sha256,
+        "record_sha256": snapshot.record_sha256,
+    }
 
 
 def _chained(session: Session, page_id: int, snapshot: Snapshot) -> Snapshot:
