@@ -209,7 +209,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     store = _open_store(args, watchlist)
     progress = _Progress(len(watchlist.watch), sys.stderr)
     try:
-        with start_readers(watchlist.settings) as readers:
+        # no more readers than pages: one page needs one reader to start, not one per CPU
+        wanted = min(watchlist.settings.readers or os.cpu_count() or 1, len(watchlist.watch))
+        with start_readers(watchlist.settings, processes=wanted) as readers:
             results = run_pass(
                 store, watchlist, on_result=lambda _result: progress.step(), reader=readers
             )

@@ -35,7 +35,8 @@ R = TypeVar("R")
 # How long a waiting caller sleeps between looks at whether the pool was stopped.
 _POLL_SECONDS = 0.25
 # Modules every reader needs: imported once in the fork server, so a reader that replaces
-# a dead one starts in milliseconds instead of importing trafilatura again.
+# a dead one starts in milliseconds instead of importing trafilatura again. A new reader
+# also imports the command's main module (watcher.cli under `watcher` and `python -m`).
 _PRELOAD = ["watcher.check.reading"]
 # The signals the daemon collects in its main thread and blocks everywhere else.
 _DAEMON_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
@@ -82,7 +83,9 @@ class ReaderPool:
         with _keeping_signal_mask():
             resource_tracker.ensure_running()
         if warm_up is not None:
-            self._start(warm_up)
+            # in the background: starting the fork server imports the reading modules
+            # (about a second), time the caller spends on its own start and first fetch
+            threading.Thread(target=self._start, args=(warm_up,), daemon=True).start()
 
     def _start(self, warm_up: Callable[[], object]) -> None:
         """Start the readers now, each warming up, while the caller gets on with its work
@@ -93,8 +96,11 @@ class ReaderPool:
         """
         with _keeping_signal_mask():
             signal.pthread_sigmask(signal.SIG_BLOCK, _DAEMON_SIGNALS)
-            for _ in range(self.processes):
-                self._pool.schedule(warm_up, timeout=self.timeout_seconds)
+            try:
+                for _ in range(self.processes):
+                    self._pool.schedule(warm_up, timeout=self.timeout_seconds)
+            except RuntimeError:
+                pass  # closed before it had started: nothing left to warm up
 
     def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``fn(*args, **kwargs)`` in a reader; a crash is retried once in a fresh reader.
