@@ -37,4 +37,4 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest --cov --cov-report=term:skip-covered "$@"
+.venv/bin/python -m pytest -n 4 --cov --cov-report=term:skip-covered "$@"
