@@ -305,7 +305,7 @@ def test_trafilatura_failure_falls_back_to_visible_text(
     def explode(*args: object, **kwargs: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr("watcher.read.extract.bare_extraction", explode)
+    monkeypatch.setattr("trafilatura.bare_extraction", explode)
     article = extract_article(news_page(), url="https://example.com/a")
     assert article.is_fallback
     assert NEWS_PARAGRAPHS[0] in article.paragraphs

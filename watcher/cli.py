@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from watcher import __version__, cli_evidence
+from watcher.check.readers import run_as_package_main
 from watcher.config import Watch, Watchlist, load_watchlist, schema_text
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.judge.classify import Kind
@@ -43,6 +44,7 @@ DEFAULT_WATCHLIST = "watcher.toml"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``watcher`` command."""
+    run_as_package_main()
     parser = _parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -206,12 +208,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not watchlist.watch:
         print(f"{args.config}: no [[watch]] entries; nothing to check", file=sys.stderr)
         return EXIT_OK
-    store = _open_store(args, watchlist)
+    # No more readers than pages: one page needs one reader to start, not one per CPU.
+    # They start first, so that their imports overlap opening and migrating the database.
+    wanted = min(watchlist.settings.readers or os.cpu_count() or 1, len(watchlist.watch))
+    readers = start_readers(watchlist.settings, processes=wanted, warm=False)
+    try:
+        store = _open_store(args, watchlist)
+    except BaseException:
+        readers.close(kill=True)
+        raise
     progress = _Progress(len(watchlist.watch), sys.stderr)
     try:
-        # no more readers than pages: one page needs one reader to start, not one per CPU
-        wanted = min(watchlist.settings.readers or os.cpu_count() or 1, len(watchlist.watch))
-        with start_readers(watchlist.settings, processes=wanted) as readers:
+        with readers:
             results = run_pass(
                 store, watchlist, on_result=lambda _result: progress.step(), reader=readers
             )
@@ -536,7 +544,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     else:
         with requests.Session() as session:
             fetched = fetch_page(session, watch.url, fetch_options(watchlist.settings, watch))
-    with start_readers(watchlist.settings, processes=1) as readers:
+    with start_readers(watchlist.settings, processes=1, warm=False) as readers:
         article = (
             readers.run(read_article, fetched.text, watch, fetched.final_url)
             if fetched.text

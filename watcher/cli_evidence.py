@@ -154,7 +154,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     check_bind(args.host, token)
     watchlist = _watchlist(args)
     store = _open(args)
-    reader = OnDemandReader(lambda: start_readers(watchlist.settings, processes=1))
+    reader = OnDemandReader(lambda: start_readers(watchlist.settings, processes=1, warm=False))
     try:
         app = create_app(store, watchlist, reader=reader, token=token)
         uvicorn.run(
@@ -274,7 +274,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         page_id = _page_id(store, args.url)
         versions = store.snapshots(page_id)
         old, new = _pair(store, page_id, versions, args)
-        with OnDemandReader(lambda: start_readers(_watchlist(args).settings, 1)) as reader:
+        with OnDemandReader(
+            lambda: start_readers(_watchlist(args).settings, 1, warm=False)
+        ) as reader:
             comparison = compare_versions(store, watch, old, new, reader=reader)
     finally:
         store.close()

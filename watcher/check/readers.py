@@ -9,11 +9,13 @@ Never runs a task in the calling process.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing
 import os
 import resource
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
@@ -37,7 +39,7 @@ _POLL_SECONDS = 0.25
 # Modules every reader needs: imported once in the fork server, so a reader that replaces
 # a dead one starts in milliseconds instead of importing trafilatura again. A new reader
 # also imports the command's main module (watcher.cli under `watcher` and `python -m`).
-_PRELOAD = ["watcher.check.reading"]
+_PRELOAD = ["watcher.check.reading", "trafilatura"]
 # The signals the daemon collects in its main thread and blocks everywhere else.
 _DAEMON_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
@@ -173,6 +175,20 @@ class ReaderPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close(kill=True)
+
+
+def run_as_package_main() -> None:
+    """Spare each new reader from running the ``watcher`` script again.
+
+    multiprocessing runs a script's main module anew in every process it starts, so under
+    the installed ``watcher`` script each reader imported the whole command line (half a
+    second and all of SQLAlchemy, per reader). A main module named ``watcher.__main__`` it
+    leaves alone, and the script is exactly that module's entry point; ``python -m
+    watcher`` already runs that way.
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        main.__spec__ = importlib.util.find_spec("watcher.__main__")
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from watcher.check.readers import ReaderPool
 from watcher.config import Settings, Watch
@@ -20,7 +21,9 @@ from watcher.fetch import FetchOptions
 from watcher.read.extract import Article, extract_article, prepare_page
 from watcher.read.locate import Locator, find_locator, reads_the_same
 from watcher.read.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
-from watcher.store.models import Snapshot
+
+if TYPE_CHECKING:  # the store's models pull in SQLAlchemy, which no reader needs
+    from watcher.store.models import Snapshot
 
 # Bump when read_article can give another Article for the same HTML (a change to
 # extraction or normalisation): versions read under another reader are read again from
@@ -35,14 +38,22 @@ def reader_key(watch: Watch) -> str:
     return f"{READER}:{hashlib.sha256(setup.encode()).hexdigest()[:16]}"
 
 
-def start_readers(settings: Settings, processes: int | None = None) -> ReaderPool:
-    """The reader processes for ``settings`` (``processes`` overrides ``settings.readers``)."""
+def start_readers(
+    settings: Settings, processes: int | None = None, *, warm: bool = True
+) -> ReaderPool:
+    """The reader processes for ``settings`` (``processes`` overrides ``settings.readers``),
+    started in the background; ``warm`` also reads a sample page in each (the daemon's
+    choice: a one-off command whose page turns out unchanged never needs trafilatura)."""
     return ReaderPool(
         processes or settings.readers,
         timeout_seconds=settings.read_timeout.total_seconds(),
         memory_bytes=settings.reader_memory,
-        warm_up=warm_up,
+        warm_up=warm_up if warm else started,
     )
+
+
+def started() -> None:
+    """The first task of a reader that is not warmed up: it only makes the reader start."""
 
 
 def warm_up() -> None:
