@@ -30,7 +30,7 @@ from tests.fetch_support import (
     response_head,
 )
 from watcher.errors import FetchError
-from watcher.fetch import FetchOptions, FetchResult, Hop, fetch_page
+from watcher.fetch import _ALARMS, FetchOptions, FetchResult, Hop, fetch_page
 
 CORPUS = Path(
     os.environ.get("WATCHER_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
@@ -719,3 +719,18 @@ def test_connection_refused_message_is_readable() -> None:
     assert "Connection refused" in message
     assert "object at 0x" not in message
     assert "HTTPConnection" not in message
+
+
+def test_deadlines_fire_in_time_order_and_cancelled_ones_never() -> None:
+    """The one deadline thread serves every fetch: the soonest first, whatever the order
+    they were set in, and a fetch that ended in time is never interrupted."""
+    fired: list[str] = []
+    done = threading.Event()
+    now = time.monotonic()
+    _ALARMS.schedule(now + 0.3, lambda: (fired.append("late"), done.set()))
+    cancelled = _ALARMS.schedule(now + 0.1, lambda: fired.append("cancelled"))
+    _ALARMS.schedule(now + 0.2, lambda: fired.append("soon"))
+    _ALARMS.schedule(now + 0.15, lambda: 1 / 0)  # a broken callback stops nothing
+    _ALARMS.cancel(cancelled)
+    assert done.wait(5)
+    assert fired == ["soon", "late"]

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
+import itertools
 import logging
 import os
 import re
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -355,8 +357,8 @@ class _Watchdog:
         self._lock = threading.Lock()
         self._handle: socket.socket | None = None
         self._has_fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
+        self._seconds = seconds
+        self._alarm: list[Any] | None = None
 
     @property
     def has_fired(self) -> bool:
@@ -376,7 +378,7 @@ class _Watchdog:
             previous.close()
 
     def __enter__(self) -> _Watchdog:
-        self._timer.start()
+        self._alarm = _ALARMS.schedule(time.monotonic() + self._seconds, self._fire)
         return self
 
     def __exit__(
@@ -385,7 +387,8 @@ class _Watchdog:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._timer.cancel()
+        if self._alarm is not None:
+            _ALARMS.cancel(self._alarm)
         with self._lock:
             handle, self._handle = self._handle, None
         if handle is not None:
@@ -396,6 +399,65 @@ class _Watchdog:
             self._has_fired = True
             if self._handle is not None:
                 _shutdown(self._handle)
+
+
+class _Alarms:
+    """One thread that fires every fetch's deadline: a thread started per fetch cost the
+    daemon more CPU than the rest of the fetch's bookkeeping.
+
+    Entries are ``[when, sequence, callback]``; a cancelled one keeps its place in the heap
+    with no callback until its time comes (cheaper than removing it).
+    """
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._heap: list[list[Any]] = []
+        self._sequence = itertools.count()
+        self._thread: threading.Thread | None = None
+        os.register_at_fork(after_in_child=self._forget)
+
+    def schedule(self, when: float, callback: Callable[[], None]) -> list[Any]:
+        entry: list[Any] = [when, next(self._sequence), callback]
+        with self._ready:
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines")
+                self._thread.daemon = True
+                self._thread.start()
+            elif self._heap[0] is entry:
+                self._ready.notify()
+        return entry
+
+    def cancel(self, entry: list[Any]) -> None:
+        with self._ready:
+            entry[2] = None
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while self._heap and self._heap[0][2] is None:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._ready.wait()
+                    continue
+                delay = self._heap[0][0] - time.monotonic()
+                if delay > 0:
+                    self._ready.wait(delay)
+                    continue
+                callback = heapq.heappop(self._heap)[2]
+            try:
+                callback()
+            except Exception:  # one broken callback must not end every later deadline
+                logger.exception("fetch deadline callback failed")
+
+    def _forget(self) -> None:
+        """A forked child has no alarm thread: start afresh on its first fetch."""
+        self._ready = threading.Condition()
+        self._heap = []
+        self._thread = None
+
+
+_ALARMS = _Alarms()
 
 
 _active_watchdog: contextvars.ContextVar[_Watchdog | None] = contextvars.ContextVar(

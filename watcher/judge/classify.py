@@ -219,12 +219,13 @@ def _content_removal(
     404 is still an article.
     """
     reference = previous.last_good if previous.state is State.REMOVED else previous.article
-    if reference is None or count_words(reference.text) < _MIN_WORDS_FOR_EMPTIED:
+    # the same text first: it is every noisy check's answer, and the cheapest
+    if reference is None or article.text == reference.text:
+        return None
+    if count_words(reference.text) < _MIN_WORDS_FOR_EMPTIED:
         return None
     if count_words(article.text) == 0:
         return Removal.EMPTIED, "removed: the article text vanished while the page still loads"
-    if article.text == reference.text:
-        return None
     kept = surviving_share(reference.text, article.text)
     if kept < 1.0 and (found := _headline_removal(reference, article, rules)):
         return found
