@@ -21,6 +21,7 @@ HEADER = """\
 [settings]
 database = "sqlite:///state/w.db"   # next to this file
 timeout = "5s"
+allow_private = true                # the test site listens on 127.0.0.1
 
 [notify.desk]
 urls_env = "WATCHER_TEST_DESK"      # never set in tests

@@ -6,6 +6,7 @@ because users edit this file by hand and run watcher unattended.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import string
@@ -29,6 +30,7 @@ from pydantic import (
 )
 
 from watcher.errors import ConfigError
+from watcher.guard import DEFAULT_PORTS
 from watcher.read.extract import check_selector
 from watcher.read.normalize import compile_ignore
 
@@ -182,12 +184,36 @@ class Settings(_Model):
         description="Save Page Now, asked to capture pages whose watch or route has "
         'archive = ["wayback"]; the page URL is appended.',
     )
+    allow_private: bool = Field(
+        default=False,
+        description="Let every watch fetch private, loopback and link-local addresses and any "
+        "port (an intranet on purpose); by default the network guard refuses them.",
+    )
+    allowed_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=lambda: sorted(DEFAULT_PORTS),
+        description="Ports a watch may fetch from without allow_private.",
+    )
+    allow_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks every watch may fetch from although the guard refuses private "
+        'addresses, e.g. ["10.20.0.0/16"]: a narrower opening than allow_private.',
+    )
     base_url: str | None = Field(
         default=None,
         pattern=r"^https?://",
         description="Where `watcher serve` is reached from outside, e.g. "
         "https://watcher.example.org; alerts then link to the change's page.",
     )
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                ipaddress.ip_network(text)
+            except ValueError as exc:
+                raise ValueError(f"{text!r} is not a network: {exc}") from None
+        return value
 
 
 TemplateName = Literal["title", "slack", "html", "text"]
@@ -290,10 +316,20 @@ class Watch(_Model):
         description='["wayback"]: ask the Internet Archive to capture the page on each '
         "confirmed change or removal.",
     )
+    allow_private: bool = Field(
+        default=False,
+        description="Fetch this page even on a private, loopback or link-local address or an "
+        "unusual port (an intranet page on purpose).",
+    )
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        return cls.check_http_url(value)
+
+    @staticmethod
+    def check_http_url(value: str) -> str:
+        """``value`` stripped, if it is an http(s) URL with a host and no white space."""
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL")
