@@ -248,5 +248,5 @@ def test_list_of_an_empty_watchlist(config: Path, capsys: pytest.CaptureFixture[
     """No watches: a note on stderr, exit 0, and no database is created."""
     code, out, err = run(capsys, "-c", str(config), "list")
     assert (code, out) == (EXIT_OK, "")
-    assert "no [[watch]] entries" in err
+    assert "no [[watch]] or [[source]] entries" in err
     assert not (config.parent / "state").exists()

@@ -27,7 +27,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "store": frozenset({"errors"}),
     "alerts": frozenset({"judge", "read", "store", "config", "errors"}),
     "check": frozenset({"read", "judge", "fetch", "guard", "store", "alerts", "config", "errors"}),
-    "service": frozenset({"check", "judge", "store", "alerts", "config", "errors"}),
+    # sources: feeds, sitemaps and section pages read, their articles recorded as pages
+    "discover": frozenset({"check", "fetch", "guard", "store", "config", "errors"}),
+    "service": frozenset({"discover", "check", "judge", "store", "alerts", "config", "errors"}),
     # the evidence: versions compared as checks compare them (a version stored by an older
     # watcher is read again in a reader process), WARC export
     "evidence": frozenset({"read", "check", "store", "config", "errors"}),

@@ -402,14 +402,25 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     watchlist = load_watchlist(args.config)
-    if not watchlist.watch:
-        print(f"{args.config}: no [[watch]] entries", file=sys.stderr)
+    if not watchlist.watch and not watchlist.source:
+        print(f"{args.config}: no [[watch]] or [[source]] entries", file=sys.stderr)
         return EXIT_OK
     store = _open_store(args, watchlist)
     rows: list[tuple[Watch, Page | None, Snapshot | None, Change | None]] = []
     try:
-        for watch in watchlist.watch:
-            page = store.page_by_url(watch.url)
+        found_by = store.sources.sources_by_page()
+        # hand-written watches in file order, then the articles sources found, newest first
+        pages: list[tuple[Watch, Page | None]] = [
+            (watch, store.page_by_url(watch.url)) for watch in watchlist.watch
+        ]
+        pages += [
+            (Watch(url=page.url, name=page.name), page)
+            for page in sorted(
+                store.all_pages(), key=lambda p: p.discovered_at or p.created_at, reverse=True
+            )
+            if page.is_active and page.source_id is not None and watchlist.find(page.url) is None
+        ]
+        for watch, page in pages:
             if page is None or page.id is None:
                 rows.append((watch, None, None, None))
                 continue
@@ -419,10 +430,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
             )
     finally:
         store.close()
+    if not rows:
+        print(f"{args.config}: no pages yet (sources are read by watcher run)", file=sys.stderr)
+        return EXIT_OK
     now = datetime.now(UTC)
     if args.json:
         for row in rows:
-            print(json.dumps(_listing_json(*row), ensure_ascii=False))
+            listed = _listing_json(*row)
+            listed["sources"] = found_by.get(row[1].id or 0, []) if row[1] else []
+            print(json.dumps(listed, ensure_ascii=False))
         return EXIT_OK
     width = min(40, max(len(watch.label) for watch, *_ in rows))
     print(
@@ -441,6 +457,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         )
         if watch.name:
             print(f"  {watch.url}")
+        if page is not None and found_by.get(page.id or 0):
+            print(f"  from {', '.join(found_by[page.id or 0])}")
     return EXIT_OK
 
 

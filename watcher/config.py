@@ -257,6 +257,11 @@ class Route(_Model):
         default_factory=list,
         description='["wayback"]: pages alerted here are also captured by the Internet Archive.',
     )
+    on: list[Literal["dropped"]] = Field(
+        default_factory=list,
+        description='Events told here besides changes, removals and outages: ["dropped"] '
+        "(an article left its source soon after it appeared, while still online).",
+    )
     templates: dict[TemplateName, str] = Field(
         default_factory=dict,
         description="Message templates ($kind, $page, $url, $link, $detected_at, $summary, "
@@ -389,12 +394,122 @@ class Watch(_Model):
         return self.name or self.url
 
 
+SourceKind = Literal["feed", "sitemap", "section"]
+
+
+class Source(_Model):
+    """A feed, news sitemap or section page whose articles are watched as they appear.
+
+    The articles it lists become pages in the database (never in this file), checked with
+    the options below as if each were a ``[[watch]]`` of its own.
+    """
+
+    url: str = Field(description="http(s) URL of the RSS/Atom feed, sitemap or section page.")
+    name: str = Field(default="", description="Shown in `watcher list`; defaults to the URL.")
+    kind: SourceKind | None = Field(
+        default=None,
+        description="feed, sitemap or section; default: section if `links` is set, else "
+        "told from the document (RSS/Atom or urlset/sitemapindex).",
+    )
+    links: str | None = Field(
+        default=None,
+        description="Section pages: a regular expression the whole article URL must match, "
+        r"e.g. 'https://example\.com/\d{4}/\d{2}/.*\.html'.",
+    )
+    poll: Duration = Field(
+        default=timedelta(minutes=10), description="How often the source itself is read."
+    )
+    every: Duration | None = Field(
+        default=None, description="Check interval of its articles; default: settings.every."
+    )
+    match: str | None = Field(
+        default=None,
+        description="Only articles whose URL or title contains a match of this regular expression.",
+    )
+    since: Duration | None = Field(
+        default=None, description="Ignore items the source dates older than this."
+    )
+    dropped_within: Duration = Field(
+        default=timedelta(hours=48),
+        description="An article leaving the source this soon after it appeared, while still "
+        'online, is a "dropped" event.',
+    )
+    tags: list[str] = Field(default_factory=list)
+    notify: list[str] = Field(default_factory=list, description="Names of [notify.*] routes.")
+    mode: Mode = Field(default="article", description="How its articles are read.")
+    exclude: list[str] = Field(
+        default_factory=list, description="CSS selectors removed before extraction."
+    )
+    ignore: list[str] = Field(
+        default_factory=list, description="Regular expressions dropped before comparing."
+    )
+    allow_private: bool = Field(
+        default=False,
+        description="Read the source and its articles even on private or loopback addresses.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return Watch.check_http_url(value)
+
+    @field_validator("links", "match")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _regexes_compile(cls, value: list[str]) -> list[str]:
+        compile_ignore(value)
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _selectors_parse(cls, value: list[str]) -> list[str]:
+        for selector in value:
+            check_selector(selector)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Source:
+        if self.kind == "section" and not self.links:
+            raise ValueError('kind = "section" needs links, a pattern of article URLs')
+        if self.links and self.kind not in (None, "section"):
+            raise ValueError("links is only used by section pages")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+    def watch_for(self, url: str, name: str = "") -> Watch:
+        """How an article this source found is checked: its options, as a watch."""
+        return Watch(
+            url=url,
+            name=name,
+            tags=list(self.tags),
+            mode=self.mode,
+            exclude=list(self.exclude),
+            ignore=list(self.ignore),
+            every=self.every,
+            notify=list(self.notify),
+            allow_private=self.allow_private,
+        )
+
+
 class Watchlist(_Model):
-    """The whole file: settings, notification routes and the watches."""
+    """The whole file: settings, notification routes, the watches and the sources."""
 
     settings: Settings = Field(default_factory=Settings)
     notify: dict[str, Route] = Field(default_factory=dict)
     watch: list[Watch] = Field(default_factory=list)
+    source: list[Source] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Watchlist:
@@ -412,6 +527,22 @@ class Watchlist(_Model):
                     known = ", ".join(sorted(self.notify)) or "none defined"
                     raise _LocatedError(
                         ("watch", index, "notify", position),
+                        f"no route named {route!r} (routes: {known})",
+                    )
+        sources: dict[str, int] = {}
+        for index, source in enumerate(self.source):
+            key = canonical_url(source.url)
+            if key in sources:
+                raise _LocatedError(
+                    ("source", index, "url"),
+                    f"{source.url!r} is already read by source[{sources[key]}]",
+                )
+            sources[key] = index
+            for position, route in enumerate(source.notify):
+                if route not in self.notify:
+                    known = ", ".join(sorted(self.notify)) or "none defined"
+                    raise _LocatedError(
+                        ("source", index, "notify", position),
                         f"no route named {route!r} (routes: {known})",
                     )
         for position, route in enumerate(self.settings.default_notify):
@@ -434,6 +565,11 @@ class Watchlist(_Model):
         archives += [a for name in routes if name in self.notify for a in self.notify[name].archive]
         routes += [ARCHIVE_ROUTE_PREFIX + archive for archive in archives]
         return tuple(dict.fromkeys(routes))
+
+    def dropped_routes(self, source: Source) -> tuple[str, ...]:
+        """The routes of ``source``'s articles that asked to be told of dropped articles."""
+        routes = self.routes_for(source.watch_for(source.url))
+        return tuple(r for r in routes if r in self.notify and "dropped" in self.notify[r].on)
 
     def find(self, url: str) -> Watch | None:
         key = canonical_url(url)
@@ -540,6 +676,8 @@ def _allowed_keys(loc: Sequence[str | int]) -> list[str]:
             return []
         if part == "watch":
             model = Watch
+        elif part == "source":
+            model = Source
         elif part == "settings":
             model = Settings
         else:
@@ -556,8 +694,9 @@ def _line_of(source: str, loc: Sequence[str | int]) -> int | None:
     # Find the table the key lives in: [[watch]] number N, [settings], [notify.NAME].
     table_start, table_end = 0, len(lines)
     rest: Sequence[str | int] = loc
-    if loc[0] == "watch" and len(loc) > 1 and isinstance(loc[1], int):
-        starts = [i for i, text in enumerate(lines) if re.match(r"^\s*\[\[\s*watch\s*\]\]", text)]
+    if loc[0] in ("watch", "source") and len(loc) > 1 and isinstance(loc[1], int):
+        table = re.compile(rf"^\s*\[\[\s*{loc[0]}\s*\]\]")
+        starts = [i for i, text in enumerate(lines) if table.match(text)]
         if loc[1] >= len(starts):
             return None
         table_start = starts[loc[1]]

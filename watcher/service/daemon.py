@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +35,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.check.pipeline import CheckResult, check_safely
 from watcher.check.readers import ReaderPool
 from watcher.check.reading import start_readers
-from watcher.config import Settings, Watch, Watchlist, parse_watchlist
+from watcher.config import Settings, Source, Watch, Watchlist, parse_watchlist
+from watcher.discover.poll import poll_due_sources, sync_sources
 from watcher.errors import ConfigError, ReaderStopped, StoreError
 from watcher.judge.classify import Kind
 from watcher.service import sdnotify
@@ -69,6 +70,7 @@ class DaemonOptions:
     reload_poll_seconds: float = 2.0
     status_seconds: float = 10.0
     deliver_seconds: float = 5.0
+    poll_seconds: float = 15.0  # how often due sources are looked for (each has its own poll)
     stop_timeout_seconds: float = 30.0
     # Default: 1.5 x (deadline + 30 s), so a check plus its wait for a host slot fits.
     lease_seconds: float | None = None
@@ -80,10 +82,18 @@ class _Loaded:
 
     watchlist: Watchlist
     by_url: dict[str, Watch]
+    by_source: dict[int, Source] = field(default_factory=dict)  # source id -> its options
 
     @property
     def settings(self) -> Settings:
         return self.watchlist.settings
+
+    def watch_for(self, page: Page) -> Watch | None:
+        """A hand-written watch, else the options of the source that found the page."""
+        watch = self.by_url.get(page.url)
+        if watch is None and page.source_id is not None and page.source_id in self.by_source:
+            watch = self.by_source[page.source_id].watch_for(page.url, page.name)
+        return watch
 
 
 @dataclass(slots=True)
@@ -203,7 +213,8 @@ class Daemon:
         now = self._clock()
         before = self._loaded
         self.store.sync_pages(((w.url, w.label) for w in watchlist.watch), now)
-        loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch})
+        by_source = sync_sources(self.store, watchlist, now)
+        loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch}, by_source)
         self._loaded = loaded
         moved = self._pull_forward(loaded, now)
         if first:
@@ -307,7 +318,7 @@ class Daemon:
             free = settings.workers - self._running
             waiting: list[_Claim] = []
             for claim in self._pending:
-                watch = loaded.by_url.get(claim.page.url)
+                watch = loaded.watch_for(claim.page)
                 if watch is None:
                     # Removed by a reload, or another daemon's watchlist lists it: give it
                     # back no sooner than a default interval, so it cannot loop.
@@ -606,6 +617,12 @@ class Daemon:
             id="deliver",
         )
         scheduler.add_job(
+            self.poll_sources,
+            IntervalTrigger(seconds=options.poll_seconds, timezone=UTC),
+            id="sources",
+            next_run_time=now,
+        )
+        scheduler.add_job(
             self._status_job,
             IntervalTrigger(seconds=options.status_seconds, timezone=UTC),
             id="status",
@@ -646,6 +663,28 @@ class Daemon:
             freed = self._slot_freed.wait(wait)
             self._slot_freed.clear()
             claim = freed and self._backlog
+
+    def poll_sources(self) -> int:
+        """Read the sources that are due (feeds, sitemaps, section pages); count polls."""
+        if self._stopping.is_set() or not self._loaded.by_source:
+            return 0
+        loaded = self._loaded
+        try:
+            outcomes = poll_due_sources(
+                self.store,
+                self._session(loaded.settings.user_agent),
+                loaded.watchlist,
+                loaded.by_source,
+                self._clock(),
+                owner=self.owner,
+                lease_seconds=self.lease_seconds,
+            )
+        except StoreError as exc:
+            logger.warning("sources not polled: database: %s", exc)
+            return 0
+        if any(o.record and o.record.new_pages for o in outcomes):
+            self._slot_freed.set()  # new articles are due now: let the dispatcher look
+        return len(outcomes)
 
     def _status_job(self) -> None:
         if os.environ.get("NOTIFY_SOCKET"):
