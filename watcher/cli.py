@@ -133,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", help="list watched pages: state, last check and change")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.add_argument(
+        "--tiers", action="store_true", help="how many pages are on each age tier, and retired"
+    )
     listing.set_defaults(handler=_cmd_list)
 
     # show, history, diff (and the evidence exports): watcher.cli_evidence
@@ -406,6 +409,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"{args.config}: no [[watch]] or [[source]] entries", file=sys.stderr)
         return EXIT_OK
     store = _open_store(args, watchlist)
+    if args.tiers:
+        return _print_tiers(store)
     rows: list[tuple[Watch, Page | None, Snapshot | None, Change | None]] = []
     try:
         found_by = store.sources.sources_by_page()
@@ -459,6 +464,22 @@ def _cmd_list(args: argparse.Namespace) -> int:
             print(f"  {watch.url}")
         if page is not None and found_by.get(page.id or 0):
             print(f"  from {', '.join(found_by[page.id or 0])}")
+    return EXIT_OK
+
+
+def _print_tiers(store: Store) -> int:
+    """Pages per age tier (fastest first), retired pages, and the rest on every/cron."""
+    from watcher.service.tiers import tier_label
+
+    try:
+        counts = store.sources.tier_counts()
+        active = sum(1 for page in store.all_pages() if page.is_active)
+    finally:
+        store.close()
+    print(f"{'TIER':<10}  PAGES")
+    for every, count in sorted(counts.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        print(f"{tier_label(every):<10}  {count}")
+    print(f"{'every/cron':<10}  {active - sum(counts.values())}")
     return EXIT_OK
 
 

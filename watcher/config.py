@@ -12,6 +12,7 @@ import re
 import string
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -103,6 +104,65 @@ Delay = Annotated[
 ]
 
 
+# The politeness floor of age tiers: no schedule checks a page more often than this.
+MIN_EVERY = timedelta(minutes=1)
+_TIER_ENTRY = re.compile(r"^\s*(?P<every>\S+)\s+for\s+(?P<until>\S+)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Check every ``every`` while the article is younger than ``until`` (None: forever)."""
+
+    every: timedelta
+    until: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgeSchedule:
+    """Tiers by age; ``retire`` ends checking after the last one."""
+
+    tiers: tuple[Tier, ...]
+    retire: bool
+
+
+def parse_age_schedule(entries: Sequence[str]) -> AgeSchedule:
+    """``["5m for 6h", …, "retire"]`` -> ``AgeSchedule``; ``ValueError`` names the entry."""
+    if not entries:
+        raise ValueError("schedule needs at least one tier, e.g. ['5m for 6h', '1h']")
+    tiers: list[Tier] = []
+    retire = False
+    for index, entry in enumerate(entries):
+        last = index == len(entries) - 1
+        where = f"schedule[{index}] {entry!r}"
+        if entry.strip().lower() == "retire":
+            if not last:
+                raise ValueError(f"{where}: 'retire' can only be the last entry")
+            if not tiers:
+                raise ValueError(f"{where}: retire after what? give a tier first")
+            retire = True
+            continue
+        match = _TIER_ENTRY.match(entry)
+        try:
+            if match:
+                every = parse_duration(match["every"])
+                until: timedelta | None = parse_duration(match["until"])
+            elif last:
+                every, until = parse_duration(entry.strip()), None
+            else:
+                raise ValueError("write 'INTERVAL for AGE', e.g. '30m for 2d'")
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if every < MIN_EVERY:
+            raise ValueError(
+                f"{where}: checks at most every {format_duration(MIN_EVERY)} (politeness)"
+            )
+        if until is not None and tiers and tiers[-1].until is not None and until <= tiers[-1].until:
+            before = format_duration(tiers[-1].until)
+            raise ValueError(f"{where}: ages must grow (the tier before ends at {before})")
+        tiers.append(Tier(every, until))
+    return AgeSchedule(tuple(tiers), retire)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -183,6 +243,11 @@ class Settings(_Model):
         pattern=r"^https?://",
         description="Save Page Now, asked to capture pages whose watch or route has "
         'archive = ["wayback"]; the page URL is appended.',
+    )
+    fast_after_change: Duration = Field(
+        default=timedelta(hours=6),
+        description="A page on an age schedule that changes is checked at its first tier's "
+        "pace for this long.",
     )
     allow_private: bool = Field(
         default=False,
@@ -326,6 +391,11 @@ class Watch(_Model):
         description="Fetch this page even on a private, loopback or link-local address or an "
         "unusual port (an intranet page on purpose).",
     )
+    schedule: list[str] | None = Field(
+        default=None,
+        description='Check by age instead of every/cron: ["5m for 6h", "30m for 2d", '
+        '"6h for 30d", "retire"]; age counts from the stated date, else discovery.',
+    )
 
     @field_validator("url")
     @classmethod
@@ -372,6 +442,17 @@ class Watch(_Model):
             check_selector(value)
         return value
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_parses(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            parse_age_schedule(value)
+        return value
+
+    @property
+    def age_schedule(self) -> AgeSchedule | None:
+        return parse_age_schedule(self.schedule) if self.schedule is not None else None
+
     @field_validator("cron")
     @classmethod
     def _cron_parses(cls, value: str | None) -> str | None:
@@ -387,6 +468,8 @@ class Watch(_Model):
             raise ValueError('selector is only used with mode = "selector"')
         if self.every is not None and self.cron is not None:
             raise ValueError("give either every or cron, not both")
+        if self.schedule is not None and (self.every is not None or self.cron is not None):
+            raise ValueError("give either schedule or every/cron, not both")
         return self
 
     @property
@@ -422,6 +505,11 @@ class Source(_Model):
     every: Duration | None = Field(
         default=None, description="Check interval of its articles; default: settings.every."
     )
+    schedule: list[str] | None = Field(
+        default=None,
+        description='Check its articles by age: ["5m for 6h", "30m for 2d", "6h for 30d", '
+        '"retire"]; age counts from the date the source or page states, else discovery.',
+    )
     match: str | None = Field(
         default=None,
         description="Only articles whose URL or title contains a match of this regular expression.",
@@ -453,6 +541,13 @@ class Source(_Model):
     def _http_url(cls, value: str) -> str:
         return Watch.check_http_url(value)
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_parses(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            parse_age_schedule(value)
+        return value
+
     @field_validator("links", "match")
     @classmethod
     def _pattern_compiles(cls, value: str | None) -> str | None:
@@ -482,6 +577,8 @@ class Source(_Model):
             raise ValueError('kind = "section" needs links, a pattern of article URLs')
         if self.links and self.kind not in (None, "section"):
             raise ValueError("links is only used by section pages")
+        if self.schedule is not None and self.every is not None:
+            raise ValueError("give either schedule or every, not both")
         return self
 
     @property
@@ -498,6 +595,7 @@ class Source(_Model):
             exclude=list(self.exclude),
             ignore=list(self.ignore),
             every=self.every,
+            schedule=self.schedule,
             notify=list(self.notify),
             allow_private=self.allow_private,
         )

@@ -49,6 +49,7 @@ from watcher.service.schedule import (
     next_due,
     schedule_of,
 )
+from watcher.service.tiers import TierPlan, plan_tier, tier_summary
 from watcher.store.models import Page
 from watcher.store.store import Store
 
@@ -253,8 +254,8 @@ class Daemon:
         moves: dict[int, datetime] = {}
         for position in self.store.pages_for_reschedule():
             watch = loaded.by_url.get(position.url)
-            if watch is None:
-                continue
+            if watch is None or watch.schedule is not None:
+                continue  # not hand-written, or paced by its age tiers
             schedule = schedule_of(watch, loaded.settings)
             if position.last_checked_at is None:
                 wanted = due_after(schedule, position.url, now)
@@ -383,7 +384,12 @@ class Daemon:
             # A reload during the check applies to the next due time.
             loaded = self._loaded
             current = loaded.by_url.get(watch.url, watch)
-            next_at = self._next_check_at(claim, current, loaded.settings, result, started_at)
+            tier = plan_tier(
+                claim.page, current, loaded.settings, result.verdict.kind.is_alerting, started_at
+            )
+            if tier is not None and self._record_tier(claim, tier, result, started_at):
+                return  # retired: no next check, history kept
+            next_at = self._next_check_at(claim, current, loaded.settings, result, started_at, tier)
             self._release(claim, next_at)
         finally:
             with self._lock:
@@ -400,8 +406,11 @@ class Daemon:
         settings: Settings,
         result: CheckResult,
         started_at: datetime,
+        tier: TierPlan | None = None,
     ) -> datetime:
         schedule = schedule_of(watch, settings)
+        if tier is not None and tier.every is not None:
+            schedule = Interval(tier.every)  # errors back off from the tier's pace
         if result.verdict.kind is Kind.ERROR:
             errors = claim.page.consecutive_errors + 1
             next_at = backoff_due(schedule, watch.url, errors, started_at)
@@ -412,6 +421,8 @@ class Daemon:
                 result.verdict.summary,
                 watch.url,
             )
+        elif tier is not None and tier.next_at is not None:
+            next_at = tier.next_at
         else:
             next_at = next_due(schedule, watch.url, started_at)
             logger.debug(
@@ -425,6 +436,27 @@ class Daemon:
                 next_at = until
             logger.info("server asked to retry after %s url=%s", _when(until), watch.url)
         return next_at
+
+    def _record_tier(
+        self, claim: _Claim, tier: TierPlan, result: CheckResult, at: datetime
+    ) -> bool:
+        """Keep the page's tier; True when it retires now (a failed check never retires)."""
+        retires = tier.next_at is None and result.verdict.kind is not Kind.ERROR
+        every = int(tier.every.total_seconds()) if tier.every is not None else None
+        try:
+            self.store.sources.record_tier(
+                claim.page_id,
+                every_seconds=every,
+                fast_until=tier.fast_until,
+                retired_at=at if retires else None,
+                owner=self.owner,
+            )
+        except StoreError as exc:
+            logger.warning("could not record the age tier url=%s: %s", claim.page.url, exc)
+            return False
+        if retires:
+            logger.info("retired (past its last age tier, history kept) url=%s", claim.page.url)
+        return retires
 
     def _release(self, claim: _Claim, next_at: datetime) -> None:
         try:
@@ -494,6 +526,9 @@ class Daemon:
             p50 = durations[len(durations) // 2]
             p99 = durations[min(len(durations) - 1, len(durations) * 99 // 100)]
             line += f", check p50 {p50 * 1000:.0f} ms p99 {p99 * 1000:.0f} ms"
+        tiers = self.store.sources.tier_counts()
+        if tiers:
+            line += ", tiers " + tier_summary(tiers)
         return line
 
     def deliver(self) -> int:

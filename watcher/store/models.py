@@ -58,6 +58,7 @@ class Page(SQLModel, table=True):
     published_at: datetime | None = None
     fast_until: datetime | None = None  # a change put the page back on a fast tier until then
     retired_at: datetime | None = None  # past its schedule's last tier: history kept, not checked
+    tier_every_seconds: int | None = None  # the age tier it is on (its interval); None: no tiers
 
 
 class Blob(SQLModel, table=True):

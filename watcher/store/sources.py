@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from watcher.store import outbox
@@ -311,6 +311,45 @@ class Sources:
                 merged += 1
                 logger.info("discovered url=%s redirects to watched url=%s", page.url, final_url)
         return merged
+
+    def record_tier(
+        self,
+        page_id: int,
+        *,
+        every_seconds: int | None,
+        fast_until: datetime | None,
+        retired_at: datetime | None,
+        owner: str,
+    ) -> None:
+        """Where a page stands on its age schedule; a retired page is checked no more (its
+        lease is given back and it has no next check), its history stays."""
+        values: dict[str, Any] = {"tier_every_seconds": every_seconds, "fast_until": fast_until}
+        if retired_at is not None:
+            values.update(retired_at=retired_at, next_check_at=None)
+            values.update(lease_until=None, leased_by=None)
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Page)
+                .where(col(Page.id) == page_id, col(Page.leased_by) == owner)
+                .values(**values)
+            )
+
+    def tier_counts(self) -> dict[int | None, int]:
+        """Active pages per age tier (its interval in seconds; None: retired)."""
+        query = (
+            select(col(Page.tier_every_seconds), col(Page.retired_at).is_(None), func.count())
+            .where(
+                col(Page.is_active),
+                col(Page.tier_every_seconds).is_not(None) | col(Page.retired_at).is_not(None),
+            )
+            .group_by(col(Page.tier_every_seconds), col(Page.retired_at).is_(None))
+        )
+        counts: dict[int | None, int] = {}
+        with self._transaction() as session:
+            for every, is_live, count in session.exec(query):
+                key = every if is_live else None
+                counts[key] = counts.get(key, 0) + count
+        return counts
 
     def sources(self) -> Sequence[SourceRecord]:
         with self._transaction() as session:

@@ -45,6 +45,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("fast_until", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("tier_every_seconds", sa.Integer(), nullable=True))
         batch.create_foreign_key("fk_page_source_id_source", "source", ["source_id"], ["id"])
         batch.create_index("ix_page_source_id", ["source_id"])
     op.create_table(
@@ -75,7 +76,14 @@ def downgrade() -> None:
     with op.batch_alter_table("page") as batch:
         batch.drop_index("ix_page_source_id")
         batch.drop_constraint("fk_page_source_id_source", type_="foreignkey")
-        for column in ("retired_at", "fast_until", "published_at", "discovered_at", "source_id"):
+        for column in (
+            "tier_every_seconds",
+            "retired_at",
+            "fast_until",
+            "published_at",
+            "discovered_at",
+            "source_id",
+        ):
             batch.drop_column(column)
     op.drop_index("ix_source_next_poll_at", table_name="source")
     op.drop_table("source")
