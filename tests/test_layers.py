@@ -43,6 +43,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "demo": frozenset({"*"}),
     "render": frozenset({"read", "fetch", "config", "errors"}),
     "watchlist": frozenset({"config", "errors"}),
+    # `watcher import`: entries validated like `watcher add`, and by the guard's URL rules
+    "importing": frozenset({"config", "guard", "watchlist", "errors"}),
     "__main__": frozenset({"cli"}),
     "__init__": frozenset(),
 }

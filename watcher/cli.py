@@ -127,6 +127,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--notify", action="append", metavar="ROUTE", help="repeatable")
     add.set_defaults(handler=_cmd_add)
 
+    bulk = sub.add_parser(
+        "import", help="add many watches: a URL list, OPML (feeds become sources) or JSON Lines"
+    )
+    bulk.add_argument("file", type=Path, help="one URL a line, an OPML file, or JSON Lines")
+    bulk.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    bulk.set_defaults(handler=_cmd_import)
+
     remove = sub.add_parser("remove", help="remove a page from the watchlist; history stays")
     remove.add_argument("url")
     remove.set_defaults(handler=_cmd_remove)
@@ -378,6 +385,34 @@ def _cmd_add(args: argparse.Namespace) -> int:
     write_atomically(args.config, text, expected=None if is_new else source)
     print(f"added to {args.config}{' (new file)' if is_new else ''}:")
     print(_indent(format_watch(fields)))
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    """Append every entry of FILE that validates; report what was added and skipped."""
+    from watcher.importing import import_entries, read_entries
+    from watcher.watchlist import NEW_WATCHLIST, read_source, write_atomically
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{args.file}: cannot read: {exc}") from None
+    entries, unreadable = read_entries(data)
+    is_new = not args.config.exists()
+    source = NEW_WATCHLIST if is_new else read_source(args.config)
+    result = import_entries(source, entries, filename=str(args.config))
+    if result.added and not args.dry_run:
+        write_atomically(args.config, result.text, expected=None if is_new else source)
+    watches = sum(1 for e in result.added if e.table == "watch")
+    verb = "would add" if args.dry_run else "added"
+    print(f"{verb} {watches} watches and {len(result.added) - watches} sources to {args.config}")
+    for entry in result.added:
+        print(f"  + {args.file}:{entry.line}: [[{entry.table}]] {entry.fields['url']}")
+    skipped = sorted([*unreadable, *result.skipped])
+    if skipped:
+        print(f"skipped {len(skipped)}:")
+        for line, reason in skipped:
+            print(f"  - {args.file}:{line}: {reason}")
     return EXIT_OK
 
 
