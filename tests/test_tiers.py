@@ -236,3 +236,17 @@ def test_daemon_paces_discovered_articles_by_age_and_retires_them(
     assert main(["-c", str(config), "--database", db_url, "list", "--tiers"]) == 0
     out = capsys.readouterr().out.split()
     assert out == ["TIER", "PAGES", "retired", "2", "every/cron", "0"]
+
+
+def test_retired_page_stays_retired_when_the_watchlist_is_synced(db: Store) -> None:
+    """A hand-written watch past its last tier is not brought back by a reload."""
+    url = "https://a.example/old"
+    (page_id,) = db.sync_pages([(url, "Old")], T0).values()
+    assert [p.id for p in db.claim_due_pages(T0, 1, 60, "me")] == [page_id]
+    db.sources.record_tier(page_id, every_seconds=None, fast_until=None, retired_at=T0, owner="me")
+    db.sync_pages([(url, "Old")], T0 + H)
+    page = db.get_page(page_id)
+    assert page is not None
+    assert page.retired_at == T0
+    assert page.next_check_at is None
+    assert page.lease_until is None

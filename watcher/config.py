@@ -6,6 +6,7 @@ because users edit this file by hand and run watcher unattended.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -161,6 +162,12 @@ def parse_age_schedule(entries: Sequence[str]) -> AgeSchedule:
             raise ValueError(f"{where}: ages must grow (the tier before ends at {before})")
         tiers.append(Tier(every, until))
     return AgeSchedule(tuple(tiers), retire)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_schedule(entries: tuple[str, ...]) -> AgeSchedule:
+    # Asked once per check of every page on a schedule; a watchlist has a handful of them.
+    return parse_age_schedule(entries)
 
 
 class _Model(BaseModel):
@@ -451,7 +458,7 @@ class Watch(_Model):
 
     @property
     def age_schedule(self) -> AgeSchedule | None:
-        return parse_age_schedule(self.schedule) if self.schedule is not None else None
+        return _cached_schedule(tuple(self.schedule)) if self.schedule is not None else None
 
     @field_validator("cron")
     @classmethod

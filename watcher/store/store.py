@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any, Literal
 
 import zstandard
-from sqlalchemy import func, or_, update
+from sqlalchemy import case, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -573,9 +573,11 @@ class Store:
             set_={
                 "name": statement.excluded.name,
                 "is_active": True,
-                # a page that comes back keeps its place in the schedule
-                "next_check_at": func.coalesce(
-                    col(Page.next_check_at), statement.excluded.next_check_at
+                # a page that comes back keeps its place in the schedule; a retired one
+                # (past its last age tier) stays retired
+                "next_check_at": case(
+                    (col(Page.retired_at).is_not(None), None),
+                    else_=func.coalesce(col(Page.next_check_at), statement.excluded.next_check_at),
                 ),
             },
         )
