@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MAX_CHILD_SITEMAPS = 50  # a news sitemap index names a handful; more is a runaway index
 SOURCE_RETRY_CAP = timedelta(hours=1)
+REDIRECT_GRACE = timedelta(hours=1)  # first checks held up by a busy daemon or a failing host
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,8 @@ def poll_source(
             dropped_routes=watchlist.dropped_routes(source),
             source_label=source.label,
         )
-        store.sources.merge_redirects(source_id)
+        # a redirect shows at a page's first check, due at once: two polls back is plenty
+        store.sources.merge_redirects(source_id, now - 2 * source.poll - REDIRECT_GRACE)
     except (FetchError, SourceError) as exc:
         reason = str(exc) if isinstance(exc, FetchError) else f"{source.url} {exc}"
         logger.error("source not read, keeping its last item set: %s", reason)

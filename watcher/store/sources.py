@@ -276,13 +276,21 @@ class Sources:
             )
         return PollRecord(tuple(new_pages), linked, tuple(d for d in dropped if d is not None))
 
-    def merge_redirects(self, source_id: int) -> int:
-        """Fold a discovered page whose first check was redirected to a page already
-        watched into that page (one article, one page); returns how many were folded."""
+    def merge_redirects(self, source_id: int, since: datetime) -> int:
+        """Fold a page the source discovered after ``since`` whose check was redirected to a
+        page already watched into that page (one article, one page); returns how many.
+
+        Only recent discoveries are looked at: a redirect shows at the first check, and a
+        poll must not cost a query per page the source ever listed.
+        """
         merged = 0
         with self._transaction(writes=True) as session:
             candidates = session.exec(
-                select(Page).where(col(Page.source_id) == source_id, col(Page.is_active))
+                select(Page).where(
+                    col(Page.source_id) == source_id,
+                    col(Page.is_active),
+                    col(Page.discovered_at) >= since,
+                )
             ).all()
             for page in candidates:
                 final_url = session.exec(
