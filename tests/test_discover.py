@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import SlackEndpoint, shared_readers
 from tests.loopback import LOOPBACK_SETTING
 from tests.test_daemon import WAIT, Clock, Site, drain, make_daemon, site
+from tests.viewer_support import running
 from watcher.cli import main
 from watcher.config import Watchlist, load_watchlist
+from watcher.serve.app import create_app
 from watcher.service.daemon import Daemon
 from watcher.store.store import Store
 
@@ -362,3 +365,27 @@ def test_list_shows_discovered_pages_with_their_source(
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["sources"] for r in rows] == [["Desk feed"]] * 3
     assert config.read_text(encoding="utf-8") == text
+
+
+def test_viewer_shows_a_dropped_article(db: Store, site: Site, make_daemon: MakeDaemon) -> None:
+    """The dropped event is in the viewer's change list, its own page and the Atom feed."""
+    source = publish(site, "rss", ARTICLES)
+    clock = Clock(T0)
+    daemon = make_daemon(watchlist([source]), clock)
+    daemon.poll_sources()
+    drain(daemon, clock)
+    clock.advance(hours=1)
+    site.serve("/rss.xml", body=rss(site, ARTICLES[1:]))
+    daemon.poll_sources()
+    (dropped,) = [c for c in db.changes() if c.kind == "dropped"]
+    with running(create_app(db, Watchlist(), reader=shared_readers())) as base:
+        listing = requests.get(f"{base}/?kind=dropped", timeout=WAIT)
+        history = requests.get(f"{base}/pages/{dropped.page_id}", timeout=WAIT)
+        change = requests.get(f"{base}/changes/{dropped.id}", timeout=WAIT)
+        feed = requests.get(f"{base}/feeds/changes.atom", timeout=WAIT)
+    assert listing.status_code == history.status_code == feed.status_code == 200
+    assert site.url(ARTICLES[0]) in listing.text
+    assert "60 min after it appeared" in history.text
+    # nothing to compare: the change opens the version the article had when it was dropped
+    assert change.url.endswith(f"/versions/{dropped.snapshot_id}")
+    assert "Dropped" in feed.text
