@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -389,3 +390,27 @@ def test_viewer_shows_a_dropped_article(db: Store, site: Site, make_daemon: Make
     # nothing to compare: the change opens the version the article had when it was dropped
     assert change.url.endswith(f"/versions/{dropped.snapshot_id}")
     assert "Dropped" in feed.text
+
+
+def test_two_daemons_never_poll_one_source_at_once(
+    db: Store, site: Site, make_daemon: MakeDaemon
+) -> None:
+    """A source is leased while it is read: a second daemon on the same database skips it,
+    so its articles are recorded once."""
+    source = publish(site, "rss", ARTICLES)
+    clock = Clock(T0)
+    first = make_daemon(watchlist([source]), clock)
+    second = make_daemon(watchlist([source]), clock)
+    site.gate.clear()
+    polls: list[int] = []
+    reader = threading.Thread(target=lambda: polls.append(first.poll_sources()))
+    reader.start()
+    try:
+        site.wait_active(1)  # the first daemon is reading the feed, its lease held
+        assert second.poll_sources() == 0
+    finally:
+        site.gate.set()
+        reader.join(WAIT)
+    assert polls == [1]
+    assert site.hits["/rss.xml"] == 1
+    assert len(db.sources.items()) == len(ARTICLES)
