@@ -6,11 +6,13 @@ from __future__ import annotations
 import gzip
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from watcher.cli import main
 from watcher.config import Source, parse_watchlist
 from watcher.discover.items import Item, canonical_item_url, read_listing
 from watcher.discover.poll import select_items
@@ -198,3 +200,11 @@ def test_a_source_listed_twice_is_refused() -> None:
         ConfigError, match=r"w.toml:4: source\[1\].url: .* already read by source\[0\]"
     ):
         parse_watchlist(text, "w.toml")
+
+
+def test_validate_counts_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """watcher validate reports the sources it accepted."""
+    config = tmp_path / "w.toml"
+    config.write_text("[[source]]\nurl = 'https://a.example/feed'\n", encoding="utf-8")
+    assert main(["-c", str(config), "validate"]) == 0
+    assert capsys.readouterr().out == f"{config}: OK, 0 watches, 0 routes, 1 source\n"

@@ -349,9 +349,11 @@ def _page_or_fail(store: Store, url: str) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     watchlist = load_watchlist(args.config)
     routes = len(watchlist.notify)
+    sources = len(watchlist.source)
     print(
         f"{args.config}: OK, {len(watchlist.watch)} watch"
         f"{'es' if len(watchlist.watch) != 1 else ''}, {routes} route{'s' if routes != 1 else ''}"
+        + (f", {sources} source{'s' if sources != 1 else ''}" if sources else "")
     )
     return EXIT_OK
 
