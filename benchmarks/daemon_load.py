@@ -120,6 +120,7 @@ class Run:
 def _config(args: argparse.Namespace, url: str, readers: int) -> str:
     lines = [
         "[settings]",
+        "allow_private = true  # the site listens on 127.0.0.1",
         f'every = "{args.every}"',
         f"workers = {args.workers}",
         f"readers = {readers}",

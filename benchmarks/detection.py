@@ -55,7 +55,8 @@ from watcher.store.store import Store
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 STALL_SECONDS = 2.0  # longer than the benchmark's 1 s fetch deadline
-SETTINGS = Settings(timeout=timedelta(seconds=1), deadline=timedelta(seconds=1))
+# allow_private: the corpus site listens on 127.0.0.1, which the network guard refuses
+SETTINGS = Settings(timeout=timedelta(seconds=1), deadline=timedelta(seconds=1), allow_private=True)
 ALERTS = frozenset({Kind.CHANGED.value, Kind.REMOVED.value, Kind.RESTORED.value})
 
 # -- the local site ---------------------------------------------------------------------

@@ -31,7 +31,8 @@ DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pa
 
 
 def _config(site: CorpusSite, workers: int) -> str:
-    lines = ["[settings]", 'every = "1h"', 'host_delay = "1ms"', "per_host = 64"]
+    lines = ["[settings]", "allow_private = true  # the corpus site listens on 127.0.0.1"]
+    lines += ['every = "1h"', 'host_delay = "1ms"', "per_host = 64"]
     lines.append(f"workers = {workers}")
     for path in site.paths():
         lines += ["", "[[watch]]", f'url = "{site.url(path)}"']

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from tests.loopback import LOOPBACK_SETTING
 from tests.sites import Story, not_found_page, render
 from watcher.cli import EXIT_CHANGES, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, main
 
@@ -23,7 +24,8 @@ def write_watchlist(directory: Path, *urls: str, extra: str = "") -> Path:
     path = directory / "watcher.toml"
     entries = "".join(f'\n[[watch]]\nurl = "{u}"\nname = "page {i}"\n' for i, u in enumerate(urls))
     path.write_text(
-        f'[settings]\ndatabase = "sqlite:///state/w.db"\ntimeout = "5s"\n{extra}{entries}',
+        f'[settings]\n{LOOPBACK_SETTING}\ndatabase = "sqlite:///state/w.db"\ntimeout = "5s"\n'
+        f"{extra}{entries}",
         encoding="utf-8",
     )
     return path

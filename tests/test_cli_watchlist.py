@@ -21,6 +21,7 @@ HEADER = """\
 [settings]
 database = "sqlite:///state/w.db"   # next to this file
 timeout = "5s"
+allow_private = true                # the test site listens on 127.0.0.1
 
 [notify.desk]
 urls_env = "WATCHER_TEST_DESK"      # never set in tests
@@ -247,5 +248,5 @@ def test_list_of_an_empty_watchlist(config: Path, capsys: pytest.CaptureFixture[
     """No watches: a note on stderr, exit 0, and no database is created."""
     code, out, err = run(capsys, "-c", str(config), "list")
     assert (code, out) == (EXIT_OK, "")
-    assert "no [[watch]] entries" in err
+    assert "no [[watch]] or [[source]] entries" in err
     assert not (config.parent / "state").exists()

@@ -81,7 +81,7 @@ def test_unknown_key_lists_allowed_keys() -> None:
     message = _error(source)
     line = source.splitlines().index('tagz = ["china"]') + 1
     assert message.startswith(f"watcher.toml:{line}: watch[0].tagz: unknown key 'tagz'")
-    assert "allowed here: archive, cookies, cron, every, exclude" in message
+    assert "allowed here: allow_private, archive, cookies, cron, every, exclude" in message
 
 
 def test_unknown_settings_key_is_located() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from werkzeug import Request, Response
 
 from tests.conftest import shared_readers
+from tests.loopback import LOOPBACK_SETTING
 from tests.sites import Story, render
 from watcher.config import Watchlist
 from watcher.service import sdnotify
@@ -109,6 +110,7 @@ class Clock:
 
 def watchlist(site: Site, paths: list[str], **settings: object) -> Watchlist:
     merged: dict[str, object] = {
+        "allow_private": True,  # the site listens on 127.0.0.1
         "every": "10m",
         "timeout": "5s",
         "deadline": "10s",
@@ -362,7 +364,7 @@ def test_broken_file_keeps_the_last_good_watchlist(
     )
     with caplog.at_level(logging.ERROR, logger="watcher.service.daemon"):
         assert not daemon.reload_if_changed()
-    assert f"{config}:13: watch[1].every: '15 mins' is not a duration" in caplog.text
+    assert f"{config}:14: watch[1].every: '15 mins' is not a duration" in caplog.text
     assert "keeping the last good one" in caplog.text
     assert daemon.watchlist is before
     assert page(db, site, "/b1").is_active
@@ -521,6 +523,7 @@ def test_lease_defaults_cover_the_deadline(db: Store) -> None:
 def _toml(site: Site, paths: list[str], every: str = "10m") -> str:
     lines = [
         "[settings]",
+        LOOPBACK_SETTING,
         f'every = "{every}"',
         'timeout = "5s"',
         'deadline = "10s"',
@@ -556,7 +559,7 @@ def test_changes_found_by_the_daemon_are_alerted(
     site.serve("/x", body=render(story, seed=1).encode())
     wl = Watchlist.model_validate(
         {
-            "settings": {"host_delay": "1ms", "every": "10m"},
+            "settings": {"host_delay": "1ms", "every": "10m", "allow_private": True},
             "notify": {"desk": {"urls": [slack.url()]}},
             "watch": [{"url": site.url("/x"), "notify": ["desk"]}],
         }

@@ -21,6 +21,7 @@ __all__ = ["site"]  # the fixture, shared with test_daemon
 
 WATCHER = (sys.executable, "-m", "watcher")
 SETTINGS = """[settings]
+allow_private = true  # the site listens on 127.0.0.1
 every = "1h"
 timeout = "5s"
 deadline = "10s"

@@ -29,6 +29,7 @@ from tests.fetch_support import (
     read_request,
     response_head,
 )
+from tests.loopback import LOOPBACK
 from watcher.errors import FetchError
 from watcher.fetch import _ALARMS, FetchOptions, FetchResult, Hop, fetch_page
 
@@ -40,7 +41,7 @@ CORPUS = Path(
 # a hostile server is the deadline machinery (clamped timeouts, read loop, watchdog).
 DEADLINE = 1.0
 BOUNDED = FetchOptions(
-    connect_timeout_seconds=1, read_timeout_seconds=30, deadline_seconds=DEADLINE
+    connect_timeout_seconds=1, read_timeout_seconds=30, deadline_seconds=DEADLINE, network=LOOPBACK
 )
 # Returning within this long after the deadline counts as "bounded by the deadline".
 SLACK = 1.0
@@ -79,7 +80,7 @@ def session() -> Iterator[requests.Session]:
 
 
 def fetch(session: requests.Session, url: str, **options: Any) -> FetchResult:
-    return fetch_page(session, url, FetchOptions(**options))
+    return fetch_page(session, url, FetchOptions(**{"network": LOOPBACK, **options}))
 
 
 def last_request(web: HTTPServer) -> Request:
@@ -133,7 +134,7 @@ def test_not_modified_sends_validators_and_returns_empty(
     result = fetch_page(
         session,
         web.url_for("/page"),
-        FetchOptions(),
+        FetchOptions(network=LOOPBACK),
         etag='"v1"',
         last_modified="Wed, 21 Oct 2026 07:28:00 GMT",
     )
@@ -714,7 +715,9 @@ def test_tls_handshake_dripped_byte_by_byte_is_bounded(session: requests.Session
 def test_connection_refused_message_is_readable() -> None:
     """The reason names what failed, not urllib3's connection object."""
     with requests.Session() as session, pytest.raises(FetchError) as info:
-        fetch_page(session, "http://127.0.0.1:9/x", FetchOptions(deadline_seconds=5))
+        fetch_page(
+            session, "http://127.0.0.1:9/x", FetchOptions(deadline_seconds=5, network=LOOPBACK)
+        )
     message = str(info.value)
     assert "Connection refused" in message
     assert "object at 0x" not in message

@@ -20,12 +20,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "read": frozenset({"errors"}),
     "judge": frozenset({"read", "errors"}),
-    "config": frozenset({"read", "errors"}),
-    "fetch": frozenset({"read", "errors"}),
+    # the network guard's rules: where a fetch may go (pure)
+    "guard": frozenset({"errors"}),
+    "config": frozenset({"read", "guard", "errors"}),
+    "fetch": frozenset({"read", "guard", "errors"}),
     "store": frozenset({"errors"}),
     "alerts": frozenset({"judge", "read", "store", "config", "errors"}),
-    "check": frozenset({"read", "judge", "fetch", "store", "alerts", "config", "errors"}),
-    "service": frozenset({"check", "judge", "store", "alerts", "config", "errors"}),
+    "check": frozenset({"read", "judge", "fetch", "guard", "store", "alerts", "config", "errors"}),
+    # sources: feeds, sitemaps and section pages read, their articles recorded as pages
+    "discover": frozenset({"check", "fetch", "guard", "store", "config", "errors"}),
+    "service": frozenset({"discover", "check", "judge", "store", "alerts", "config", "errors"}),
     # the evidence: versions compared as checks compare them (a version stored by an older
     # watcher is read again in a reader process), WARC export
     "evidence": frozenset({"read", "check", "store", "config", "errors"}),
@@ -39,6 +43,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "demo": frozenset({"*"}),
     "render": frozenset({"read", "fetch", "config", "errors"}),
     "watchlist": frozenset({"config", "errors"}),
+    # `watcher import`: entries validated like `watcher add`, and by the guard's URL rules
+    "importing": frozenset({"config", "guard", "watchlist", "errors"}),
     "__main__": frozenset({"cli"}),
     "__init__": frozenset(),
 }
@@ -46,7 +52,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 EDGE_PACKAGES = frozenset(
     {"requests", "sqlmodel", "sqlalchemy", "apprise", "apscheduler", "pebble"}
 )
-PURE = frozenset({"read", "judge"})
+PURE = frozenset({"read", "judge", "guard"})
 
 
 def layer_of(module: str) -> str:

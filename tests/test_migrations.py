@@ -18,7 +18,17 @@ from watcher.errors import StoreError
 from watcher.store.database import migration_config
 from watcher.store.store import Store
 
-TABLES = {"alembic_version", "alert", "blob", "change", "outage", "page", "snapshot"}
+TABLES = {
+    "alembic_version",
+    "alert",
+    "blob",
+    "change",
+    "outage",
+    "page",
+    "snapshot",
+    "source",
+    "source_item",
+}
 
 
 def head_revision() -> str:

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import SlackEndpoint, SmtpServer, shared_readers
+from tests.loopback import LOOPBACK_SETTING
 from tests.sites import Story, render
 from tests.test_notify import store_alert
 from tests.test_pipeline import Site
@@ -31,6 +32,7 @@ from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 SETTINGS = Settings(
+    allow_private=True,  # the site listens on 127.0.0.1
     timeout=timedelta(seconds=5),
     deadline=timedelta(seconds=10),
     unreachable_after=timedelta(minutes=10),
@@ -322,7 +324,7 @@ def test_daemon_killed_before_sending_delivers_after_restart(
     database = tmp_path / "w.db"
     config = tmp_path / "watcher.toml"
     config.write_text(
-        f'[settings]\ndatabase = "sqlite:///{database}"\ntimeout = "5s"\n'
+        f'[settings]\n{LOOPBACK_SETTING}\ndatabase = "sqlite:///{database}"\ntimeout = "5s"\n'
         f'[notify.desk]\nurls_env = "WATCHER_TEST_DESK"\n'
         f'[[watch]]\nurl = "{site.url("/a")}"\nname = "Minister resigns"\nnotify = ["desk"]\n',
         encoding="utf-8",

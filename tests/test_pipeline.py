@@ -78,7 +78,9 @@ def session() -> Iterator[requests.Session]:
         yield session
 
 
-SETTINGS = Settings(timeout=timedelta(seconds=5), deadline=timedelta(seconds=10))
+SETTINGS = Settings(
+    timeout=timedelta(seconds=5), deadline=timedelta(seconds=10), allow_private=True
+)
 
 
 class Checker:

@@ -161,7 +161,7 @@ def test_a_crash_costs_one_page_of_the_pass(
         httpserver.expect_request(path).respond_with_data(html, content_type="text/html")
     watchlist = Watchlist.model_validate(
         {
-            "settings": {"workers": 4, "confirm": False},
+            "settings": {"workers": 4, "confirm": False, "allow_private": True},
             "watch": [{"url": httpserver.url_for(p)} for p in pages],
         }
     )
@@ -201,7 +201,9 @@ def test_inspect_reads_a_kept_body(
     html = render(Story(title="Kept for inspection")) + "<!--hang-->"
     httpserver.expect_request("/h").respond_with_data(html, content_type="text/html")
     url = httpserver.url_for("/h")
-    watchlist = Watchlist.model_validate({"settings": {"confirm": False}, "watch": [{"url": url}]})
+    watchlist = Watchlist.model_validate(
+        {"settings": {"confirm": False, "allow_private": True}, "watch": [{"url": url}]}
+    )
     (result,) = run_pass(db, watchlist, reader=sabotaged)
     kept = result.verdict.summary.rsplit("body kept as ", 1)[1]
     config = tmp_path / "watcher.toml"

@@ -39,6 +39,7 @@ def config_text(site_url: Callable[[str], str], paths: list[str], **settings: ob
     settings = {"every": "1h", "timeout": "5s", "deadline": "20s", "host_delay": "1ms"} | {
         "per_host": 8,
         "confirm": False,
+        "allow_private": True,  # the site listens on 127.0.0.1
         **settings,
     }
     lines = ["[settings]", *(f"{key} = {json.dumps(value)}" for key, value in settings.items())]

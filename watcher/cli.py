@@ -129,12 +129,22 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--notify", action="append", metavar="ROUTE", help="repeatable")
     add.set_defaults(handler=_cmd_add)
 
+    bulk = sub.add_parser(
+        "import", help="add many watches: a URL list, OPML (feeds become sources) or JSON Lines"
+    )
+    bulk.add_argument("file", type=Path, help="one URL a line, an OPML file, or JSON Lines")
+    bulk.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    bulk.set_defaults(handler=_cmd_import)
+
     remove = sub.add_parser("remove", help="remove a page from the watchlist; history stays")
     remove.add_argument("url")
     remove.set_defaults(handler=_cmd_remove)
 
     listing = sub.add_parser("list", help="list watched pages: state, last check and change")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.add_argument(
+        "--tiers", action="store_true", help="how many pages are on each age tier, and retired"
+    )
     listing.set_defaults(handler=_cmd_list)
 
     # show, history, diff (and the evidence exports): watcher.cli_evidence
@@ -347,9 +357,11 @@ def _page_or_fail(store: Store, url: str) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     watchlist = load_watchlist(args.config)
     routes = len(watchlist.notify)
+    sources = len(watchlist.source)
     print(
         f"{args.config}: OK, {len(watchlist.watch)} watch"
         f"{'es' if len(watchlist.watch) != 1 else ''}, {routes} route{'s' if routes != 1 else ''}"
+        + (f", {sources} source{'s' if sources != 1 else ''}" if sources else "")
     )
     return EXIT_OK
 
@@ -386,6 +398,34 @@ def _cmd_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    """Append every entry of FILE that validates; report what was added and skipped."""
+    from watcher.importing import import_entries, read_entries
+    from watcher.watchlist import NEW_WATCHLIST, read_source, write_atomically
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{args.file}: cannot read: {exc}") from None
+    entries, unreadable = read_entries(data)
+    is_new = not args.config.exists()
+    source = NEW_WATCHLIST if is_new else read_source(args.config)
+    result = import_entries(source, entries, filename=str(args.config))
+    if result.added and not args.dry_run:
+        write_atomically(args.config, result.text, expected=None if is_new else source)
+    watches = sum(1 for e in result.added if e.table == "watch")
+    verb = "would add" if args.dry_run else "added"
+    print(f"{verb} {watches} watches and {len(result.added) - watches} sources to {args.config}")
+    for entry in result.added:
+        print(f"  + {args.file}:{entry.line}: [[{entry.table}]] {entry.fields['url']}")
+    skipped = sorted([*unreadable, *result.skipped])
+    if skipped:
+        print(f"skipped {len(skipped)}:")
+        for line, reason in skipped:
+            print(f"  - {args.file}:{line}: {reason}")
+    return EXIT_OK
+
+
 def _cmd_remove(args: argparse.Namespace) -> int:
     """Delete the URL's [[watch]] table; the database keeps every version as evidence."""
     from watcher.watchlist import read_source, remove_watch, watch_block, write_atomically
@@ -410,14 +450,27 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     watchlist = load_watchlist(args.config)
-    if not watchlist.watch:
-        print(f"{args.config}: no [[watch]] entries", file=sys.stderr)
+    if not watchlist.watch and not watchlist.source:
+        print(f"{args.config}: no [[watch]] or [[source]] entries", file=sys.stderr)
         return EXIT_OK
     store = _open_store(args, watchlist)
+    if args.tiers:
+        return _print_tiers(store)
     rows: list[tuple[Watch, Page | None, Snapshot | None, Change | None]] = []
     try:
-        for watch in watchlist.watch:
-            page = store.page_by_url(watch.url)
+        found_by = store.sources.sources_by_page()
+        # hand-written watches in file order, then the articles sources found, newest first
+        pages: list[tuple[Watch, Page | None]] = [
+            (watch, store.page_by_url(watch.url)) for watch in watchlist.watch
+        ]
+        pages += [
+            (Watch(url=page.url, name=page.name), page)
+            for page in sorted(
+                store.all_pages(), key=lambda p: p.discovered_at or p.created_at, reverse=True
+            )
+            if page.is_active and page.source_id is not None and watchlist.find(page.url) is None
+        ]
+        for watch, page in pages:
             if page is None or page.id is None:
                 rows.append((watch, None, None, None))
                 continue
@@ -427,10 +480,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
             )
     finally:
         store.close()
+    if not rows:
+        print(f"{args.config}: no pages yet (sources are read by watcher run)", file=sys.stderr)
+        return EXIT_OK
     now = datetime.now(UTC)
     if args.json:
         for row in rows:
-            print(json.dumps(_listing_json(*row), ensure_ascii=False))
+            listed = _listing_json(*row)
+            listed["sources"] = found_by.get(row[1].id or 0, []) if row[1] else []
+            print(json.dumps(listed, ensure_ascii=False))
         return EXIT_OK
     width = min(40, max(len(watch.label) for watch, *_ in rows))
     print(
@@ -449,6 +507,24 @@ def _cmd_list(args: argparse.Namespace) -> int:
         )
         if watch.name:
             print(f"  {watch.url}")
+        if page is not None and found_by.get(page.id or 0):
+            print(f"  from {', '.join(found_by[page.id or 0])}")
+    return EXIT_OK
+
+
+def _print_tiers(store: Store) -> int:
+    """Pages per age tier (fastest first), retired pages, and the rest on every/cron."""
+    from watcher.service.tiers import tier_label
+
+    try:
+        counts = store.sources.tier_counts()
+        active = sum(1 for page in store.all_pages() if page.is_active)
+    finally:
+        store.close()
+    print(f"{'TIER':<10}  PAGES")
+    for every, count in sorted(counts.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        print(f"{tier_label(every):<10}  {count}")
+    print(f"{'every/cron':<10}  {active - sum(counts.values())}")
     return EXIT_OK
 
 

@@ -6,11 +6,14 @@ because users edit this file by hand and run watcher unattended.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
 import re
 import string
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +32,7 @@ from pydantic import (
 )
 
 from watcher.errors import ConfigError
+from watcher.guard import DEFAULT_PORTS
 from watcher.read.extract import check_selector
 from watcher.read.normalize import compile_ignore
 
@@ -99,6 +103,71 @@ Delay = Annotated[
         }
     ),
 ]
+
+
+# The politeness floor of age tiers: no schedule checks a page more often than this.
+MIN_EVERY = timedelta(minutes=1)
+_TIER_ENTRY = re.compile(r"^\s*(?P<every>\S+)\s+for\s+(?P<until>\S+)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Check every ``every`` while the article is younger than ``until`` (None: forever)."""
+
+    every: timedelta
+    until: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgeSchedule:
+    """Tiers by age; ``retire`` ends checking after the last one."""
+
+    tiers: tuple[Tier, ...]
+    retire: bool
+
+
+def parse_age_schedule(entries: Sequence[str]) -> AgeSchedule:
+    """``["5m for 6h", …, "retire"]`` -> ``AgeSchedule``; ``ValueError`` names the entry."""
+    if not entries:
+        raise ValueError("schedule needs at least one tier, e.g. ['5m for 6h', '1h']")
+    tiers: list[Tier] = []
+    retire = False
+    for index, entry in enumerate(entries):
+        last = index == len(entries) - 1
+        where = f"schedule[{index}] {entry!r}"
+        if entry.strip().lower() == "retire":
+            if not last:
+                raise ValueError(f"{where}: 'retire' can only be the last entry")
+            if not tiers:
+                raise ValueError(f"{where}: retire after what? give a tier first")
+            retire = True
+            continue
+        match = _TIER_ENTRY.match(entry)
+        try:
+            if match:
+                every = parse_duration(match["every"])
+                until: timedelta | None = parse_duration(match["until"])
+            elif last:
+                every, until = parse_duration(entry.strip()), None
+            else:
+                raise ValueError("write 'INTERVAL for AGE', e.g. '30m for 2d'")
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if every < MIN_EVERY:
+            raise ValueError(
+                f"{where}: checks at most every {format_duration(MIN_EVERY)} (politeness)"
+            )
+        if until is not None and tiers and tiers[-1].until is not None and until <= tiers[-1].until:
+            before = format_duration(tiers[-1].until)
+            raise ValueError(f"{where}: ages must grow (the tier before ends at {before})")
+        tiers.append(Tier(every, until))
+    return AgeSchedule(tuple(tiers), retire)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_schedule(entries: tuple[str, ...]) -> AgeSchedule:
+    # Asked once per check of every page on a schedule; a watchlist has a handful of them.
+    return parse_age_schedule(entries)
 
 
 class _Model(BaseModel):
@@ -182,12 +251,41 @@ class Settings(_Model):
         description="Save Page Now, asked to capture pages whose watch or route has "
         'archive = ["wayback"]; the page URL is appended.',
     )
+    fast_after_change: Duration = Field(
+        default=timedelta(hours=6),
+        description="A page on an age schedule that changes is checked at its first tier's "
+        "pace for this long.",
+    )
+    allow_private: bool = Field(
+        default=False,
+        description="Let every watch fetch private, loopback and link-local addresses and any "
+        "port (an intranet on purpose); by default the network guard refuses them.",
+    )
+    allowed_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=lambda: sorted(DEFAULT_PORTS),
+        description="Ports a watch may fetch from without allow_private.",
+    )
+    allow_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks every watch may fetch from although the guard refuses private "
+        'addresses, e.g. ["10.20.0.0/16"]: a narrower opening than allow_private.',
+    )
     base_url: str | None = Field(
         default=None,
         pattern=r"^https?://",
         description="Where `watcher serve` is reached from outside, e.g. "
         "https://watcher.example.org; alerts then link to the change's page.",
     )
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                ipaddress.ip_network(text)
+            except ValueError as exc:
+                raise ValueError(f"{text!r} is not a network: {exc}") from None
+        return value
 
 
 TemplateName = Literal["title", "slack", "html", "text"]
@@ -230,6 +328,11 @@ class Route(_Model):
     archive: list[Archive] = Field(
         default_factory=list,
         description='["wayback"]: pages alerted here are also captured by the Internet Archive.',
+    )
+    on: list[Literal["dropped"]] = Field(
+        default_factory=list,
+        description='Events told here besides changes, removals and outages: ["dropped"] '
+        "(an article left its source soon after it appeared, while still online).",
     )
     templates: dict[TemplateName, str] = Field(
         default_factory=dict,
@@ -290,10 +393,25 @@ class Watch(_Model):
         description='["wayback"]: ask the Internet Archive to capture the page on each '
         "confirmed change or removal.",
     )
+    allow_private: bool = Field(
+        default=False,
+        description="Fetch this page even on a private, loopback or link-local address or an "
+        "unusual port (an intranet page on purpose).",
+    )
+    schedule: list[str] | None = Field(
+        default=None,
+        description='Check by age instead of every/cron: ["5m for 6h", "30m for 2d", '
+        '"6h for 30d", "retire"]; age counts from the stated date, else discovery.',
+    )
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        return cls.check_http_url(value)
+
+    @staticmethod
+    def check_http_url(value: str) -> str:
+        """``value`` stripped, if it is an http(s) URL with a host and no white space."""
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL")
@@ -331,6 +449,17 @@ class Watch(_Model):
             check_selector(value)
         return value
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_parses(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            parse_age_schedule(value)
+        return value
+
+    @property
+    def age_schedule(self) -> AgeSchedule | None:
+        return _cached_schedule(tuple(self.schedule)) if self.schedule is not None else None
+
     @field_validator("cron")
     @classmethod
     def _cron_parses(cls, value: str | None) -> str | None:
@@ -346,6 +475,8 @@ class Watch(_Model):
             raise ValueError('selector is only used with mode = "selector"')
         if self.every is not None and self.cron is not None:
             raise ValueError("give either every or cron, not both")
+        if self.schedule is not None and (self.every is not None or self.cron is not None):
+            raise ValueError("give either schedule or every/cron, not both")
         return self
 
     @property
@@ -353,12 +484,137 @@ class Watch(_Model):
         return self.name or self.url
 
 
+SourceKind = Literal["feed", "sitemap", "section"]
+
+
+class Source(_Model):
+    """A feed, news sitemap or section page whose articles are watched as they appear.
+
+    The articles it lists become pages in the database (never in this file), checked with
+    the options below as if each were a ``[[watch]]`` of its own.
+    """
+
+    url: str = Field(description="http(s) URL of the RSS/Atom feed, sitemap or section page.")
+    name: str = Field(default="", description="Shown in `watcher list`; defaults to the URL.")
+    kind: SourceKind | None = Field(
+        default=None,
+        description="feed, sitemap or section; default: section if `links` is set, else "
+        "told from the document (RSS/Atom or urlset/sitemapindex).",
+    )
+    links: str | None = Field(
+        default=None,
+        description="Section pages: a regular expression the whole article URL must match, "
+        r"e.g. 'https://example\.com/\d{4}/\d{2}/.*\.html'.",
+    )
+    poll: Duration = Field(
+        default=timedelta(minutes=10), description="How often the source itself is read."
+    )
+    every: Duration | None = Field(
+        default=None, description="Check interval of its articles; default: settings.every."
+    )
+    schedule: list[str] | None = Field(
+        default=None,
+        description='Check its articles by age: ["5m for 6h", "30m for 2d", "6h for 30d", '
+        '"retire"]; age counts from the date the source or page states, else discovery.',
+    )
+    match: str | None = Field(
+        default=None,
+        description="Only articles whose URL or title contains a match of this regular expression.",
+    )
+    since: Duration | None = Field(
+        default=None, description="Ignore items the source dates older than this."
+    )
+    dropped_within: Duration = Field(
+        default=timedelta(hours=48),
+        description="An article leaving the source this soon after it appeared, while still "
+        'online, is a "dropped" event.',
+    )
+    tags: list[str] = Field(default_factory=list)
+    notify: list[str] = Field(default_factory=list, description="Names of [notify.*] routes.")
+    mode: Mode = Field(default="article", description="How its articles are read.")
+    exclude: list[str] = Field(
+        default_factory=list, description="CSS selectors removed before extraction."
+    )
+    ignore: list[str] = Field(
+        default_factory=list, description="Regular expressions dropped before comparing."
+    )
+    allow_private: bool = Field(
+        default=False,
+        description="Read the source and its articles even on private or loopback addresses.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return Watch.check_http_url(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_parses(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            parse_age_schedule(value)
+        return value
+
+    @field_validator("links", "match")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _regexes_compile(cls, value: list[str]) -> list[str]:
+        compile_ignore(value)
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _selectors_parse(cls, value: list[str]) -> list[str]:
+        for selector in value:
+            check_selector(selector)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Source:
+        if self.kind == "section" and not self.links:
+            raise ValueError('kind = "section" needs links, a pattern of article URLs')
+        if self.links and self.kind not in (None, "section"):
+            raise ValueError("links is only used by section pages")
+        if self.schedule is not None and self.every is not None:
+            raise ValueError("give either schedule or every, not both")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+    def watch_for(self, url: str, name: str = "") -> Watch:
+        """How an article this source found is checked: its options, as a watch."""
+        return Watch(
+            url=url,
+            name=name,
+            tags=list(self.tags),
+            mode=self.mode,
+            exclude=list(self.exclude),
+            ignore=list(self.ignore),
+            every=self.every,
+            schedule=self.schedule,
+            notify=list(self.notify),
+            allow_private=self.allow_private,
+        )
+
+
 class Watchlist(_Model):
-    """The whole file: settings, notification routes and the watches."""
+    """The whole file: settings, notification routes, the watches and the sources."""
 
     settings: Settings = Field(default_factory=Settings)
     notify: dict[str, Route] = Field(default_factory=dict)
     watch: list[Watch] = Field(default_factory=list)
+    source: list[Source] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Watchlist:
@@ -376,6 +632,22 @@ class Watchlist(_Model):
                     known = ", ".join(sorted(self.notify)) or "none defined"
                     raise _LocatedError(
                         ("watch", index, "notify", position),
+                        f"no route named {route!r} (routes: {known})",
+                    )
+        sources: dict[str, int] = {}
+        for index, source in enumerate(self.source):
+            key = canonical_url(source.url)
+            if key in sources:
+                raise _LocatedError(
+                    ("source", index, "url"),
+                    f"{source.url!r} is already read by source[{sources[key]}]",
+                )
+            sources[key] = index
+            for position, route in enumerate(source.notify):
+                if route not in self.notify:
+                    known = ", ".join(sorted(self.notify)) or "none defined"
+                    raise _LocatedError(
+                        ("source", index, "notify", position),
                         f"no route named {route!r} (routes: {known})",
                     )
         for position, route in enumerate(self.settings.default_notify):
@@ -398,6 +670,11 @@ class Watchlist(_Model):
         archives += [a for name in routes if name in self.notify for a in self.notify[name].archive]
         routes += [ARCHIVE_ROUTE_PREFIX + archive for archive in archives]
         return tuple(dict.fromkeys(routes))
+
+    def dropped_routes(self, source: Source) -> tuple[str, ...]:
+        """The routes of ``source``'s articles that asked to be told of dropped articles."""
+        routes = self.routes_for(source.watch_for(source.url))
+        return tuple(r for r in routes if r in self.notify and "dropped" in self.notify[r].on)
 
     def find(self, url: str) -> Watch | None:
         key = canonical_url(url)
@@ -504,6 +781,8 @@ def _allowed_keys(loc: Sequence[str | int]) -> list[str]:
             return []
         if part == "watch":
             model = Watch
+        elif part == "source":
+            model = Source
         elif part == "settings":
             model = Settings
         else:
@@ -520,8 +799,9 @@ def _line_of(source: str, loc: Sequence[str | int]) -> int | None:
     # Find the table the key lives in: [[watch]] number N, [settings], [notify.NAME].
     table_start, table_end = 0, len(lines)
     rest: Sequence[str | int] = loc
-    if loc[0] == "watch" and len(loc) > 1 and isinstance(loc[1], int):
-        starts = [i for i, text in enumerate(lines) if re.match(r"^\s*\[\[\s*watch\s*\]\]", text)]
+    if loc[0] in ("watch", "source") and len(loc) > 1 and isinstance(loc[1], int):
+        table = re.compile(rf"^\s*\[\[\s*{loc[0]}\s*\]\]")
+        starts = [i for i, text in enumerate(lines) if table.match(text)]
         if loc[1] >= len(starts):
             return None
         table_start = starts[loc[1]]

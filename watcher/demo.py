@@ -163,6 +163,7 @@ def _watchlist(site: DemoSite, directory: Path, every: float) -> Path:
         f"""# The demo's watchlist: three articles on a local site, checked every {every:g}s.
 [settings]
 database = "sqlite:///watcher.db"
+allow_private = true                 # the demo site listens on 127.0.0.1
 every = "{every:g}s"
 per_host = 4
 host_delay = "100ms"

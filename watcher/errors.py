@@ -3,6 +3,8 @@
     WatcherError
     ├── ConfigError      the watchlist cannot be read or is invalid
     ├── FetchError       no usable HTTP response arrived (never a removal)
+    │   └── BlockedError     the network guard refused the URL or the address (watcher.guard)
+    ├── SourceError      a feed, sitemap or section page answered with no usable listing
     ├── StoreError       the database refused or is unreachable
     ├── ReaderError      a reader process crashed, overran its time or memory
     │   └── ReaderStopped    the readers are shutting down (nothing to record)
@@ -24,6 +26,22 @@ class ConfigError(WatcherError):
 
 class FetchError(WatcherError):
     """No usable response: DNS, connect, TLS, timeout, deadline, oversized body."""
+
+
+class BlockedError(FetchError):
+    """The network guard refused to fetch: ``rule`` names why ("loopback", "scheme", "port")."""
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+class SourceError(WatcherError):
+    """A source answered, but not with a listing: an HTML page, broken XML, a bad gzip.
+
+    The source's last good item set is kept: an unreadable listing must never read as
+    every article having been dropped.
+    """
 
 
 class StoreError(WatcherError):

@@ -2,7 +2,9 @@
 
 A 404/410/451 or a redirect is data in ``FetchResult``; ``FetchError`` is raised
 only when no usable response arrived (DNS, connect, TLS, timeout, deadline, body cap).
-Every fetch is bounded in time and decoded size, however slowly a server drips bytes.
+Every fetch is bounded in time and decoded size, however slowly a server drips bytes,
+and goes only where the network guard allows: each hop's URL, and the address each
+connection is actually made to (``watcher.guard``).
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ import requests
 import urllib3.exceptions
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.cookies import extract_cookies_to_jar
-from requests.utils import requote_uri
+from requests.utils import requote_uri, select_proxy
 from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import create_connection
 
-from watcher.errors import FetchError
+from watcher.errors import BlockedError, FetchError
+from watcher.guard import NetworkPolicy, check_address, check_url
 from watcher.read.decode import decode_body
 
 logger = logging.getLogger(__name__)
@@ -69,6 +74,7 @@ class FetchOptions:
     cookies: Mapping[str, str] = field(default_factory=dict)
     proxy: str | None = None  # http://, https://, socks5://, socks5h://
     verify_tls: bool = True  # True defers to session.verify (default: certifi's CAs)
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)  # where it may go (guard)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +113,7 @@ def fetch_page(
     servers set); its response hooks are not run.
     """
     started = time.monotonic()
-    _require_http_url(url, url)
+    _check_url(url, url, options)
     hop, hops = _follow(
         session,
         url,
@@ -173,6 +179,34 @@ def _follow(
         current = hop.location
 
 
+def vet_url(url: str, options: FetchOptions) -> None:
+    """Refuse ``url`` now if the guard would refuse it: its scheme, port, or any address its
+    host resolves to today. An early, clear answer for a URL about to be watched; each
+    fetch still judges the address it connects to, whatever the name says then."""
+    _check_url(url, url, options)
+    policy = options.network
+    if options.proxy or policy.allow_private:
+        return  # a proxy resolves names itself
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        resolve_checked(parts.hostname or "", port, policy)
+    except BlockedError as exc:
+        raise _blocked(url, url, exc) from None
+    except OSError as exc:
+        raise _error(url, url, f"cannot resolve {parts.hostname}: {exc}") from exc
+
+
+def resolve_checked(host: str, port: int, policy: NetworkPolicy) -> list[str]:
+    """The addresses ``host`` resolves to, once; ``BlockedError`` if any is not allowed
+    (one internal address among public ones is refused too)."""
+    found = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    for address in addresses:
+        check_address(address, policy)
+    return addresses
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP-date), capped; None if bad."""
     if value is None:
@@ -225,10 +259,12 @@ def _fetch_hop(
                 watchdog.attach(_socket_of(response))
                 received_at = datetime.now(UTC)
                 headers = {name.lower(): value for name, value in response.headers.items()}
-                location = _redirect_target(url, prepared.url or current, response)
+                location = _redirect_target(url, prepared.url or current, response, options)
                 body = b"" if location else _read_body(url, current, response, options, deadline)
             finally:
                 response.close()
+        except BlockedError as exc:
+            raise _blocked(url, current, exc) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             # Timeouts are clamped to the time left, so one at the deadline is the deadline.
             if watchdog.has_fired or time.monotonic() >= deadline:
@@ -296,7 +332,10 @@ def _send(
         min(options.connect_timeout_seconds, remaining),
         min(options.read_timeout_seconds, remaining),
     )
+    # Through a proxy, the proxy resolves names and connects: its own policy applies there.
+    proxied = select_proxy(prepared.url or "", settings["proxies"]) is not None
     token = _active_watchdog.set(watchdog)
+    policy_token = _active_policy.set(None if proxied else options.network)
     try:
         response = adapter.send(
             prepared,
@@ -307,6 +346,7 @@ def _send(
             proxies=settings["proxies"],
         )
     finally:
+        _active_policy.reset(policy_token)
         _active_watchdog.reset(token)
     extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
     return response
@@ -465,12 +505,54 @@ _active_watchdog: contextvars.ContextVar[_Watchdog | None] = contextvars.Context
 )
 
 
-class _WatchedConnection(HTTPConnection):
-    """Hands its socket to the active watchdog before waiting for response headers.
+# The network guard's policy for the connection being made, None through a proxy.
+_active_policy: contextvars.ContextVar[NetworkPolicy | None] = contextvars.ContextVar(
+    "watcher_fetch_policy", default=None
+)
 
-    Connecting needs no hook: the connect timeout is clamped to the time left, and
-    CPython bounds a whole TLS handshake by the socket timeout, not each recv.
+
+class _WatchedConnection(HTTPConnection):
+    """Connects only to addresses the guard allows, and hands its socket to the active
+    watchdog before waiting for response headers.
+
+    The connect timeout needs no watchdog: it is clamped to the time left, and CPython
+    bounds a whole TLS handshake by the socket timeout, not each recv.
     """
+
+    def _new_conn(self) -> socket.socket:
+        """Resolve once, check every address, then connect to those checked addresses only:
+        a name that answers differently the next time (DNS rebinding) is never asked again."""
+        policy = _active_policy.get()
+        if policy is None or policy.allow_private:
+            return super()._new_conn()
+        try:
+            addresses = resolve_checked(self._dns_host, self.port, policy)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        last: OSError | None = None
+        for address in addresses:
+            try:
+                return create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(
+                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+                ) from exc
+            except OSError as exc:
+                last = exc
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        """A kept-alive connection may have been opened under another watch's policy:
+        check the peer it is connected to before sending anything on it."""
+        policy = _active_policy.get()
+        if self.sock is not None and policy is not None and not policy.allow_private:
+            check_address(str(self.sock.getpeername()[0]), policy)
+        super().request(*args, **kwargs)
 
     def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
         watchdog = _active_watchdog.get()
@@ -538,7 +620,9 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _redirect_target(url: str, asked: str, response: requests.Response) -> str | None:
+def _redirect_target(
+    url: str, asked: str, response: requests.Response, options: FetchOptions
+) -> str | None:
     if response.status_code not in _REDIRECT_STATUSES:
         return None
     location = response.headers.get("location")
@@ -551,17 +635,24 @@ def _redirect_target(url: str, asked: str, response: requests.Response) -> str |
         target = requote_uri(urljoin(asked, location.strip()))
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
         raise _error(url, asked, f"invalid redirect Location {location!r}: {exc}") from exc
-    _require_http_url(url, target)
+    _check_url(url, target, options)
     return target
 
 
-def _require_http_url(url: str, target: str) -> None:
+def _check_url(url: str, target: str, options: FetchOptions) -> None:
+    """The guard's URL rules for one hop (scheme, port, a literal address), before any I/O."""
     try:
-        parts = urlsplit(target)
-    except ValueError as exc:
-        raise _error(url, target, f"invalid URL: {exc}") from exc
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise _error(url, target, "invalid URL: only http:// and https:// with a host are fetched")
+        check_url(target, options.network)
+    except BlockedError as exc:
+        raise _blocked(url, target, exc) from None
+
+
+def _blocked(url: str, current: str, exc: BlockedError) -> BlockedError:
+    """``exc`` with the watch's URL and the hop it was refused at, like every fetch error."""
+    where = f" (at {current})" if current != url else ""
+    prefix = "" if exc.rule in ("url", "scheme") else "blocked by the network guard: "
+    logger.debug("fetch blocked url=%s rule=%s reason=%s", url, exc.rule, exc)
+    return BlockedError(f"{url}: {prefix}{exc}{where}", rule=exc.rule)
 
 
 def _is_same_site(first: str, target: str) -> bool:

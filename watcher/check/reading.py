@@ -10,6 +10,7 @@ checking thread: they take and return plain data.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from watcher.check.readers import ReaderPool
 from watcher.config import Settings, Watch
 from watcher.fetch import FetchOptions
+from watcher.guard import NetworkPolicy
 from watcher.read.extract import Article, extract_article, prepare_page
 from watcher.read.locate import Locator, find_locator, reads_the_same
 from watcher.read.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
@@ -81,6 +83,11 @@ def fetch_options(settings: Settings, watch: Watch) -> FetchOptions:
         headers=dict(watch.headers),
         cookies=dict(watch.cookies),
         proxy=watch.proxy,
+        network=NetworkPolicy(
+            allow_private=watch.allow_private or settings.allow_private,
+            ports=frozenset(settings.allowed_ports),
+            allowed_networks=tuple(ipaddress.ip_network(n) for n in settings.allow_networks),
+        ),
     )
 
 

@@ -63,7 +63,7 @@ _COMMON_HEADERS = {
     "X-DNS-Prefetch-Control": "off",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-_KINDS = ("changed", "removed", "restored", "new")
+_KINDS = ("changed", "removed", "restored", "new", "dropped")
 _TIMELINE_SIZE = 100  # versions on one screen of a page's history
 
 
@@ -343,7 +343,7 @@ class _Viewer:
             title=title,
             base_url=base.rstrip("/") + _root(request),
             path=path,
-            kinds=frozenset(k.value for k in Kind if k.is_alerting),
+            kinds=frozenset(k.value for k in Kind if k.is_alerting) | {"dropped"},
             **where,
         )
         return Response(xml, media_type="application/atom+xml; charset=utf-8")

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +35,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.check.pipeline import CheckResult, check_safely
 from watcher.check.readers import ReaderPool
 from watcher.check.reading import start_readers
-from watcher.config import Settings, Watch, Watchlist, parse_watchlist
+from watcher.config import Settings, Source, Watch, Watchlist, parse_watchlist
+from watcher.discover.poll import poll_due_sources, sync_sources
 from watcher.errors import ConfigError, ReaderStopped, StoreError
 from watcher.judge.classify import Kind
 from watcher.service import sdnotify
@@ -48,6 +49,7 @@ from watcher.service.schedule import (
     next_due,
     schedule_of,
 )
+from watcher.service.tiers import TierPlan, plan_tier, tier_summary
 from watcher.store.models import Page
 from watcher.store.store import Store
 
@@ -69,6 +71,7 @@ class DaemonOptions:
     reload_poll_seconds: float = 2.0
     status_seconds: float = 10.0
     deliver_seconds: float = 5.0
+    poll_seconds: float = 15.0  # how often due sources are looked for (each has its own poll)
     stop_timeout_seconds: float = 30.0
     # Default: 1.5 x (deadline + 30 s), so a check plus its wait for a host slot fits.
     lease_seconds: float | None = None
@@ -80,10 +83,18 @@ class _Loaded:
 
     watchlist: Watchlist
     by_url: dict[str, Watch]
+    by_source: dict[int, Source] = field(default_factory=dict)  # source id -> its options
 
     @property
     def settings(self) -> Settings:
         return self.watchlist.settings
+
+    def watch_for(self, page: Page) -> Watch | None:
+        """A hand-written watch, else the options of the source that found the page."""
+        watch = self.by_url.get(page.url)
+        if watch is None and page.source_id is not None and page.source_id in self.by_source:
+            watch = self.by_source[page.source_id].watch_for(page.url, page.name)
+        return watch
 
 
 @dataclass(slots=True)
@@ -203,7 +214,8 @@ class Daemon:
         now = self._clock()
         before = self._loaded
         self.store.sync_pages(((w.url, w.label) for w in watchlist.watch), now)
-        loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch})
+        by_source = sync_sources(self.store, watchlist, now)
+        loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch}, by_source)
         self._loaded = loaded
         moved = self._pull_forward(loaded, now)
         if first:
@@ -242,8 +254,8 @@ class Daemon:
         moves: dict[int, datetime] = {}
         for position in self.store.pages_for_reschedule():
             watch = loaded.by_url.get(position.url)
-            if watch is None:
-                continue
+            if watch is None or watch.schedule is not None:
+                continue  # not hand-written, or paced by its age tiers
             schedule = schedule_of(watch, loaded.settings)
             if position.last_checked_at is None:
                 wanted = due_after(schedule, position.url, now)
@@ -307,7 +319,7 @@ class Daemon:
             free = settings.workers - self._running
             waiting: list[_Claim] = []
             for claim in self._pending:
-                watch = loaded.by_url.get(claim.page.url)
+                watch = loaded.watch_for(claim.page)
                 if watch is None:
                     # Removed by a reload, or another daemon's watchlist lists it: give it
                     # back no sooner than a default interval, so it cannot loop.
@@ -372,7 +384,12 @@ class Daemon:
             # A reload during the check applies to the next due time.
             loaded = self._loaded
             current = loaded.by_url.get(watch.url, watch)
-            next_at = self._next_check_at(claim, current, loaded.settings, result, started_at)
+            tier = plan_tier(
+                claim.page, current, loaded.settings, result.verdict.kind.is_alerting, started_at
+            )
+            if tier is not None and self._record_tier(claim, tier, result, started_at):
+                return  # retired: no next check, history kept
+            next_at = self._next_check_at(claim, current, loaded.settings, result, started_at, tier)
             self._release(claim, next_at)
         finally:
             with self._lock:
@@ -389,8 +406,11 @@ class Daemon:
         settings: Settings,
         result: CheckResult,
         started_at: datetime,
+        tier: TierPlan | None = None,
     ) -> datetime:
         schedule = schedule_of(watch, settings)
+        if tier is not None and tier.every is not None:
+            schedule = Interval(tier.every)  # errors back off from the tier's pace
         if result.verdict.kind is Kind.ERROR:
             errors = claim.page.consecutive_errors + 1
             next_at = backoff_due(schedule, watch.url, errors, started_at)
@@ -401,6 +421,8 @@ class Daemon:
                 result.verdict.summary,
                 watch.url,
             )
+        elif tier is not None and tier.next_at is not None:
+            next_at = tier.next_at
         else:
             next_at = next_due(schedule, watch.url, started_at)
             logger.debug(
@@ -414,6 +436,27 @@ class Daemon:
                 next_at = until
             logger.info("server asked to retry after %s url=%s", _when(until), watch.url)
         return next_at
+
+    def _record_tier(
+        self, claim: _Claim, tier: TierPlan, result: CheckResult, at: datetime
+    ) -> bool:
+        """Keep the page's tier; True when it retires now (a failed check never retires)."""
+        retires = tier.next_at is None and result.verdict.kind is not Kind.ERROR
+        every = int(tier.every.total_seconds()) if tier.every is not None else None
+        try:
+            self.store.sources.record_tier(
+                claim.page_id,
+                every_seconds=every,
+                fast_until=tier.fast_until,
+                retired_at=at if retires else None,
+                owner=self.owner,
+            )
+        except StoreError as exc:
+            logger.warning("could not record the age tier url=%s: %s", claim.page.url, exc)
+            return False
+        if retires:
+            logger.info("retired (past its last age tier, history kept) url=%s", claim.page.url)
+        return retires
 
     def _release(self, claim: _Claim, next_at: datetime) -> None:
         try:
@@ -483,6 +526,9 @@ class Daemon:
             p50 = durations[len(durations) // 2]
             p99 = durations[min(len(durations) - 1, len(durations) * 99 // 100)]
             line += f", check p50 {p50 * 1000:.0f} ms p99 {p99 * 1000:.0f} ms"
+        tiers = self.store.sources.tier_counts()
+        if tiers:
+            line += ", tiers " + tier_summary(tiers)
         return line
 
     def deliver(self) -> int:
@@ -606,6 +652,12 @@ class Daemon:
             id="deliver",
         )
         scheduler.add_job(
+            self.poll_sources,
+            IntervalTrigger(seconds=options.poll_seconds, timezone=UTC),
+            id="sources",
+            next_run_time=now,
+        )
+        scheduler.add_job(
             self._status_job,
             IntervalTrigger(seconds=options.status_seconds, timezone=UTC),
             id="status",
@@ -646,6 +698,28 @@ class Daemon:
             freed = self._slot_freed.wait(wait)
             self._slot_freed.clear()
             claim = freed and self._backlog
+
+    def poll_sources(self) -> int:
+        """Read the sources that are due (feeds, sitemaps, section pages); count polls."""
+        if self._stopping.is_set() or not self._loaded.by_source:
+            return 0
+        loaded = self._loaded
+        try:
+            outcomes = poll_due_sources(
+                self.store,
+                self._session(loaded.settings.user_agent),
+                loaded.watchlist,
+                loaded.by_source,
+                self._clock(),
+                owner=self.owner,
+                lease_seconds=self.lease_seconds,
+            )
+        except StoreError as exc:
+            logger.warning("sources not polled: database: %s", exc)
+            return 0
+        if any(o.record and o.record.new_pages for o in outcomes):
+            self._slot_freed.set()  # new articles are due now: let the dispatcher look
+        return len(outcomes)
 
     def _status_job(self) -> None:
         if os.environ.get("NOTIFY_SOCKET"):

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from watcher.store.models import Alert, Page
+from watcher.store.models import Alert, Page, SourceRecord
 
-Leased = TypeVar("Leased", Page, Alert)
+Leased = TypeVar("Leased", Page, Alert, SourceRecord)
 
 
 def claim_with_lease(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Deterministic constraint names on every dialect: SQLite's batch migrations can only drop
@@ -51,6 +51,14 @@ class Page(SQLModel, table=True):
     last_record_sha256: str = Field(
         default="", sa_column=Column(String(64), nullable=False, server_default="")
     )
+    # discovery (watcher.discover): the source that first listed the page (None: hand-written
+    # only), when, the date the source or page states, and where the age schedule stands
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    discovered_at: datetime | None = None
+    published_at: datetime | None = None
+    fast_until: datetime | None = None  # a change put the page back on a fast tier until then
+    retired_at: datetime | None = None  # past its schedule's last tier: history kept, not checked
+    tier_every_seconds: int | None = None  # the age tier it is on (its interval); None: no tiers
 
 
 class Blob(SQLModel, table=True):
@@ -169,3 +177,41 @@ class Outage(SQLModel, table=True):
     started_at: datetime
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     announced_at: datetime | None = None  # when the "unreachable" alert was written
+
+
+class SourceRecord(SQLModel, table=True):
+    """A feed, sitemap or section page of the watchlist, and where its polling stands."""
+
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    name: str = ""
+    is_active: bool = True  # false once the source leaves the watchlist; its pages stay
+    created_at: datetime
+    next_poll_at: datetime | None = Field(default=None, index=True)
+    lease_until: datetime | None = None
+    leased_by: str | None = None
+    last_polled_at: datetime | None = None
+    last_ok_at: datetime | None = None  # the last poll whose listing was read
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class SourceItem(SQLModel, table=True):
+    """One article a source lists or listed: the page it is, and when it came and went."""
+
+    __tablename__ = "source_item"
+    __table_args__ = (UniqueConstraint("source_id", "url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id")
+    page_id: int = Field(foreign_key="page.id", index=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    title: str = Field(default="", sa_column=Column(Text, nullable=False))
+    published_at: datetime | None = None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    is_listed: bool = True
+    dropped_at: datetime | None = None  # left the source while online, soon after it came

@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any, Literal
 
 import zstandard
-from sqlalchemy import func, or_, update
+from sqlalchemy import case, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -25,7 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
 from watcher.errors import StoreError
-from watcher.store import outbox
+from watcher.store import outbox, sources
 from watcher.store.chain import record_sha256
 from watcher.store.database import WRITES, open_engine, upgrade_schema
 from watcher.store.lease import claim_with_lease
@@ -125,6 +125,8 @@ class Store:
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         # Alert rows after they were written: claimed, retried, finished (outbox.py).
         self.outbox = outbox.Outbox(self._transaction)
+        # Feeds, sitemaps and section pages, and the articles they list (sources.py).
+        self.sources = sources.Sources(self._transaction)
         try:
             with self.engine.connect():
                 pass
@@ -180,12 +182,12 @@ class Store:
                 session.exec(self._upsert_pages(rows[start : start + _CHUNK]))
             ids: dict[str, int] = {}
             stale: list[int] = []
-            for page_id, url, is_active in session.exec(
-                select(col(Page.id), col(Page.url), col(Page.is_active))
+            for page_id, url, is_active, source_id in session.exec(
+                select(col(Page.id), col(Page.url), col(Page.is_active), col(Page.source_id))
             ):
                 if url in wanted:
                     ids[url] = _require_id(page_id)
-                elif is_active:
+                elif is_active and source_id is None:  # a discovered page is its source's
                     stale.append(_require_id(page_id))
             for start in range(0, len(stale), _CHUNK):
                 session.exec(
@@ -571,9 +573,11 @@ class Store:
             set_={
                 "name": statement.excluded.name,
                 "is_active": True,
-                # a page that comes back keeps its place in the schedule
-                "next_check_at": func.coalesce(
-                    col(Page.next_check_at), statement.excluded.next_check_at
+                # a page that comes back keeps its place in the schedule; a retired one
+                # (past its last age tier) stays retired
+                "next_check_at": case(
+                    (col(Page.retired_at).is_not(None), None),
+                    else_=func.coalesce(col(Page.next_check_at), statement.excluded.next_check_at),
                 ),
             },
         )
