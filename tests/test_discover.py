@@ -414,3 +414,42 @@ def test_two_daemons_never_poll_one_source_at_once(
     assert polls == [1]
     assert site.hits["/rss.xml"] == 1
     assert len(db.sources.items()) == len(ARTICLES)
+
+
+def _sync_together(stores: list[Store], urls: list[tuple[str, str]], now: datetime) -> list[Any]:
+    """Each store syncs ``urls`` in its own thread, released at the same moment."""
+    start = threading.Barrier(len(stores))
+    results: list[Any] = []
+
+    def sync(store: Store) -> None:
+        start.wait()
+        try:
+            results.append(store.sources.sync(urls, now, hand_written=()))
+        except Exception as exc:  # noqa: BLE001  # reported by the test, with its round
+            results.append(exc)
+
+    threads = [threading.Thread(target=sync, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_two_daemons_starting_together_add_a_new_source_once(db_url: str) -> None:
+    """Two daemons that sync the same new sources at the same moment both start, and each
+    source is one row (the second insert yields to the first)."""
+    stores = [Store(db_url), Store(db_url)]
+    stores[0].migrate()
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        for round_ in range(6):
+            urls = [(f"https://news.example/{round_}/feed-{n}.xml", f"feed {n}") for n in range(5)]
+            results = _sync_together(stores, urls, now)
+            assert not [r for r in results if isinstance(r, Exception)], (round_, results)
+            assert len(results) == 2
+            assert results[0] == results[1]
+            assert len(set(results[0].values())) == len(urls)
+    finally:
+        for store in stores:
+            store.close()

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from watcher.store import outbox
@@ -81,9 +82,11 @@ class Sources:
             for url, name in wanted.items():
                 row = rows.get(url)
                 if row is None:
-                    row = SourceRecord(url=url, name=name, created_at=now, next_poll_at=now)
-                    session.add(row)
-                    session.flush()
+                    # another daemon starting at the same moment may add it first: one row
+                    session.exec(_insert_new(session, url=url, name=name, now=now))
+                    row = session.exec(
+                        select(SourceRecord).where(col(SourceRecord.url) == url)
+                    ).one()
                 else:
                     row.name, row.is_active = name, True
                     row.next_poll_at = row.next_poll_at or now
@@ -453,3 +456,11 @@ def _id(value: int | None) -> int:
     if value is None:
         raise AssertionError("row has no id after flush")
     return value
+
+
+def _insert_new(session: Session, *, url: str, name: str, now: datetime) -> Any:
+    """A new source's row, or nothing when a concurrent sync has just added it."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {"url": url, "name": name, "created_at": now, "next_poll_at": now, "is_active": True}
+    return insert(SourceRecord).values(values).on_conflict_do_nothing(index_elements=["url"])
