@@ -54,7 +54,7 @@ def test_check_reports_a_page_that_outlasts_read_timeout(site: Site, tmp_path: P
     site.serve("/huge", body=HUGE)
     site.serve("/ok")
     config = tmp_path / "watcher.toml"
-    config.write_text(config_text(site.url, ["/huge", "/ok"], read_timeout="4s"))
+    config.write_text(config_text(site.url, ["/huge", "/ok"], read_timeout="6s"))
     started = time.monotonic()
     done = subprocess.run(
         [*WATCHER, "-c", str(config), "--database", sqlite_url(tmp_path), "check", "--json"],
@@ -70,7 +70,7 @@ def test_check_reports_a_page_that_outlasts_read_timeout(site: Site, tmp_path: P
     assert huge["kind"] == "error"
     assert "reader timeout" in huge["summary"]
     assert lines[site.url("/ok")]["kind"] == "new"
-    assert elapsed < 4 + 15, f"took {elapsed:.1f}s"
+    assert elapsed < 6 + 15, f"took {elapsed:.1f}s"
 
 
 def _descendants(pid: int) -> dict[int, int]:
@@ -112,8 +112,10 @@ def _busy_reader(daemon_pid: int, besides: set[int]) -> int:
         readers = [p for p, parent in family.items() if parent != daemon_pid]
         before = {p: _cpu_ticks(p) for p in readers if p not in besides}
         time.sleep(0.5)
-        busy = [p for p, ticks in before.items() if _cpu_ticks(p) - ticks >= 20]
-        return busy[0] if len(busy) == 1 else None
+        # the reader that burned the most CPU, on however loaded a machine
+        grown = {p: _cpu_ticks(p) - ticks for p, ticks in before.items()}
+        top = max(grown, key=lambda p: grown[p], default=None)
+        return top if top is not None and grown[top] >= 3 else None
 
     deadline = time.monotonic() + WAIT
     streak: list[int | None] = []
@@ -193,6 +195,7 @@ def corpus_site() -> Iterator[CorpusSite]:
         yield server
 
 
+@pytest.mark.timeout(400)  # three passes are required, however loaded the machine
 def test_many_concurrent_checks_of_real_pages_complete_every_pass(
     corpus_site: CorpusSite, tmp_path: Path
 ) -> None:
@@ -205,9 +208,9 @@ def test_many_concurrent_checks_of_real_pages_complete_every_pass(
     config = tmp_path / "watcher.toml"
     config.write_text(config_text(corpus_site.url, paths, workers=8, confirm=True))
     command = [*WATCHER, "-c", str(config), "--database", sqlite_url(tmp_path), "check"]
-    deadline = time.monotonic() + 150
+    more_until = time.monotonic() + 60  # further passes while time allows
     passes = 0
-    while passes < 3 or (passes < 6 and time.monotonic() < deadline - 60):
+    while passes < 3 or (passes < 6 and time.monotonic() < more_until):
         corpus_site.round = passes
         done = subprocess.run(
             [*command, "--json", "--all"],
