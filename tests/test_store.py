@@ -509,3 +509,25 @@ def test_snapshots_since_reads_only_the_recent_versions(db: Store) -> None:
     recent = db.snapshots(page_id, since=T0 + timedelta(hours=10))
     assert [s.fetched_at for s in recent] == [T0 + timedelta(hours=h) for h in (10, 20)]
     assert len(db.snapshots(page_id)) == 3
+
+
+def test_a_stored_version_dates_its_page_for_the_age_tiers(db: Store) -> None:
+    """Age counts from the date the article states: the first version that states one
+    dates the page, and a later edit of that date does not move it."""
+    dated = add_page(db, "https://news.example/a")
+    undated = add_page(db, "https://news.example/b")
+    first = make_article(published="2026-11-20T08:30:00+08:00")
+    db.record_version(dated, make_version(make_fetch_result(b"<p>a</p>"), first))
+    db.record_version(
+        undated, make_version(make_fetch_result(b"<p>b</p>"), make_article(published=""))
+    )
+    edited = make_article(published="2026-11-28")
+    db.record_version(dated, make_version(make_fetch_result(b"<p>a2</p>"), edited))
+
+    def published(page_id: int) -> datetime | None:
+        page = db.get_page(page_id)
+        assert page is not None
+        return page.published_at
+
+    assert published(dated) == datetime(2026, 11, 20, 0, 30, tzinfo=UTC)
+    assert published(undated) is None

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Literal
 
@@ -645,7 +645,18 @@ def _page_after(version: VersionRecord) -> dict[str, Any]:
         "etag": _header(version.headers, "etag"),
         "last_modified": _header(version.headers, "last-modified"),
         "locator": version.locator,
+        # age tiers count from the date the article states, once a version has stated one
+        "published_at": func.coalesce(col(Page.published_at), _stated_at(version.published)),
     }
+
+
+def _stated_at(published: str) -> datetime | None:
+    """The article's stated publication time (ISO 8601, as extraction gives it), in UTC."""
+    try:
+        stated = datetime.fromisoformat(published)
+    except ValueError:
+        return None
+    return stated.replace(tzinfo=UTC) if stated.tzinfo is None else stated.astimezone(UTC)
 
 
 def _snapshot(page_id: int, version: VersionRecord, body_sha256: str) -> Snapshot:
