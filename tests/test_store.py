@@ -379,6 +379,25 @@ def test_concurrent_claims_never_overlap(db: Store, db_url: str) -> None:
     assert sorted(flat) == all_ids
 
 
+def test_pages_are_released_together_but_never_from_a_new_holder(db: Store) -> None:
+    """One transaction ends several leases; a page another daemon took over meanwhile keeps
+    its new holder's lease and schedule."""
+    ids = make_due_pages(db, 3)
+    assert len(db.claim_due_pages(T0, 3, 60, "one")) == 3
+    db.release_page(ids[2], T0, owner="one")  # given back early ...
+    assert [p.id for p in db.claim_due_pages(T0, 1, 60, "two")] == [ids[2]]  # ... and taken
+    later = T0 + timedelta(minutes=15)
+    released = db.release_pages([(page_id, later) for page_id in ids], owner="one")
+    assert released == {ids[0], ids[1]}
+    for page_id in ids[:2]:
+        page = db.get_page(page_id)
+        assert page is not None
+        assert (page.lease_until, page.leased_by, page.next_check_at) == (None, None, later)
+    taken = db.get_page(ids[2])
+    assert taken is not None
+    assert (taken.leased_by, taken.next_check_at) == ("two", T0)
+
+
 def test_claims_respect_schedule_and_lease(db: Store) -> None:
     """Only active, due, unleased pages are claimed, most overdue first; leases expire."""
     ids = make_due_pages(db, 4)

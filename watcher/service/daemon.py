@@ -61,6 +61,7 @@ _STORE_RETRY_CAP_SECONDS = 60.0
 _COOLDOWN_RELEASE_SECONDS = 5.0  # a host resting longer than this gives its pages back
 _DURATIONS_KEPT = 1000  # recent check durations behind STATUS's percentiles
 _KILLED_CHECKS_SECONDS = 2.0  # how long checks whose readers were killed get to wind up
+_RELEASE_BATCH = 8  # finished checks given back in one write transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ class Daemon:
         self._pending: list[_Claim] = []
         self._running = 0
         self._in_flight: set[int] = set()  # page ids being checked by this process
+        self._releases: list[tuple[_Claim, datetime]] = []  # checked, lease not yet ended
         # how long recent checks took from the first fetch to the recorded verdict
         self._durations: deque[float] = deque(maxlen=_DURATIONS_KEPT)
         self._futures: set[Future[None]] = set()
@@ -273,6 +275,7 @@ class Daemon:
         try:
             if self._stopping.is_set():
                 return 0
+            self.flush_releases()
             now = self._clock()
             loaded = self._loaded
             if claim and (self._store_retry_at is None or now >= self._store_retry_at):
@@ -390,7 +393,7 @@ class Daemon:
             if tier is not None and self._record_tier(claim, tier, result, started_at):
                 return  # retired: no next check, history kept
             next_at = self._next_check_at(claim, current, loaded.settings, result, started_at, tier)
-            self._release(claim, next_at)
+            self._release_later(claim, next_at)
         finally:
             with self._lock:
                 self.checks_done += 1
@@ -457,6 +460,36 @@ class Daemon:
         if retires:
             logger.info("retired (past its last age tier, history kept) url=%s", claim.page.url)
         return retires
+
+    def _release_later(self, claim: _Claim, next_at: datetime) -> None:
+        """Give a checked page back with the others finishing about now: one write
+        transaction for several was the daemon's largest cost per noisy check. At once when
+        no other check is running; otherwise within a tick (the lease holds meanwhile)."""
+        with self._lock:
+            self._releases.append((claim, next_at))
+            due = self._running <= 1 or len(self._releases) >= _RELEASE_BATCH
+        if due:
+            self.flush_releases()
+
+    def flush_releases(self) -> None:
+        """End the leases of the checks that finished since the last flush."""
+        with self._lock:
+            batch, self._releases = self._releases, []
+        if not batch:
+            return
+        try:
+            released = self.store.release_pages(
+                [(claim.page_id, next_at) for claim, next_at in batch], owner=self.owner
+            )
+        except StoreError as exc:
+            # The leases expire on their own and the pages are checked again then.
+            logger.warning("could not release %d pages: %s", len(batch), exc)
+            return
+        for claim, _next_at in batch:
+            if claim.page_id not in released:
+                logger.warning(
+                    "lease had expired and the page was taken over url=%s", claim.page.url
+                )
 
     def _release(self, claim: _Claim, next_at: datetime) -> None:
         try:
@@ -570,6 +603,7 @@ class Daemon:
             finished = self.wait_idle(_KILLED_CHECKS_SECONDS)
             if not finished:
                 logger.warning("%d checks still fetching; their leases will expire", self.running())
+        self.flush_releases()
         if self._owns_readers:
             self._readers.close(kill=True)
         self._pool.shutdown(wait=False, cancel_futures=True)

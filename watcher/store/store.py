@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any, Literal
 
 import zstandard
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import bindparam, case, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -487,6 +487,23 @@ class Store:
             release = release.where(col(Page.leased_by) == owner)
         with self._transaction(writes=True) as session:
             return session.exec(release).rowcount == 1
+
+    def release_pages(self, releases: Sequence[tuple[int, datetime]], *, owner: str) -> set[int]:
+        """``release_page`` for many pages in one transaction; the ids released (a page
+        whose lease expired and was taken over by another daemon is left alone)."""
+        table = Page.__table__  # type: ignore[attr-defined]  # SQLModel declares it
+        release = (
+            update(table)
+            .where(table.c.id == bindparam("page_id"), table.c.leased_by == owner)
+            .values(lease_until=None, leased_by=None, next_check_at=bindparam("next_at"))
+        )
+        released: set[int] = set()
+        with self._transaction(writes=True) as session:
+            connection = session.connection()
+            for page_id, next_at in releases:
+                if connection.execute(release, {"page_id": page_id, "next_at": next_at}).rowcount:
+                    released.add(page_id)
+        return released
 
     def pages_for_reschedule(self) -> list[SchedulePosition]:
         """Active pages that may move after a schedule change: not failing, not leased.
