@@ -18,7 +18,7 @@ from watcher.errors import StoreError
 from watcher.store.database import migration_config
 from watcher.store.store import Store
 
-TABLES = {"alembic_version", "alert", "blob", "change", "outage", "page", "snapshot"}
+TABLES = {"alembic_version", "alert", "blob", "change", "outage", "page", "snapshot", "worker"}
 
 
 def head_revision() -> str:

@@ -173,8 +173,10 @@ def _deliver(
     if name == wayback.ROUTE:  # an independent copy, not a message
         return wayback.deliver_captures(store, watchlist, alerts, now, owner)
     done = set.intersection(*(set(alert.delivered) for alert in alerts))
+    ids = [alert.id for alert in alerts if alert.id is not None]
     route = watchlist.notify.get(name)
     error: str | None = None
+    is_marked = False
     if route is None:
         error = f"no route named {name!r} in the watchlist"
     else:
@@ -185,17 +187,24 @@ def _deliver(
         except NotifyError as exc:
             error = str(exc)
             targets = []
-        for target in targets:
-            if target.fingerprint in done:
-                continue  # accepted on an earlier attempt: never send it twice
+        # Targets in ``done`` accepted on an earlier attempt: they are never sent it again.
+        waiting = [target for target in targets if target.fingerprint not in done]
+        for position, target in enumerate(waiting):
             problem = send_message(target, messages)
-            if problem is None:
-                done.add(target.fingerprint)
-            else:
+            if problem is not None:
                 error = problem if error is None else f"{error}; {problem}"
-    ids = [alert.id for alert in alerts if alert.id is not None]
+                continue
+            done.add(target.fingerprint)
+            # Record the accept at once, each in its own short transaction: a crash from
+            # here on repeats nothing that was accepted.
+            if error is None and position == len(waiting) - 1:
+                store.outbox.mark_alerts_sent(ids, now)
+                is_marked = True
+            else:
+                store.outbox.note_delivered(ids, sorted(done))
     if error is None:
-        store.outbox.mark_alerts_sent(ids, now)
+        if not is_marked:  # no target left to send to (all accepted earlier)
+            store.outbox.mark_alerts_sent(ids, now)
         logger.info("sent %d alert(s) route=%s ids=%s", len(ids), name, ids)
         return True
     _retry_later(store, watchlist, alerts, now, owner, error, done)

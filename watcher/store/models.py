@@ -169,3 +169,20 @@ class Outage(SQLModel, table=True):
     started_at: datetime
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     announced_at: datetime | None = None  # when the "unreachable" alert was written
+
+
+class Worker(SQLModel, table=True):
+    """A process that may hold leases, and when it last said it was alive.
+
+    A lease whose holder is known dead (its heartbeat stopped, or on this machine its pid
+    is gone) is taken over at once, so a killed process does not hold up a route's alerts
+    until its leases expire (``watcher.store.workers``).
+    """
+
+    __tablename__ = "worker"
+
+    owner: str = Field(primary_key=True)  # the ``leased_by`` of its leases
+    node: str  # machine and pid namespace: where ``pid`` means something
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime = Field(index=True)

@@ -3,6 +3,12 @@
 An alert row is written in the same transaction as its change or its outage, by the functions
 here that take the caller's session, and is never deleted: ``Outbox`` only claims it, retries
 it and finishes it as sent or given up.
+
+A route's alerts go out in the order they were written, whoever delivers them: an alert is
+claimed only when every earlier pending alert of its route is due and free (or held by a
+dead process, whose leases are taken over at once: ``workers``). An accepted send is
+recorded in its own short transaction right away, so a crash can repeat at most the one
+send that was in flight.
 """
 
 from __future__ import annotations
@@ -12,12 +18,18 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import and_, delete, exists, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from watcher.store import workers
 from watcher.store.lease import claim_with_lease
 from watcher.store.models import Alert, Outage
+
+# Serializes alert claims on PostgreSQL: with SKIP LOCKED alone, a second claimer would skip
+# a route's rows locked by the first and take its later ones, out of order.
+_CLAIM_LOCK_KEY = 0x616C657274  # "alert"
 
 
 class Transactions(Protocol):
@@ -33,8 +45,9 @@ class Outbox:
     apply; ``Store.outbox`` is the instance to use.
     """
 
-    def __init__(self, transaction: Transactions) -> None:
+    def __init__(self, transaction: Transactions, dialect: str) -> None:
         self._transaction = transaction
+        self._dialect = dialect
 
     def claim_alerts(
         self,
@@ -49,7 +62,10 @@ class Outbox:
         """Lease up to ``limit`` due alerts (of ``route``, or of any route not excluded).
 
         Claimed the one way pages are (``lease.claim_with_lease``), so two daemons never
-        hold the same alert; oldest first, the order they are sent in.
+        hold the same alert; oldest first, the order they are sent in. An alert waits while
+        an earlier one of its route is not due yet or is held by a live process; leases of
+        dead holders (and ``owner``'s own, left by an interrupted run) are taken over.
+        ``owner``'s heartbeat is recorded in the same transaction.
         """
         where = [col(Alert.due_at) <= now]
         if route is not None:
@@ -57,18 +73,50 @@ class Outbox:
         if exclude:
             where.append(col(Alert.route).not_in(list(exclude)))
         with self._transaction(writes=True) as session:
+            if self._dialect == "postgresql":
+                session.connection().execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY}
+                )
+            workers.beat(session, owner, now, dialect=self._dialect)
+            holders = session.exec(
+                select(col(Alert.leased_by))
+                .where(
+                    col(Alert.due_at).is_not(None),
+                    col(Alert.leased_by).is_not(None),
+                    col(Alert.leased_by) != owner,
+                    col(Alert.lease_until) >= now,
+                )
+                .distinct()
+            ).all()
+            takeover = [owner, *workers.dead_holders(session, [h for h in holders if h], now)]
             alerts = claim_with_lease(
                 session,
                 Alert,
-                where=tuple(where),
+                where=(*where, ~_waits_behind_earlier(now, takeover)),
                 order_by=(col(Alert.id),),
                 limit=limit,
                 now=now,
                 lease_seconds=lease_seconds,
                 owner=owner,
+                takeover=takeover,
             )
         alerts.sort(key=lambda alert: alert.id or 0)
         return alerts
+
+    def forget_owner(self, owner: str) -> None:
+        """``owner`` exits cleanly: its heartbeat row goes and its leases are given back."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.leased_by) == owner, col(Alert.due_at).is_not(None))
+                .values(lease_until=None, leased_by=None)
+            )
+            workers.forget(session, owner)
+
+    def beat(self, owner: str, now: datetime) -> None:
+        """Record that ``owner`` (this process) is alive: its leases are not taken over."""
+        with self._transaction(writes=True) as session:
+            workers.beat(session, owner, now, dialect=self._dialect)
 
     def pending_alert_window(self, route: str) -> tuple[datetime, datetime] | None:
         """Oldest creation and earliest due time of a route's pending alerts (digests)."""
@@ -95,6 +143,16 @@ class Outbox:
                     leased_by=None,
                     attempts=col(Alert.attempts) + 1,
                 )
+            )
+
+    def note_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
+        """Record which of a route's targets accepted the alerts so far (before the next
+        target is tried), so a crash never sends to them again."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.id).in_(list(alert_ids)), col(Alert.due_at).is_not(None))
+                .values(delivered=list(delivered))
             )
 
     def mark_alert_failed(
@@ -162,6 +220,24 @@ class Outbox:
         with self._transaction() as session:
             pending, sent, given_up = session.exec(state).one()
         return {"pending": pending, "sent": sent, "given_up": given_up}
+
+
+def _waits_behind_earlier(now: datetime, takeover: Sequence[str]) -> Any:
+    """SQL: an earlier pending alert of the same route is not due yet, or is leased by a
+    live holder (one not in ``takeover``); such an alert must wait its turn."""
+    earlier = aliased(Alert)
+    return exists().where(
+        col(earlier.route) == col(Alert.route),
+        col(earlier.id) < col(Alert.id),
+        col(earlier.due_at).is_not(None),
+        or_(
+            col(earlier.due_at) > now,
+            and_(
+                col(earlier.lease_until) >= now,
+                col(earlier.leased_by).not_in(list(takeover)),
+            ),
+        ),
+    )
 
 
 def add_alerts(
