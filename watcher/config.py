@@ -123,6 +123,12 @@ class Settings(_Model):
     max_bytes: int = Field(
         default=10 * 1024 * 1024, gt=0, description="Largest page body accepted, decompressed."
     )
+    max_text: int = Field(
+        default=2 * 1024 * 1024,
+        gt=0,
+        description="Longest text read from a page, in characters; a page whose text is "
+        "longer is refused as an error (page text too large) instead of being stored.",
+    )
     workers: int = Field(default=4, ge=1, le=64, description="Pages fetched at the same time.")
     readers: int | None = Field(
         default=None,
