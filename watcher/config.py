@@ -182,6 +182,11 @@ class Settings(_Model):
         default=timedelta(hours=1),
         description="How long a page must keep failing before one 'unreachable' alert.",
     )
+    unhealthy_after: Duration = Field(
+        default=timedelta(minutes=10),
+        description="How long the daemon may go without completing a check or a delivery "
+        "(or finding nothing due) before it stops answering systemd's watchdog.",
+    )
     wayback_endpoint: str = Field(
         default="https://web.archive.org/save/",
         pattern=r"^https?://",
