@@ -8,11 +8,13 @@ kept quiet while sending.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +24,7 @@ import apprise
 from watcher.alerts import wayback
 from watcher.alerts.message import AlertItem, Format, Message, render_message
 from watcher.config import Route, Watchlist
-from watcher.errors import NotifyError
+from watcher.errors import NotifyError, StoreError
 from watcher.store.models import Alert
 from watcher.store.store import Store
 
@@ -32,6 +34,7 @@ LEASE_SECONDS = 300.0  # longer than any send: apprise's own timeouts are well u
 _FIRST_RETRY = timedelta(seconds=30)
 _MAX_RETRY = timedelta(hours=1)
 _DIGEST_BATCH = 500
+_RECORD_RETRY_PAUSES = (0.1, 0.5, 2.0)  # seconds between attempts to record an accept
 _FORMATS: Mapping[Format, str] = {
     "slack": apprise.NotifyFormat.MARKDOWN,
     "html": apprise.NotifyFormat.HTML,
@@ -198,10 +201,10 @@ def _deliver(
             # Record the accept at once, each in its own short transaction: a crash from
             # here on repeats nothing that was accepted.
             if error is None and position == len(waiting) - 1:
-                store.outbox.mark_alerts_sent(ids, now)
+                _record(functools.partial(store.outbox.mark_alerts_sent, ids, now))
                 is_marked = True
             else:
-                store.outbox.note_delivered(ids, sorted(done))
+                _record(functools.partial(store.outbox.note_delivered, ids, sorted(done)))
     if error is None:
         if not is_marked:  # no target left to send to (all accepted earlier)
             store.outbox.mark_alerts_sent(ids, now)
@@ -209,6 +212,19 @@ def _deliver(
         return True
     _retry_later(store, watchlist, alerts, now, owner, error, done)
     return False
+
+
+def _record(write: Callable[[], None]) -> None:
+    """Record an accepted send, trying again on a fresh connection if the database failed
+    (a connection killed, a failover): until it is recorded, the send may be repeated."""
+    for pause in _RECORD_RETRY_PAUSES:
+        try:
+            write()
+            return
+        except StoreError as exc:
+            logger.warning("could not record an accepted alert, trying again: %s", exc)
+            time.sleep(pause)
+    write()
 
 
 def _retry_later(
