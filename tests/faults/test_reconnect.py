@@ -17,6 +17,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL
+from tests.faults.conftest import OUTCOMES
+from tests.faults.harness import Outcome, verify
 from tests.test_daemon import Site, site, wait_for
 from tests.test_daemon_process import Process, spawn, write_config
 from watcher.store.store import Store
@@ -121,6 +123,12 @@ def test_database_recreated_empty_is_migrated_and_checks_resume(
                 assert row is not None
                 assert len(store.snapshots(row.id or 0)) == 1
         daemon.signal(signal.SIGTERM)
-        assert daemon.wait() == 0
+        exit_code = daemon.wait()
+        faults = f"database dropped, recreated empty: checks resumed after {resumed:.1f} s"
+        outcome = verify(url, None, Outcome("watcher run, PostgreSQL", faults))
+        outcome.sigterm_exit = exit_code
+        OUTCOMES.append(outcome)
+        assert exit_code == 0
+        assert outcome.broken == outcome.lost_versions == 0, outcome
     finally:
         notify.server.close()
