@@ -8,16 +8,16 @@ kept quiet while sending.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import apprise
 
@@ -26,6 +26,7 @@ from watcher.alerts.message import AlertItem, Format, Message, render_message
 from watcher.config import Route, Watchlist
 from watcher.errors import NotifyError, StoreError
 from watcher.store.models import Alert
+from watcher.store.outbox import Recorder
 from watcher.store.store import Store
 
 logger = logging.getLogger(__name__)
@@ -193,18 +194,19 @@ def _deliver(
         # Targets in ``done`` accepted on an earlier attempt: they are never sent it again.
         waiting = [target for target in targets if target.fingerprint not in done]
         for position, target in enumerate(waiting):
-            problem = send_message(target, messages)
-            if problem is not None:
-                error = problem if error is None else f"{error}; {problem}"
-                continue
-            done.add(target.fingerprint)
-            # Record the accept at once, each in its own short transaction: a crash from
-            # here on repeats nothing that was accepted.
-            if error is None and position == len(waiting) - 1:
-                _record(functools.partial(store.outbox.mark_alerts_sent, ids, now))
-                is_marked = True
-            else:
-                _record(functools.partial(store.outbox.note_delivered, ids, sorted(done)))
+            with store.outbox.recorder() as recorder:  # connected before the send
+                problem = send_message(target, messages)
+                if problem is not None:
+                    error = problem if error is None else f"{error}; {problem}"
+                    continue
+                done.add(target.fingerprint)
+                # Record the accept at once, each in its own short transaction: a crash
+                # from here on repeats nothing that was accepted.
+                if error is None and position == len(waiting) - 1:
+                    _record(recorder, store, "mark_alerts_sent", ids, now)
+                    is_marked = True
+                else:
+                    _record(recorder, store, "note_delivered", ids, sorted(done))
     if error is None:
         if not is_marked:  # no target left to send to (all accepted earlier)
             store.outbox.mark_alerts_sent(ids, now)
@@ -214,17 +216,29 @@ def _deliver(
     return False
 
 
-def _record(write: Callable[[], None]) -> None:
-    """Record an accepted send, trying again on a fresh connection if the database failed
-    (a connection killed, a failover): until it is recorded, the send may be repeated."""
+def _record(
+    recorder: Recorder,
+    store: Store,
+    what: Literal["mark_alerts_sent", "note_delivered"],
+    ids: Sequence[int],
+    value: datetime | Sequence[str],
+) -> None:
+    """Record an accepted send on the connection that waited for it; if the database
+    failed it (a connection killed, a failover), again on fresh connections: until it is
+    recorded, the send may be repeated."""
+    try:
+        getattr(recorder, what)(ids, value)
+        return
+    except StoreError as exc:
+        logger.warning("could not record an accepted alert, trying again: %s", exc)
     for pause in _RECORD_RETRY_PAUSES:
         try:
-            write()
+            getattr(store.outbox, what)(ids, value)
             return
         except StoreError as exc:
             logger.warning("could not record an accepted alert, trying again: %s", exc)
             time.sleep(pause)
-    write()
+    getattr(store.outbox, what)(ids, value)
 
 
 def _retry_later(

@@ -13,17 +13,20 @@ send that was in flight.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, exists, func, or_, text, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from watcher.errors import StoreError
 from watcher.store import workers
+from watcher.store.database import WRITES
 from watcher.store.lease import claim_with_lease
 from watcher.store.models import Alert, Outage
 
@@ -45,9 +48,22 @@ class Outbox:
     apply; ``Store.outbox`` is the instance to use.
     """
 
-    def __init__(self, transaction: Transactions, dialect: str) -> None:
+    def __init__(self, transaction: Transactions, dialect: str, engine: Engine) -> None:
         self._transaction = transaction
         self._dialect = dialect
+        self._engine = engine
+
+    @contextmanager
+    def recorder(self) -> Iterator[Recorder]:
+        """A connection checked out (and pinged) before sending, so that recording an
+        accepted send after it is the write alone: the window in which a crash repeats a
+        send is as short as it can be."""
+        try:
+            connection = self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
+        with connection:
+            yield Recorder(connection)
 
     def claim_alerts(
         self,
@@ -132,28 +148,13 @@ class Outbox:
     def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
         """Finish alerts for good: they were delivered and are never sent again."""
         with self._transaction(writes=True) as session:
-            session.exec(
-                update(Alert)
-                .where(col(Alert.id).in_(list(alert_ids)))
-                .values(
-                    sent_at=now,
-                    due_at=None,
-                    last_error=None,
-                    lease_until=None,
-                    leased_by=None,
-                    attempts=col(Alert.attempts) + 1,
-                )
-            )
+            session.exec(_sent(alert_ids, now))
 
     def note_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
         """Record which of a route's targets accepted the alerts so far (before the next
         target is tried), so a crash never sends to them again."""
         with self._transaction(writes=True) as session:
-            session.exec(
-                update(Alert)
-                .where(col(Alert.id).in_(list(alert_ids)), col(Alert.due_at).is_not(None))
-                .values(delivered=list(delivered))
-            )
+            session.exec(_delivered(alert_ids, delivered))
 
     def mark_alert_failed(
         self, alert_id: int, *, error: str, retry_at: datetime, delivered: Sequence[str]
@@ -220,6 +221,54 @@ class Outbox:
         with self._transaction() as session:
             pending, sent, given_up = session.exec(state).one()
         return {"pending": pending, "sent": sent, "given_up": given_up}
+
+
+class Recorder:
+    """Records accepted sends on a connection checked out before the send (``recorder``);
+    each record is its own short transaction. Raises ``StoreError``: the caller then
+    records through ``Outbox`` on a fresh connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """``Outbox.mark_alerts_sent`` on the waiting connection."""
+        self._write(_sent(alert_ids, now))
+
+    def note_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
+        """``Outbox.note_delivered`` on the waiting connection."""
+        self._write(_delivered(alert_ids, delivered))
+
+    def _write(self, statement: Any) -> None:
+        try:
+            self._connection.execution_options(**{WRITES: True})
+            with self._connection.begin():
+                self._connection.execute(statement)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
+
+
+def _sent(alert_ids: Sequence[int], now: datetime) -> Any:
+    return (
+        update(Alert)
+        .where(col(Alert.id).in_(list(alert_ids)))
+        .values(
+            sent_at=now,
+            due_at=None,
+            last_error=None,
+            lease_until=None,
+            leased_by=None,
+            attempts=col(Alert.attempts) + 1,
+        )
+    )
+
+
+def _delivered(alert_ids: Sequence[int], delivered: Sequence[str]) -> Any:
+    return (
+        update(Alert)
+        .where(col(Alert.id).in_(list(alert_ids)), col(Alert.due_at).is_not(None))
+        .values(delivered=list(delivered))
+    )
 
 
 def _waits_behind_earlier(now: datetime, takeover: Sequence[str]) -> Any:

@@ -124,7 +124,7 @@ class Store:
             raise StoreError(f"cannot open database {self._display}: {exc}") from exc
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         # Alert rows after they were written: claimed, retried, finished (outbox.py).
-        self.outbox = outbox.Outbox(self._transaction, self.dialect)
+        self.outbox = outbox.Outbox(self._transaction, self.dialect, self.engine)
         try:
             with self.engine.connect():
                 pass
