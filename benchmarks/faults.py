@@ -1,12 +1,13 @@
 """The fault soak: hundreds of SIGKILLs of real watcher processes, then every check.
 
-Rounds alternate until both ``--minutes`` and ``--kills`` are reached: ``watcher check``
-killed at random moments on a SQLite file (Slack answering 500 for a while every third
+Two kinds of round run side by side until both ``--minutes`` and ``--kills`` are reached:
+``watcher check`` killed at random moments on a SQLite file (Slack down for 20 s every third
 round), and ``watcher run`` killed at random moments on a PostgreSQL database whose
 connections are terminated every one to four seconds. Then each database gets a daemon
 stopped with SIGTERM, whatever is still owed is delivered, and everything is verified as
 ``tests/faults`` does: blobs and chains, versions and changes, alerts lost, duplicates,
-order per route.
+order per route. Each duplicate is matched with the kill that explains it (the first
+SIGKILL after the duplicated alert's first delivery).
 
     .venv/bin/python benchmarks/faults.py                        # >= 300 kills, >= 10 minutes
     .venv/bin/python benchmarks/faults.py --minutes 2 --kills 40  # a quick look
@@ -61,32 +62,46 @@ def main() -> int:
         postgres.create()
         sqlite_config = write_watchlist(work / "sqlite.toml", sqlite_url, sqlite_site)
         pg_config = write_watchlist(work / "postgres.toml", postgres.url, pg_site)
-        log = work / "watcher.log"
         kills = {"check": 0, "run": 0}
         terminated: list[int] = []
         rounds = 0
         try:
-            while sum(kills.values()) < args.kills or time.monotonic() < deadline:
-                rounds += 1
-                if rounds % 2:
-                    if rounds % 6 == 1:
-                        sqlite_sink.failures += 15  # Slack down for a while, then back
+            # The two kinds of round run side by side, each on its own database.
+            def check_rounds() -> None:
+                round_number = 0
+                while kills["check"] < args.kills // 2 or time.monotonic() < deadline:
+                    round_number += 1
+                    if round_number % 3 == 1:
+                        sqlite_sink.down_until = time.monotonic() + 20.0  # Slack down, then back
                     kills["check"] += kill_loop(
                         sqlite_config,
                         sqlite_sink,
-                        log,
+                        work / "check.log",
                         command="check",
                         kills=10,
                         life=(0.0, 4.0),  # a whole pass takes about 3 s once started
-                        rng=rng,
+                        rng=random.Random(rng.random()),
                     )
-                else:
-                    kills["run"] += _run_round(pg_config, pg_sink, log, postgres, rng, terminated)
-                elapsed = time.monotonic() - started
-                print(
-                    f"round {rounds}: {sum(kills.values())} kills, {elapsed / 60:.1f} min",
-                    flush=True,
-                )
+                    _progress(kills, started)
+
+            def run_rounds() -> None:
+                while kills["run"] < args.kills - args.kills // 2 or time.monotonic() < deadline:
+                    kills["run"] += _run_round(
+                        pg_config,
+                        pg_sink,
+                        work / "run.log",
+                        postgres,
+                        random.Random(rng.random()),
+                        terminated,
+                    )
+                    _progress(kills, started)
+
+            loops = [threading.Thread(target=check_rounds), threading.Thread(target=run_rounds)]
+            for loop in loops:
+                loop.start()
+            for loop in loops:
+                loop.join()
+            rounds = sum(kills.values()) // 10
             outcomes = []
             for name, url, config, sink, count, faults in (
                 (
@@ -106,7 +121,7 @@ def main() -> int:
                     f"SIGKILL; {sum(terminated)} connections terminated",
                 ),
             ):
-                daemon = Watcher(config, sink, log, "run", *RUN_ARGS)
+                daemon = Watcher(config, sink, work / "final.log", "run", *RUN_ARGS)
                 daemon.wait_started("watching")
                 time.sleep(5.0)
                 exit_code = daemon.stop()
@@ -126,6 +141,8 @@ def main() -> int:
         print(outcome.row())
         for note in outcome.notes:
             print(f"  {outcome.scenario}: {note}")
+        for window in outcome.duplicate_windows:
+            print(f"  {outcome.scenario}: a duplicate, killed {window * 1000:.0f} ms after it")
     total = Outcome("all", "", kills=sum(kills.values()))
     for outcome in outcomes:
         for name in (
@@ -153,6 +170,11 @@ def main() -> int:
     )
     print("held" if held else "DID NOT HOLD")
     return 0 if held else 1
+
+
+def _progress(kills: dict[str, int], started: float) -> None:
+    minutes = (time.monotonic() - started) / 60
+    print(f"{kills['check']} + {kills['run']} kills, {minutes:.1f} min", flush=True)
 
 
 def _run_round(

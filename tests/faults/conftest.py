@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.faults.harness import TABLE_HEAD, Outcome
+from tests.faults.harness import TABLE_HEAD, Outcome, reap
 
 OUTCOMES: list[Outcome] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap_watchers() -> Iterator[None]:
+    """Whatever a test leaves running is killed when it ends."""
+    yield
+    reap()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

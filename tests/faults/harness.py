@@ -95,13 +95,15 @@ class NewsSite:
 
 
 class SlackSink:
-    """Stands in for hooks.slack.com: records (webhook path, version id) per delivery, and
-    answers 500 to the next ``failures`` posts (a service down for a while)."""
+    """Stands in for hooks.slack.com: records (webhook path, version id, when) per delivery,
+    and answers 500 to the next ``failures`` posts, or until ``down_until`` (monotonic): a
+    service down for a while."""
 
     def __init__(self) -> None:
-        self.receipts: list[tuple[str, int | None]] = []
+        self.receipts: list[tuple[str, int | None, float]] = []
         self.refused = 0
         self.failures = 0
+        self.down_until = 0.0
         self._lock = threading.Lock()
         sink = self
 
@@ -109,14 +111,15 @@ class SlackSink:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with sink._lock:
-                    failing = sink.failures > 0
+                    failing = sink.failures > 0 or time.monotonic() < sink.down_until
                     if failing:
-                        sink.failures -= 1
+                        sink.failures = max(sink.failures - 1, 0)
                         sink.refused += 1
                     else:
                         text = json.loads(body)["attachments"][0]["text"]
                         found = _VERSION.search(text)
-                        sink.receipts.append((self.path, int(found[1]) if found else None))
+                        version = int(found[1]) if found else None
+                        sink.receipts.append((self.path, version, time.monotonic()))
                 reply = b"internal_error" if failing else b"ok"
                 self.send_response(500 if failing else 200)
                 self.send_header("Content-Type", "text/plain")
@@ -178,6 +181,18 @@ def write_watchlist(path: Path, database: str, site: NewsSite, *, every: str = "
 
 
 RUN_ARGS = ("--lease", "4")
+STARTED: list[subprocess.Popen[bytes]] = []  # every process started here, for ``reap``
+KILLED_AT: list[float] = []  # when each SIGKILL was sent (monotonic)
+
+
+def reap() -> None:
+    """Kill (by pid) and wait for every process started here that still runs: a failed
+    test must not leave a daemon behind."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.wait(30)
 
 
 class Watcher:
@@ -206,6 +221,7 @@ class Watcher:
                 stderr=stderr,
                 env=env,
             )
+        STARTED.append(self.popen)
 
     def wait_started(self, marker: str = "", timeout: float = 120.0) -> None:
         """Until the process wrote its first log line (or ``marker``), or ended."""
@@ -242,6 +258,8 @@ class Outcome:
     broken: int = 0  # blobs or chains that do not verify, integrity failures
     sigterm_exit: int | None = None
     notes: list[str] = field(default_factory=list)
+    # per duplicate: seconds from its first delivery to the next SIGKILL (the window)
+    duplicate_windows: list[float] = field(default_factory=list)
 
     @property
     def duplicate_share(self) -> float:
@@ -288,6 +306,7 @@ def kill_loop(
             process.popen.wait(rng.uniform(*life))
         except subprocess.TimeoutExpired:
             process.popen.send_signal(signal.SIGKILL)
+            KILLED_AT.append(time.monotonic())
             done += 1
         process.popen.wait(30)
         if between is not None:
@@ -355,8 +374,9 @@ def _count_receipts(sink: SlackSink, alerts: Any, outcome: Outcome) -> None:
         f"/services/{token}": name for name, tokens in ROUTES.items() for token in tokens
     }
     seen: Counter[tuple[str, int]] = Counter()
+    first_at: dict[tuple[str, int], float] = {}
     newest: dict[str, int] = {}
-    for path, version in list(sink.receipts):
+    for path, version, at in list(sink.receipts):
         if version is None:
             continue
         route = route_of_path[path]
@@ -366,7 +386,12 @@ def _count_receipts(sink: SlackSink, alerts: Any, outcome: Outcome) -> None:
             continue
         seen[(path, alert_id)] += 1
         if seen[(path, alert_id)] > 1:
-            continue  # a repeat: counted below, not an order question
+            # a repeat: which kill explains it (the first one after the first delivery)
+            first = first_at[(path, alert_id)]
+            kills = [killed - first for killed in KILLED_AT if first <= killed <= at]
+            outcome.duplicate_windows.append(min(kills) if kills else float("inf"))
+            continue
+        first_at[(path, alert_id)] = at
         if alert_id < newest.get(path, 0):
             outcome.order_violations += 1
         newest[path] = max(newest.get(path, 0), alert_id)

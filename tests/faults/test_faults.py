@@ -136,7 +136,7 @@ def test_watcher_run_killed_at_random_while_connections_are_terminated(
     chaos = threading.Thread(target=terminate)
     chaos.start()
     try:
-        kills = kill_loop(config, sink, log, command="run", kills=16, life=(0.5, 2.5), rng=rng)
+        kills = kill_loop(config, sink, log, command="run", kills=16, life=(1.0, 3.0), rng=rng)
     finally:
         stop.set()
         chaos.join()
