@@ -146,6 +146,7 @@ class Daemon:
         self._last_tick_monotonic = time.monotonic()
         self._watchdog_timeout: float | None = None
         self.health = Health(watchlist.settings.unhealthy_after.total_seconds())
+        self._was_unhealthy = False
         self.checks_done = 0
 
     @property
@@ -679,8 +680,11 @@ class Daemon:
 
     def _status_job(self) -> None:
         problem = self.health.problem()
-        if problem:
-            logger.error("%s", problem)
+        if problem and not self._was_unhealthy:
+            logger.error("%s: withholding the watchdog ping", problem)
+        elif self._was_unhealthy and not problem:
+            logger.info("healthy again: work completes")
+        self._was_unhealthy = problem is not None
         if os.environ.get("NOTIFY_SOCKET"):
             self._notify(f"STATUS={problem or self._safe_status()}")
 
