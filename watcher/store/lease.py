@@ -33,11 +33,15 @@ def claim_with_lease(
     lease_seconds: float,
     owner: str,
     takeover: Sequence[str] = (),
+    skip_locked: bool = True,
 ) -> list[Leased]:
     """Lease up to ``limit`` rows of ``table`` matching ``where`` and not leased now, or
     leased by one of ``takeover``.
 
     Rows come back in no particular order (RETURNING keeps none): the caller sorts them.
+    Without ``skip_locked`` (PostgreSQL), a row another transaction has locked is waited
+    for instead of passed over: a caller that must not take a later row before an earlier
+    one (alerts, in order) needs that, and serializes its claims itself.
     """
     if limit <= 0:
         return []
@@ -49,7 +53,7 @@ def claim_with_lease(
         .where(*where, or_(*free))
         .order_by(*order_by)
         .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite has one writer
+        .with_for_update(skip_locked=skip_locked)  # PostgreSQL only; SQLite has one writer
     )
     claim = (
         update(table)

@@ -30,8 +30,8 @@ from watcher.store.database import WRITES
 from watcher.store.lease import claim_with_lease
 from watcher.store.models import Alert, Outage
 
-# Serializes alert claims on PostgreSQL: with SKIP LOCKED alone, a second claimer would skip
-# a route's rows locked by the first and take its later ones, out of order.
+# Serializes alert claims on PostgreSQL: a second claimer would otherwise pass over a
+# route's rows locked by the first and take its later ones, out of order.
 _CLAIM_LOCK_KEY = 0x616C657274  # "alert"
 
 
@@ -115,6 +115,9 @@ class Outbox:
                 lease_seconds=lease_seconds,
                 owner=owner,
                 takeover=takeover,
+                # Wait for a row still locked (a killed holder's transaction, until the
+                # server notices): passing over it would send the route's next one first.
+                skip_locked=False,
             )
         alerts.sort(key=lambda alert: alert.id or 0)
         return alerts
