@@ -126,7 +126,7 @@ def main() -> int:
                 time.sleep(5.0)
                 exit_code = daemon.stop()
                 drain(url, config, sink)
-                outcome = verify(url, sink, Outcome(name, faults, kills=count))
+                outcome = verify(url, sink, Outcome(name, faults, kills=count), config)
                 outcome.sigterm_exit = exit_code
                 outcomes.append(outcome)
         finally:

@@ -182,7 +182,7 @@ def write_watchlist(path: Path, database: str, site: NewsSite, *, every: str = "
 
 RUN_ARGS = ("--lease", "4")
 STARTED: list[subprocess.Popen[bytes]] = []  # every process started here, for ``reap``
-KILLED_AT: list[float] = []  # when each SIGKILL was sent (monotonic)
+KILLED_AT: dict[Path, list[float]] = defaultdict(list)  # per watchlist: SIGKILL times
 
 
 def reap() -> None:
@@ -306,7 +306,7 @@ def kill_loop(
             process.popen.wait(rng.uniform(*life))
         except subprocess.TimeoutExpired:
             process.popen.send_signal(signal.SIGKILL)
-            KILLED_AT.append(time.monotonic())
+            KILLED_AT[config].append(time.monotonic())
             done += 1
         process.popen.wait(30)
         if between is not None:
@@ -327,7 +327,9 @@ def drain(database: str, config: Path, sink: SlackSink) -> None:
                 return
 
 
-def verify(database: str, sink: SlackSink | None, outcome: Outcome) -> Outcome:
+def verify(
+    database: str, sink: SlackSink | None, outcome: Outcome, config: Path | None = None
+) -> Outcome:
     """Every blob and chain verifies, every change has its version and every version its
     change, every alert went to every target of its route (at least once), no route's
     alerts arrived out of order; duplicates are counted."""
@@ -359,11 +361,11 @@ def verify(database: str, sink: SlackSink | None, outcome: Outcome) -> Outcome:
         )
         outcome.lost_alerts += sum(1 for a in alerts if a.sent_at is None)
         if sink is not None:
-            _count_receipts(sink, alerts, outcome)
+            _count_receipts(sink, alerts, outcome, KILLED_AT.get(config or Path(), []))
     return outcome
 
 
-def _count_receipts(sink: SlackSink, alerts: Any, outcome: Outcome) -> None:
+def _count_receipts(sink: SlackSink, alerts: Any, outcome: Outcome, killed_at: list[float]) -> None:
     """Deliveries, duplicates, lost sends and order violations, per Slack target."""
     alert_of: dict[tuple[str, int], int] = {}
     for alert in alerts:
@@ -388,7 +390,7 @@ def _count_receipts(sink: SlackSink, alerts: Any, outcome: Outcome) -> None:
         if seen[(path, alert_id)] > 1:
             # a repeat: which kill explains it (the first one after the first delivery)
             first = first_at[(path, alert_id)]
-            kills = [killed - first for killed in KILLED_AT if first <= killed <= at]
+            kills = [killed - first for killed in killed_at if first <= killed <= at]
             outcome.duplicate_windows.append(min(kills) if kills else float("inf"))
             continue
         first_at[(path, alert_id)] = at
