@@ -28,6 +28,7 @@ TABLES = {
     "snapshot",
     "source",
     "source_item",
+    "worker",
 }
 
 

@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import os
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -260,10 +259,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _deliver_alerts(store: Store, watchlist: Watchlist) -> None:
     from watcher.alerts.notify import deliver_due
+    from watcher.store.workers import new_owner
 
-    owner = f"check-{socket.gethostname()}-{os.getpid()}"
-    while sent := deliver_due(store, watchlist, owner=owner, limit=100):
-        logger.info("delivered %d alerts", sent)
+    owner = new_owner()
+    try:
+        while sent := deliver_due(store, watchlist, owner=owner, limit=100):
+            logger.info("delivered %d alerts", sent)
+    finally:
+        store.outbox.forget_owner(owner)
     pending = store.outbox.alert_counts()["pending"]
     if pending:
         print(f"{pending} alerts not delivered yet; they are retried later", file=sys.stderr)

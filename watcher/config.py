@@ -192,6 +192,12 @@ class Settings(_Model):
     max_bytes: int = Field(
         default=10 * 1024 * 1024, gt=0, description="Largest page body accepted, decompressed."
     )
+    max_text: int = Field(
+        default=2 * 1024 * 1024,
+        gt=0,
+        description="Longest text read from a page, in characters; a page whose text is "
+        "longer is refused as an error (page text too large) instead of being stored.",
+    )
     workers: int = Field(default=4, ge=1, le=64, description="Pages fetched at the same time.")
     readers: int | None = Field(
         default=None,
@@ -244,6 +250,11 @@ class Settings(_Model):
     unreachable_after: Duration = Field(
         default=timedelta(hours=1),
         description="How long a page must keep failing before one 'unreachable' alert.",
+    )
+    unhealthy_after: Duration = Field(
+        default=timedelta(minutes=10),
+        description="How long the daemon may go without completing a check or a delivery "
+        "(or finding nothing due) before it stops answering systemd's watchdog.",
     )
     wayback_endpoint: str = Field(
         default="https://web.archive.org/save/",

@@ -12,18 +12,21 @@ import hashlib
 import logging
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import apprise
 
 from watcher.alerts import wayback
 from watcher.alerts.message import AlertItem, Format, Message, render_message
 from watcher.config import Route, Watchlist
-from watcher.errors import NotifyError
+from watcher.errors import NotifyError, StoreError
 from watcher.store.models import Alert
+from watcher.store.outbox import Recorder
 from watcher.store.store import Store
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ LEASE_SECONDS = 300.0  # longer than any send: apprise's own timeouts are well u
 _FIRST_RETRY = timedelta(seconds=30)
 _MAX_RETRY = timedelta(hours=1)
 _DIGEST_BATCH = 500
+_RECORD_RETRY_PAUSES = (0.1, 0.5, 2.0)  # seconds between attempts to record an accept
 _FORMATS: Mapping[Format, str] = {
     "slack": apprise.NotifyFormat.MARKDOWN,
     "html": apprise.NotifyFormat.HTML,
@@ -173,8 +177,10 @@ def _deliver(
     if name == wayback.ROUTE:  # an independent copy, not a message
         return wayback.deliver_captures(store, watchlist, alerts, now, owner)
     done = set.intersection(*(set(alert.delivered) for alert in alerts))
+    ids = [alert.id for alert in alerts if alert.id is not None]
     route = watchlist.notify.get(name)
     error: str | None = None
+    is_marked = False
     if route is None:
         error = f"no route named {name!r} in the watchlist"
     else:
@@ -185,21 +191,54 @@ def _deliver(
         except NotifyError as exc:
             error = str(exc)
             targets = []
-        for target in targets:
-            if target.fingerprint in done:
-                continue  # accepted on an earlier attempt: never send it twice
-            problem = send_message(target, messages)
-            if problem is None:
+        # Targets in ``done`` accepted on an earlier attempt: they are never sent it again.
+        waiting = [target for target in targets if target.fingerprint not in done]
+        for position, target in enumerate(waiting):
+            with store.outbox.recorder() as recorder:  # connected before the send
+                problem = send_message(target, messages)
+                if problem is not None:
+                    error = problem if error is None else f"{error}; {problem}"
+                    continue
                 done.add(target.fingerprint)
-            else:
-                error = problem if error is None else f"{error}; {problem}"
-    ids = [alert.id for alert in alerts if alert.id is not None]
+                # Record the accept at once, each in its own short transaction: a crash
+                # from here on repeats nothing that was accepted.
+                if error is None and position == len(waiting) - 1:
+                    _record(recorder, store, "mark_alerts_sent", ids, now)
+                    is_marked = True
+                else:
+                    _record(recorder, store, "note_delivered", ids, sorted(done))
     if error is None:
-        store.outbox.mark_alerts_sent(ids, now)
+        if not is_marked:  # no target left to send to (all accepted earlier)
+            store.outbox.mark_alerts_sent(ids, now)
         logger.info("sent %d alert(s) route=%s ids=%s", len(ids), name, ids)
         return True
     _retry_later(store, watchlist, alerts, now, owner, error, done)
     return False
+
+
+def _record(
+    recorder: Recorder,
+    store: Store,
+    what: Literal["mark_alerts_sent", "note_delivered"],
+    ids: Sequence[int],
+    value: datetime | Sequence[str],
+) -> None:
+    """Record an accepted send on the connection that waited for it; if the database
+    failed it (a connection killed, a failover), again on fresh connections: until it is
+    recorded, the send may be repeated."""
+    try:
+        getattr(recorder, what)(ids, value)
+        return
+    except StoreError as exc:
+        logger.warning("could not record an accepted alert, trying again: %s", exc)
+    for pause in _RECORD_RETRY_PAUSES:
+        try:
+            getattr(store.outbox, what)(ids, value)
+            return
+        except StoreError as exc:
+            logger.warning("could not record an accepted alert, trying again: %s", exc)
+            time.sleep(pause)
+    getattr(store.outbox, what)(ids, value)
 
 
 def _retry_later(

@@ -31,6 +31,7 @@ from watcher.check.reading import (
     snapshot_article,
     visible_lines,
 )
+from watcher.check.textcap import read_article_within, within_cap
 from watcher.config import Settings, Watch
 from watcher.errors import FetchError, StoreError
 from watcher.fetch import FetchResult, fetch_page, parse_retry_after
@@ -173,8 +174,11 @@ class Gatherer:
         seen = obs.first if ask.load == 0 else obs.second
         assert isinstance(seen, Load)
         if ask.evidence is Evidence.READING:
-            article = self.reader.run(read_article, load.text, self.watch, load.final_url)
-            seen = replace(seen, article=article)
+            cap = self.settings.max_text
+            reading = self.reader.run(
+                read_article_within, load.text, self.watch, load.final_url, cap
+            )
+            seen = replace(seen, article=within_cap(reading, cap))
         elif ask.evidence is Evidence.PAGE_LINES:
             seen = replace(seen, page_lines=self.reader.run(visible_lines, load.text, self.watch))
         else:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
-import socket
 import threading
 import time
 from collections import deque
@@ -40,6 +38,7 @@ from watcher.discover.poll import poll_due_sources, sync_sources
 from watcher.errors import ConfigError, ReaderStopped, StoreError
 from watcher.judge.classify import Kind
 from watcher.service import sdnotify
+from watcher.service.health import Health
 from watcher.service.politeness import HostLimits, host_of
 from watcher.service.reload import WatchedFile
 from watcher.service.schedule import (
@@ -52,12 +51,15 @@ from watcher.service.schedule import (
 from watcher.service.tiers import TierPlan, plan_tier, tier_summary
 from watcher.store.models import Page
 from watcher.store.store import Store
+from watcher.store.workers import new_owner
 
 logger = logging.getLogger(__name__)
 
 _SIGNALS = frozenset({signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
 _POOL_THREADS = 64  # settings.workers (le=64) limits how many run; reload may raise it
-_STORE_RETRY_CAP_SECONDS = 60.0
+# Retrying an unreachable database at most this far apart: checks resume within a minute
+# of it coming back (the schema re-checked and migrated if it came back empty).
+_STORE_RETRY_CAP_SECONDS = 30.0
 _COOLDOWN_RELEASE_SECONDS = 5.0  # a host resting longer than this gives its pages back
 _DURATIONS_KEPT = 1000  # recent check durations behind STATUS's percentiles
 _KILLED_CHECKS_SECONDS = 2.0  # how long checks whose readers were killed get to wind up
@@ -131,7 +133,7 @@ class Daemon:
         self._readers = readers or start_readers(watchlist.settings)
         self._owns_readers = readers is None
         self.options = options or DaemonOptions()
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.owner = owner or new_owner()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._file = WatchedFile(config_path) if config_path is not None else None
         self._loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch})
@@ -156,6 +158,8 @@ class Daemon:
         self._store_retry_at: datetime | None = None
         self._last_tick_monotonic = time.monotonic()
         self._watchdog_timeout: float | None = None
+        self.health = Health(watchlist.settings.unhealthy_after.total_seconds())
+        self._was_unhealthy = False
         self.checks_done = 0
 
     @property
@@ -219,6 +223,7 @@ class Daemon:
         by_source = sync_sources(self.store, watchlist, now)
         loaded = _Loaded(watchlist, {w.url: w for w in watchlist.watch}, by_source)
         self._loaded = loaded
+        self.health.unhealthy_after_seconds = watchlist.settings.unhealthy_after.total_seconds()
         moved = self._pull_forward(loaded, now)
         if first:
             logger.info(
@@ -290,13 +295,18 @@ class Daemon:
         if room <= 0:
             return
         try:
+            if self._store_failures:
+                self._reconnect()
             pages = self.store.claim_due_pages(now, room, self.lease_seconds, self.owner)
         except StoreError as exc:
             self._store_failures += 1
             wait = min(2.0 ** (self._store_failures - 1), _STORE_RETRY_CAP_SECONDS)
             self._store_retry_at = now + timedelta(seconds=wait)
+            self.health.failed(f"database: {exc}")
             logger.warning("database unavailable, next claim in %.0fs: %s", wait, exc)
             return
+        if not pages:
+            self.health.done()  # asked for due work and there was none: on the job
         if self._store_failures:
             logger.info("database reachable again")
         self._store_failures = 0
@@ -312,6 +322,14 @@ class Daemon:
                 if page.id is not None and page.id not in busy
             ]
             self._pending.extend(claims)
+
+    def _reconnect(self) -> None:
+        """After a database outage: the database may have come back empty (dropped and
+        recreated). Migrate it as at start (under the advisory lock) and put the
+        watchlist back into it, so checks resume instead of failing forever."""
+        if self.store.ensure_schema():
+            logger.warning("the database came back without watcher's schema: migrated it again")
+            self._apply(self._loaded.watchlist, first=True)
 
     def _start_ready(self, now: datetime, loaded: _Loaded) -> int:
         settings = loaded.settings
@@ -483,15 +501,18 @@ class Daemon:
             )
         except StoreError as exc:
             # The leases expire on their own and the pages are checked again then.
+            self.health.failed(f"database: {exc}")
             logger.warning("could not release %d pages: %s", len(batch), exc)
             return
+        self.health.done()  # recorded, and the database took their next due times
         for claim, _next_at in batch:
             if claim.page_id not in released:
                 logger.warning(
                     "lease had expired and the page was taken over url=%s", claim.page.url
                 )
 
-    def _release(self, claim: _Claim, next_at: datetime) -> None:
+    def _release(self, claim: _Claim, next_at: datetime) -> bool:
+        """Give the page back with its next due time; False if the database failed."""
         try:
             if not self.store.release_page(claim.page_id, next_at, owner=self.owner):
                 logger.warning(
@@ -499,7 +520,10 @@ class Daemon:
                 )
         except StoreError as exc:
             # The lease expires on its own and the page is checked again then.
+            self.health.failed(f"database: {exc}")
             logger.warning("could not release url=%s: %s", claim.page.url, exc)
+            return False
+        return True
 
     def _session(self, user_agent: str) -> requests.Session:
         """One ``requests.Session`` per worker thread (sessions are not thread-safe)."""
@@ -573,12 +597,16 @@ class Daemon:
         from watcher.alerts.notify import deliver_due  # apprise loads only in a daemon that sends
 
         try:
-            return deliver_due(
+            sent = deliver_due(
                 self.store, self._loaded.watchlist, now=self._clock(), owner=self.owner
             )
         except StoreError as exc:
+            self.health.failed(f"database: {exc}")
             logger.warning("alerts not delivered, retrying later: %s", exc)
             return 0
+        if sent:
+            self.health.done()
+        return sent
 
     def stop(self) -> None:
         """Ask ``run()`` to stop, from any thread (signals do the same)."""
@@ -606,6 +634,10 @@ class Daemon:
         self.flush_releases()
         if self._owns_readers:
             self._readers.close(kill=True)
+        try:
+            self.store.outbox.forget_owner(self.owner)  # nothing waits on our heartbeat
+        except StoreError as exc:
+            logger.warning("could not sign off from the database: %s", exc)
         self._pool.shutdown(wait=False, cancel_futures=True)
         if finished:
             with self._lock:
@@ -756,11 +788,22 @@ class Daemon:
         return len(outcomes)
 
     def _status_job(self) -> None:
+        problem = self.health.problem()
+        if problem and not self._was_unhealthy:
+            logger.error("%s: withholding the watchdog ping", problem)
+        elif self._was_unhealthy and not problem:
+            logger.info("healthy again: work completes")
+        self._was_unhealthy = problem is not None
         if os.environ.get("NOTIFY_SOCKET"):
-            self._notify(f"STATUS={self._safe_status()}")
+            self._notify(f"STATUS={problem or self._safe_status()}")
 
     def _watchdog_job(self) -> None:
-        """Ping only while the dispatch tick is alive, so a hung daemon gets restarted."""
+        """Ping only while the daemon does its job (``Health``) and its dispatch tick is
+        alive, so systemd restarts a daemon that hangs or can no longer get work done."""
+        problem = self.health.problem()
+        if problem:
+            self._notify(f"STATUS={problem}")
+            return
         silent = time.monotonic() - self._last_tick_monotonic
         limit = self._watchdog_timeout or 0.0
         if silent > max(limit, self.options.tick_seconds * 3):

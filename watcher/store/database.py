@@ -6,12 +6,15 @@ PostgreSQL a connect timeout. No queries live here: those are store.py's.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL
 
@@ -45,6 +48,16 @@ def upgrade_schema(connection: Connection, dialect: str) -> None:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
             )
         command.upgrade(migration_config(connection), "head")
+
+
+def is_schema_current(connection: Connection) -> bool:
+    """Whether the schema on ``connection`` is at the newest revision (no tables: False)."""
+    return MigrationContext.configure(connection).get_current_revision() == _head_revision()
+
+
+@functools.cache
+def _head_revision() -> str | None:
+    return ScriptDirectory.from_config(migration_config()).get_current_head()
 
 
 def migration_config(connection: Connection | None = None) -> Config:

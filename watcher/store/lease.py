@@ -3,12 +3,14 @@
 A lease is ``lease_until`` and ``leased_by`` on the row. Claiming is one
 ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` statement: a SELECT
 followed by a separate UPDATE double-claims on SQLite, which drops ``FOR UPDATE``. An
-expired lease (its holder died) makes the row claimable again. Never commits: the caller's
+expired lease makes the row claimable again, and so does the lease of a holder the caller
+knows to be dead (``takeover``, from ``workers.dead_holders``). Never commits: the caller's
 transaction does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -30,19 +32,28 @@ def claim_with_lease(
     now: datetime,
     lease_seconds: float,
     owner: str,
+    takeover: Sequence[str] = (),
+    skip_locked: bool = True,
 ) -> list[Leased]:
-    """Lease up to ``limit`` rows of ``table`` matching ``where`` and not leased now to ``owner``.
+    """Lease up to ``limit`` rows of ``table`` matching ``where`` and not leased now, or
+    leased by one of ``takeover``.
 
     Rows come back in no particular order (RETURNING keeps none): the caller sorts them.
+    Without ``skip_locked`` (PostgreSQL), a row another transaction has locked is waited
+    for instead of passed over: a caller that must not take a later row before an earlier
+    one (alerts, in order) needs that, and serializes its claims itself.
     """
     if limit <= 0:
         return []
+    free = [col(table.lease_until).is_(None), col(table.lease_until) < now]
+    if takeover:
+        free.append(col(table.leased_by).in_(list(takeover)))
     due = (
         select(col(table.id))
-        .where(*where, or_(col(table.lease_until).is_(None), col(table.lease_until) < now))
+        .where(*where, or_(*free))
         .order_by(*order_by)
         .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite has one writer
+        .with_for_update(skip_locked=skip_locked)  # PostgreSQL only; SQLite has one writer
     )
     claim = (
         update(table)

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+import zstandard
+from sqlalchemy import (
+    JSON,
+    Column,
+    Dialect,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 # Deterministic constraint names on every dialect: SQLite's batch migrations can only drop
@@ -23,6 +34,24 @@ SQLModel.metadata.naming_convention = {
 }
 # ``datetime`` fields map to SQLModel's UTCDateTime: aware values are stored as UTC and read
 # back aware on SQLite too (tests check it), and naive values are refused at write time.
+
+
+class CompressedText(TypeDecorator[str]):
+    """Text stored zstd-compressed (UTF-8 inside): a version's text is read back whole, never
+    searched by SQL, and a page's text can be megabytes (each version keeps its own)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return zstandard.ZstdCompressor(level=3).compress(value.encode("utf-8"))
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return zstandard.ZstdDecompressor().decompress(value).decode("utf-8")
 
 
 class Page(SQLModel, table=True):
@@ -99,7 +128,8 @@ class Snapshot(SQLModel, table=True):
     byline: str = Field(default="", sa_column=Column(Text, nullable=False))
     published: str = ""
     page_title: str = Field(default="", sa_column=Column(Text, nullable=False))
-    text: str = Field(default="", sa_column=Column(Text, nullable=False))  # normalised body
+    # the normalised body (at most settings.max_text), compressed: column ``text_zstd``
+    text: str = Field(default="", sa_column=Column("text_zstd", CompressedText, nullable=False))
     text_sha256: str = Field(default="", max_length=64)
     # how ``title``..``text`` were read (watcher.check.reading.reader_key): a version read by
     # another extractor or with other watch settings is re-read from its raw body
@@ -215,3 +245,20 @@ class SourceItem(SQLModel, table=True):
     last_seen_at: datetime
     is_listed: bool = True
     dropped_at: datetime | None = None  # left the source while online, soon after it came
+
+
+class Worker(SQLModel, table=True):
+    """A process that may hold leases, and when it last said it was alive.
+
+    A lease whose holder is known dead (its heartbeat stopped, or on this machine its pid
+    is gone) is taken over at once, so a killed process does not hold up a route's alerts
+    until its leases expire (``watcher.store.workers``).
+    """
+
+    __tablename__ = "worker"
+
+    owner: str = Field(primary_key=True)  # the ``leased_by`` of its leases
+    node: str  # machine and pid namespace: where ``pid`` means something
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime = Field(index=True)

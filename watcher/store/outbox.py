@@ -3,21 +3,36 @@
 An alert row is written in the same transaction as its change or its outage, by the functions
 here that take the caller's session, and is never deleted: ``Outbox`` only claims it, retries
 it and finishes it as sent or given up.
+
+A route's alerts go out in the order they were written, whoever delivers them: an alert is
+claimed only when every earlier pending alert of its route is due and free (or held by a
+dead process, whose leases are taken over at once: ``workers``). An accepted send is
+recorded in its own short transaction right away, so a crash can repeat at most the one
+send that was in flight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from watcher.errors import StoreError
+from watcher.store import workers
+from watcher.store.database import WRITES
 from watcher.store.lease import claim_with_lease
 from watcher.store.models import Alert, Outage
+
+# Serializes alert claims on PostgreSQL: a second claimer would otherwise pass over a
+# route's rows locked by the first and take its later ones, out of order.
+_CLAIM_LOCK_KEY = 0x616C657274  # "alert"
 
 
 class Transactions(Protocol):
@@ -33,8 +48,22 @@ class Outbox:
     apply; ``Store.outbox`` is the instance to use.
     """
 
-    def __init__(self, transaction: Transactions) -> None:
+    def __init__(self, transaction: Transactions, dialect: str, engine: Engine) -> None:
         self._transaction = transaction
+        self._dialect = dialect
+        self._engine = engine
+
+    @contextmanager
+    def recorder(self) -> Iterator[Recorder]:
+        """A connection checked out (and pinged) before sending, so that recording an
+        accepted send after it is the write alone: the window in which a crash repeats a
+        send is as short as it can be."""
+        try:
+            connection = self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
+        with connection:
+            yield Recorder(connection)
 
     def claim_alerts(
         self,
@@ -49,7 +78,10 @@ class Outbox:
         """Lease up to ``limit`` due alerts (of ``route``, or of any route not excluded).
 
         Claimed the one way pages are (``lease.claim_with_lease``), so two daemons never
-        hold the same alert; oldest first, the order they are sent in.
+        hold the same alert; oldest first, the order they are sent in. An alert waits while
+        an earlier one of its route is not due yet or is held by a live process; leases of
+        dead holders (and ``owner``'s own, left by an interrupted run) are taken over.
+        ``owner``'s heartbeat is recorded in the same transaction.
         """
         where = [col(Alert.due_at) <= now]
         if route is not None:
@@ -57,18 +89,53 @@ class Outbox:
         if exclude:
             where.append(col(Alert.route).not_in(list(exclude)))
         with self._transaction(writes=True) as session:
+            if self._dialect == "postgresql":
+                session.connection().execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY}
+                )
+            workers.beat(session, owner, now, dialect=self._dialect)
+            holders = session.exec(
+                select(col(Alert.leased_by))
+                .where(
+                    col(Alert.due_at).is_not(None),
+                    col(Alert.leased_by).is_not(None),
+                    col(Alert.leased_by) != owner,
+                    col(Alert.lease_until) >= now,
+                )
+                .distinct()
+            ).all()
+            takeover = [owner, *workers.dead_holders(session, [h for h in holders if h], now)]
             alerts = claim_with_lease(
                 session,
                 Alert,
-                where=tuple(where),
+                where=(*where, ~_waits_behind_earlier(now, takeover)),
                 order_by=(col(Alert.id),),
                 limit=limit,
                 now=now,
                 lease_seconds=lease_seconds,
                 owner=owner,
+                takeover=takeover,
+                # Wait for a row still locked (a killed holder's transaction, until the
+                # server notices): passing over it would send the route's next one first.
+                skip_locked=False,
             )
         alerts.sort(key=lambda alert: alert.id or 0)
         return alerts
+
+    def forget_owner(self, owner: str) -> None:
+        """``owner`` exits cleanly: its heartbeat row goes and its leases are given back."""
+        with self._transaction(writes=True) as session:
+            session.exec(
+                update(Alert)
+                .where(col(Alert.leased_by) == owner, col(Alert.due_at).is_not(None))
+                .values(lease_until=None, leased_by=None)
+            )
+            workers.forget(session, owner)
+
+    def beat(self, owner: str, now: datetime) -> None:
+        """Record that ``owner`` (this process) is alive: its leases are not taken over."""
+        with self._transaction(writes=True) as session:
+            workers.beat(session, owner, now, dialect=self._dialect)
 
     def pending_alert_window(self, route: str) -> tuple[datetime, datetime] | None:
         """Oldest creation and earliest due time of a route's pending alerts (digests)."""
@@ -84,18 +151,13 @@ class Outbox:
     def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
         """Finish alerts for good: they were delivered and are never sent again."""
         with self._transaction(writes=True) as session:
-            session.exec(
-                update(Alert)
-                .where(col(Alert.id).in_(list(alert_ids)))
-                .values(
-                    sent_at=now,
-                    due_at=None,
-                    last_error=None,
-                    lease_until=None,
-                    leased_by=None,
-                    attempts=col(Alert.attempts) + 1,
-                )
-            )
+            session.exec(_sent(alert_ids, now))
+
+    def note_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
+        """Record which of a route's targets accepted the alerts so far (before the next
+        target is tried), so a crash never sends to them again."""
+        with self._transaction(writes=True) as session:
+            session.exec(_delivered(alert_ids, delivered))
 
     def mark_alert_failed(
         self, alert_id: int, *, error: str, retry_at: datetime, delivered: Sequence[str]
@@ -162,6 +224,72 @@ class Outbox:
         with self._transaction() as session:
             pending, sent, given_up = session.exec(state).one()
         return {"pending": pending, "sent": sent, "given_up": given_up}
+
+
+class Recorder:
+    """Records accepted sends on a connection checked out before the send (``recorder``);
+    each record is its own short transaction. Raises ``StoreError``: the caller then
+    records through ``Outbox`` on a fresh connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """``Outbox.mark_alerts_sent`` on the waiting connection."""
+        self._write(_sent(alert_ids, now))
+
+    def note_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
+        """``Outbox.note_delivered`` on the waiting connection."""
+        self._write(_delivered(alert_ids, delivered))
+
+    def _write(self, statement: Any) -> None:
+        try:
+            self._connection.execution_options(**{WRITES: True})
+            with self._connection.begin():
+                self._connection.execute(statement)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
+
+
+def _sent(alert_ids: Sequence[int], now: datetime) -> Any:
+    return (
+        update(Alert)
+        .where(col(Alert.id).in_(list(alert_ids)))
+        .values(
+            sent_at=now,
+            due_at=None,
+            last_error=None,
+            lease_until=None,
+            leased_by=None,
+            attempts=col(Alert.attempts) + 1,
+        )
+    )
+
+
+def _delivered(alert_ids: Sequence[int], delivered: Sequence[str]) -> Any:
+    return (
+        update(Alert)
+        .where(col(Alert.id).in_(list(alert_ids)), col(Alert.due_at).is_not(None))
+        .values(delivered=list(delivered))
+    )
+
+
+def _waits_behind_earlier(now: datetime, takeover: Sequence[str]) -> Any:
+    """SQL: an earlier pending alert of the same route is not due yet, or is leased by a
+    live holder (one not in ``takeover``); such an alert must wait its turn."""
+    earlier = aliased(Alert)
+    return exists().where(
+        col(earlier.route) == col(Alert.route),
+        col(earlier.id) < col(Alert.id),
+        col(earlier.due_at).is_not(None),
+        or_(
+            col(earlier.due_at) > now,
+            and_(
+                col(earlier.lease_until) >= now,
+                col(earlier.leased_by).not_in(list(takeover)),
+            ),
+        ),
+    )
 
 
 def add_alerts(

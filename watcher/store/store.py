@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from watcher.errors import StoreError
 from watcher.store import outbox, sources
 from watcher.store.chain import record_sha256
-from watcher.store.database import WRITES, open_engine, upgrade_schema
+from watcher.store.database import WRITES, is_schema_current, open_engine, upgrade_schema
 from watcher.store.lease import claim_with_lease
 from watcher.store.models import Blob, Change, Page, Snapshot
 
@@ -124,7 +124,7 @@ class Store:
             raise StoreError(f"cannot open database {self._display}: {exc}") from exc
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         # Alert rows after they were written: claimed, retried, finished (outbox.py).
-        self.outbox = outbox.Outbox(self._transaction)
+        self.outbox = outbox.Outbox(self._transaction, self.dialect, self.engine)
         # Feeds, sitemaps and section pages, and the articles they list (sources.py).
         self.sources = sources.Sources(self._transaction)
         try:
@@ -154,6 +154,21 @@ class Store:
                 upgrade_schema(connection, self.dialect)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate {self._display}: {_reason(exc)}") from exc
+
+    def ensure_schema(self) -> bool:
+        """Migrate unless the schema is at the newest revision; True if it migrated.
+
+        For reconnecting after an outage: the database may have come back empty
+        (dropped and recreated, restored from an old dump).
+        """
+        try:
+            with self.engine.connect() as connection:
+                if is_schema_current(connection):
+                    return False
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database {self._display}: {_reason(exc)}") from exc
+        self.migrate()
+        return True
 
     def close(self) -> None:
         """Dispose of the engine's connections."""

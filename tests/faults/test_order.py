@@ -1,0 +1,90 @@
+"""A route's alerts arrive in the order they were written, even when the process that held
+some of them was killed, while a live holder elsewhere still has them, or one failed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from tests.conftest import SlackEndpoint
+from tests.test_notify import store_alert
+from tests.test_outbox import slack_watchlist
+from watcher.alerts.notify import deliver_due
+from watcher.store.models import Worker
+from watcher.store.store import Store
+from watcher.store.workers import STALE_SECONDS
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+# A process that leases a route's first alerts, then dies holding them (SIGKILL: no cleanup).
+_HOLD_AND_DIE = """
+import os, signal, socket, sys
+from datetime import UTC, datetime
+from watcher.store.store import Store
+store = Store(sys.argv[1])
+owner = f"{socket.gethostname()}:{os.getpid()}:held"
+held = store.outbox.claim_alerts(datetime.now(UTC), owner=owner, lease_seconds=300, limit=2)
+assert len(held) == 2, held
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def sent_order(slack: SlackEndpoint) -> list[str]:
+    return [text.split("edited ")[1].split()[0] for text in slack.texts]
+
+
+def test_a_killed_holders_alerts_are_taken_over_at_once_and_go_first(
+    db: Store, db_url: str, slack: SlackEndpoint
+) -> None:
+    """A process killed while holding a route's first two alerts: the next deliverer sends
+    them at once and before the route's newer alert, not after a five-minute lease."""
+    now = datetime.now(UTC)
+    store_alert(db, "desk", when=now, text="a0")
+    store_alert(db, "desk", when=now, text="a1")
+    holder = subprocess.run([sys.executable, "-c", _HOLD_AND_DIE, db_url], check=False)
+    assert holder.returncode == -9
+    assert [a.leased_by is not None for a in db.outbox.alerts()] == [True, True]
+    store_alert(db, "desk", when=now, text="a2")
+
+    assert deliver_due(db, slack_watchlist(slack), now=now, owner="next") == 3
+    assert sent_order(slack) == ["a0", "a1", "a2"]
+
+
+def test_later_alerts_wait_for_a_live_holder_on_another_machine(
+    db: Store, slack: SlackEndpoint
+) -> None:
+    """Alerts held by a process of another machine that still beats: the route's newer
+    alert waits; once its heartbeat is stale, everything goes out in order."""
+    store_alert(db, "desk", when=T0, text="a0")
+    (held,) = db.outbox.claim_alerts(T0, owner="far:1:x", lease_seconds=300, limit=1)
+    with Session(db.engine) as session:  # that process runs on another machine
+        session.exec(update(Worker).values(node="elsewhere/0/0"))  # type: ignore[call-overload]
+        session.commit()
+    store_alert(db, "desk", when=T0, text="a1")
+    watchlist = slack_watchlist(slack)
+
+    assert deliver_due(db, watchlist, now=T0 + timedelta(seconds=60), owner="near") == 0
+    assert slack.payloads == []
+    stale = T0 + timedelta(seconds=STALE_SECONDS + 1)
+    assert deliver_due(db, watchlist, now=stale, owner="near") == 2
+    assert sent_order(slack) == ["a0", "a1"]
+    assert held.id == db.outbox.alerts()[0].id
+
+
+def test_an_alert_written_after_a_failed_one_does_not_overtake_it(
+    db: Store, slack: SlackEndpoint
+) -> None:
+    """Slack refuses the first alert; one written during the backoff waits behind it."""
+    watchlist = slack_watchlist(slack)
+    store_alert(db, "desk", when=T0, text="a0")
+    slack.failures = 1
+    assert deliver_due(db, watchlist, now=T0, owner="d") == 0
+    store_alert(db, "desk", when=T0 + timedelta(seconds=10), text="a1")
+
+    assert deliver_due(db, watchlist, now=T0 + timedelta(seconds=10), owner="d") == 0
+    assert deliver_due(db, watchlist, now=T0 + timedelta(seconds=31), owner="d") == 2
+    assert sent_order(slack) == ["a0", "a1"]
