@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from watcher.read.extract import Article
+from watcher.read.extract import LINE_PARTS, Article, with_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,18 @@ def mask_volatile(baseline: Article, first: Article, second: Article) -> Masked:
         masked_base = replace(masked_base, published="")
         masked_current = replace(masked_current, published="")
         shown.append("<published>")
+    # So are lines of the other parts that differ between them (a teaser in the article
+    # block, a dateline that reads "3 minutes ago" on one load): the part's other lines
+    # are still compared.
+    for name in LINE_PARTS:
+        one, other = getattr(first, name), getattr(second, name)
+        if one == other:
+            continue
+        changing = set(one) ^ set(other)
+        kept = tuple(t for t in getattr(masked_base, name) if t not in changing)
+        masked_base = with_lines(masked_base, {name: kept})
+        masked_current = with_lines(masked_current, {name: tuple(t for t in other if t in one)})
+        shown.append(f"<{name}>")
     return Masked(masked_base, masked_current, tuple(shown))
 
 
@@ -77,6 +89,7 @@ def same_content(first: Article | None, second: Article | None) -> bool:
         and first.byline == second.byline
         and first.published == second.published
         and first.paragraphs == second.paragraphs
+        and all(getattr(first, name) == getattr(second, name) for name in LINE_PARTS)
     )
 
 

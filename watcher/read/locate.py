@@ -20,11 +20,19 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-from watcher.read.extract import DATE_KEYS, Article, elements_named, stated_date, visible_paragraphs
+from watcher.read.extract import (
+    DATE_KEYS,
+    Article,
+    elements_named,
+    stated_date,
+    visible_blocks,
+    visible_paragraphs,
+)
 from watcher.read.normalize import compact_text, normalize_article, normalize_text
+from watcher.read.parts import head_indexes, stated_parts
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
-_FORMAT = "1"
+_FORMAT = "2"
 # A text node this long that occurs in the article places the article in the page; shorter
 # ones ("Home", "Reuters") occur anywhere and only count when they are a whole paragraph.
 _MIN_PLACING_CHARS = 12
@@ -92,7 +100,7 @@ def find_locator(
     if box is None or box.tag in ("html", "body"):
         return None
     anchor, steps = _path(root, box)
-    reading = _Reading(box, _statements(root), salt)
+    reading = _Reading(box, _statements(root, ignore), salt)
     return Locator(anchor, steps, reading.digest(ignore), reading.verbatim())
 
 
@@ -112,7 +120,7 @@ def reads_the_same(
     boxes = _resolve(root, locator)
     if not boxes:
         return False
-    statements = _statements(root)  # before any block's scripts are stripped
+    statements = _statements(root, ignore)  # before any block's scripts are stripped
     readings = [_Reading(box, statements, salt) for box in boxes]
     # Reading lines and applying the ignore rules is most of the cost; a block whose
     # whole text is as it was reads as it did, so try that first.
@@ -246,9 +254,14 @@ _AUTHORISH = re.compile(
 _MAX_STATEMENT_CHARS = 2000
 
 
-def _statements(root: lxml.html.HtmlElement) -> str:
-    """Everywhere the headline, byline or date may be read from, anywhere on the page."""
-    found = [f"published={stated_date(root)}"]  # the day the article is dated by
+def _statements(root: lxml.html.HtmlElement, ignore: Sequence[re.Pattern[str]]) -> str:
+    """Everywhere the headline, byline or date may be read from, anywhere on the page: the
+    metadata, and the lines a reader sees with each headline (``parts.head_indexes``)."""
+    found = [f"published={stated_date(root)}", *stated_parts(root)]
+    body = root.find("body")
+    lines = visible_blocks(body if body is not None else root)
+    near = [lines[i][0] for h1 in root.iter("h1") for i in head_indexes(lines, h1)]
+    found += normalize_article(Article("", "", "", tuple(near)), ignore).article.paragraphs
     for el in _META(root):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
         if key in _TITLE_KEYS or key in _AUTHOR_KEYS or key in DATE_KEYS:

@@ -80,6 +80,12 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
         for p in article.paragraphs
         if (kept := _apply_ignore(normalize_text(p), ignore, fired))
     )
+
+    def lines(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            kept for v in values if (kept := _apply_ignore(normalize_text(v), ignore, fired))
+        )
+
     result = Article(
         title=title,
         byline=byline,
@@ -87,6 +93,11 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
         paragraphs=paragraphs,
         page_title=normalize_text(article.page_title),
         is_fallback=article.is_fallback,
+        bylines=lines(article.bylines),
+        datelines=lines(article.datelines),
+        captions=lines(article.captions),
+        notes=lines(article.notes),
+        stated=tuple(t for v in article.stated if (t := normalize_text(v))),
     )
     ordered = tuple(dict.fromkeys(p.pattern for p in ignore if p.pattern in fired))
     return Normalized(article=result, fired=ordered)

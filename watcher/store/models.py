@@ -93,6 +93,9 @@ class Snapshot(SQLModel, table=True):
     page_title: str = Field(default="", sa_column=Column(Text, nullable=False))
     text: str = Field(default="", sa_column=Column(Text, nullable=False))  # normalised body
     text_sha256: str = Field(default="", max_length=64)
+    # the other parts of the article as JSON (bylines and datelines as shown, captions,
+    # notes, metadata statements): watcher.check.reading.snapshot_article reads them back
+    parts: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # how ``title``..``text`` were read (watcher.check.reading.reader_key): a version read by
     # another extractor or with other watch settings is re-read from its raw body
     reader: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))

@@ -1,0 +1,372 @@
+"""The parts of an article besides its body, read as shown and as stated (pure: no I/O).
+
+What the reader sees is the article: the byline and dateline shown under the headline, the
+captions in the article block and the lines the extractor leaves out of it ("More
+information:", an editor's note, a correction) are compared like the body. What the
+metadata states (``<meta>``, JSON-LD) is read on its own, so a change in either is seen:
+the two can disagree, and a backdated dateline or a swapped byline that leaves the
+metadata alone is exactly the quiet edit watcher exists to catch. Never decides anything:
+it reads lines and labels them by where they stand and what shape they have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import lxml.html
+from lxml import etree
+
+# A headline's neighbourhood: the lines after it up to the article's first paragraph (a
+# byline, a dateline, a standfirst, a lead picture's caption), at most this many.
+_HEAD_LINES = 12
+# Lines before the headline read with it when they stand in the headline's own box
+# (a dateline or a kicker above it).
+_LINES_ABOVE = 3
+# A byline or dateline is a short line; a longer one is prose.
+_MAX_LINE_CHARS = 200
+# Share of the article's text the article block holds (the rest: stray matches elsewhere).
+_BLOCK_SHARE = 0.9
+# A text node this long that occurs in the article places it; shorter ones only when whole.
+_MIN_PLACING_CHARS = 12
+
+# Words that introduce a credit at the start of a line, in the languages our users read.
+_CREDIT_START = re.compile(
+    r"^(?:by|written by|reporting by|words by|von|par|por|di|da|de|av|af|door|przez|oleh"
+    r"|kirjoittanut|autor|autora|author|авторы?|текст|автор)\b[\s:]"
+    r"|^(?:文|图|撰文|撰稿|供稿|作者|记者|编辑|责编|责任编辑|来源|本报记者|通讯员|编者)\s*[:：/／|]?"
+    r"|^\(?(?:作者|记者|编辑|责任编辑|责编|来源|通讯员)\s*[:：]",
+    re.IGNORECASE,
+)
+# A credit anywhere in a short line: "2019-11-19 10:23 来源：新华网 作者：张三", "… 기자"
+_CREDIT_LABEL = re.compile(r"(?:作者|记者|编辑|责任编辑|责编|来源|出处|通讯员)\s*[:：]|기자\b")
+# Class, id, itemprop and rel words of an element that states a credit.
+_AUTHORISH = re.compile(
+    r"author|byline|\bbyl\b|writer|journalist|reporter|contributor|zuozhe|bianji|laiyuan",
+    re.IGNORECASE,
+)
+_CAPTIONISH = re.compile(
+    r"caption|legend|bildunterschrift|pic-?(?:txt|text|info|desc)|img-?(?:txt|text|desc)"
+    r"|photo-?(?:txt|text|desc)|figure-?text|image-?text|tuzhu|picintro",
+    re.IGNORECASE,
+)
+# Elements whose lines are the page's furniture even inside the article block.
+_FURNITURE = frozenset({"nav", "aside", "footer", "form", "button", "select", "label", "a"})
+_FURNITUREISH = re.compile(
+    r"share|social|related|recommend|newsletter|subscribe|comment|promo|advert|sponsor"
+    r"|breadcrumb|\btags?\b|keyword",
+    re.IGNORECASE,
+)
+# Dates and times written out: day, month and year in any order and script, clock times.
+_MONTH = r"[A-Za-zÀ-ÿĀ-žА-яЁё]{3,}\.?"  # a month name, in any Latin or Cyrillic alphabet
+_DATE = re.compile(
+    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"|\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2,4}"
+    r"|\d{4}\s*년\s*\d{1,2}\s*월\s*\d{1,2}\s*일"
+    r"|\d{1,2}\s*月\s*\d{1,2}\s*日"
+    rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    r"|\d{1,2}\s*[:：时]\s*\d{2}(?:\s*[:：分]\s*\d{2})?\s*(?:[AaPp]\.?\s?[Mm]\.?)?(?:\s*[A-Z]{2,5}\b)?"
+)
+_SEPARATORS = " \t|·•,;:：-–—/／()（）[]【】"
+
+# Metadata: where a page states its byline, publication time and headline for machines.
+_AUTHOR_KEYS = frozenset(
+    {"author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author"}
+)
+_PUBLISHED_KEYS = frozenset(
+    {
+        "article:published_time",
+        "datepublished",
+        "og:published_time",
+        "published_time",
+        "pubdate",
+        "publishdate",
+        "publish-date",
+        "publication_date",
+        "dc.date.issued",
+        "dcterms.issued",
+        "sailthru.date",
+        "parsely-pub-date",
+    }
+)
+_HEADLINE_KEYS = frozenset({"og:title", "twitter:title", "headline"})
+_META = etree.XPath(
+    "//meta[@content][@property or @name or @itemprop]"
+    " | //time[@datetime][@itemprop='datePublished' or @pubdate]"
+)
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']")
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """An article's parts besides headline and body, each a tuple of lines."""
+
+    bylines: tuple[str, ...] = ()  # credits as shown near the headline or in the block
+    datelines: tuple[str, ...] = ()  # dates and times as shown near the headline
+    captions: tuple[str, ...] = ()  # picture captions in the article block
+    notes: tuple[str, ...] = ()  # other lines of the block the extractor left out
+    stated: tuple[str, ...] = ()  # "author: …", "published: …", "headline: …" from metadata
+
+
+def read_parts(
+    root: lxml.html.HtmlElement,
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]],
+    title: str,
+    paragraphs: Sequence[str],
+) -> Parts:
+    """The parts of the article whose ``title`` and body ``paragraphs`` were extracted from
+    ``root``; ``lines`` are the page's visible lines (``extract.visible_blocks``)."""
+    body = [c for p in paragraphs if (c := _compact(p))]
+    joined = "\n".join(body)
+    whole = set(body)
+
+    def in_body(text: str) -> bool:
+        compact = _compact(text)
+        return bool(compact) and (compact in whole or (len(compact) >= 4 and compact in joined))
+
+    block = _article_block(lines, whole, joined)
+    heading = headline_element(root, title)
+    head = set(head_indexes(lines, heading, stop=lambda i: _placed(lines[i][0], whole, joined)))
+    bylines: list[str] = []
+    datelines: list[str] = []
+    captions: list[str] = []
+    notes: list[str] = []
+    title_compact = _compact(title)
+    for i, (text, owner) in enumerate(lines):
+        in_block = block is not None and _within(owner, block)
+        if not (in_block or i in head):
+            continue
+        if heading is not None and _within(owner, heading):
+            continue
+        if _compact(text) == title_compact or in_body(text):
+            continue
+        if _is_caption(owner, block if in_block else None):
+            captions.append(text)
+            continue
+        kind = _label(text, owner, block if in_block else None, near_headline=i in head)
+        if kind == "byline":
+            credit, dates = _split_dates(text)
+            if credit:
+                bylines.append(credit)
+            if dates:
+                datelines.append(dates)
+        elif kind == "dateline":
+            datelines.append(text)
+        elif not _is_furniture(owner, block if in_block else None):
+            notes.append(text)
+    return Parts(
+        bylines=tuple(bylines),
+        datelines=tuple(datelines),
+        captions=tuple(captions),
+        notes=tuple(notes),
+        stated=stated_parts(root),
+    )
+
+
+def headline_element(root: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
+    """The ``<h1>`` a reader takes for the headline: the one that reads as ``title``, else
+    the first visible one."""
+    wanted = _compact(title)
+    first = None
+    for el in root.iter("h1"):
+        text = _compact(el.text_content())
+        if not text:
+            continue
+        if wanted and (text == wanted or (len(text) >= 4 and (text in wanted or wanted in text))):
+            return el
+        first = first if first is not None else el
+    return first
+
+
+def head_indexes(
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]],
+    heading: lxml.html.HtmlElement | None,
+    stop: object = None,
+) -> list[int]:
+    """Indexes of the lines read with the headline: a few above it in its own box, and
+    those after it up to the article's first paragraph (``stop(i)``) or ``_HEAD_LINES``."""
+    if heading is None:
+        return []
+    starts = [i for i, (_, owner) in enumerate(lines) if _within(owner, heading)]
+    if not starts:
+        return []
+    found: list[int] = []
+    box = heading.getparent()
+    if box is not None and box.tag not in ("body", "html"):
+        above = [i for i in range(starts[0]) if _within(lines[i][1], box)]
+        found += above[-_LINES_ABOVE:]
+    i = starts[-1] + 1
+    while i < len(lines) and len(found) < _LINES_ABOVE + _HEAD_LINES:
+        if callable(stop) and stop(i):
+            break
+        found.append(i)
+        i += 1
+    return found
+
+
+def stated_parts(root: lxml.html.HtmlElement) -> tuple[str, ...]:
+    """What the metadata states of byline, publication time and headline, as lines."""
+    found: list[str] = []
+    for el in _META(root):
+        if el.tag == "time":
+            found.append(f"published: {el.get('datetime')}")
+            continue
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
+        value = el.get("content") or ""
+        if key in _AUTHOR_KEYS and not value.startswith(("http://", "https://")):
+            found.append(f"author: {value}")
+        elif key in _PUBLISHED_KEYS:
+            found.append(f"published: {value}")
+        elif key in _HEADLINE_KEYS:
+            found.append(f"headline: {value}")
+    for script in _JSON_LD(root):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        found += _from_json_ld(data)
+    lines = (" ".join(line.split()) for line in found)
+    return tuple(dict.fromkeys(line for line in lines if not line.endswith(":")))
+
+
+def _from_json_ld(data: object, depth: int = 0) -> Iterable[str]:
+    """Author names, ``datePublished`` and ``headline`` of the objects in a JSON-LD block."""
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _from_json_ld(item, depth + 1)
+        return
+    if not isinstance(data, dict):
+        return
+    if isinstance(headline := data.get("headline"), str):
+        yield f"headline: {headline}"
+    if isinstance(published := data.get("datePublished"), str):
+        yield f"published: {published}"
+    for name in _names(data.get("author"), depth):
+        yield f"author: {name}"
+    graph = data.get("@graph")
+    if graph is not None:
+        yield from _from_json_ld(graph, depth + 1)
+
+
+def _names(author: object, depth: int) -> Iterable[str]:
+    if depth > 6:
+        return
+    if isinstance(author, str):
+        yield author
+    elif isinstance(author, dict) and isinstance(name := author.get("name"), str):
+        yield name
+    elif isinstance(author, list):
+        for item in author:
+            yield from _names(item, depth + 1)
+
+
+def _label(
+    text: str,
+    owner: lxml.html.HtmlElement,
+    block: lxml.html.HtmlElement | None,
+    *,
+    near_headline: bool,
+) -> str:
+    """ "byline", "dateline" or "note": what a short line near the headline shows."""
+    if len(text) > _MAX_LINE_CHARS:
+        return "note"
+    if _CREDIT_START.search(text) or _CREDIT_LABEL.search(text):
+        return "byline"
+    if _named(owner, block, _AUTHORISH):
+        return "byline"
+    if near_headline and _DATE.search(text):
+        return "dateline"
+    return "note"
+
+
+def _split_dates(text: str) -> tuple[str, str]:
+    """A credit line's name part and its date part ("By A | Nov 19, 2019 13:43")."""
+    dates = [m.group() for m in _DATE.finditer(text)]
+    credit = _DATE.sub(" ", text) if dates else text
+    return " ".join(credit.split()).strip(_SEPARATORS), " ".join(dates)
+
+
+def _article_block(
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]], whole: set[str], joined: str
+) -> lxml.html.HtmlElement | None:
+    """The deepest element holding nearly all the article's text (None: the whole page)."""
+    weight: dict[lxml.html.HtmlElement, int] = {}
+    total = 0
+    for text, owner in lines:
+        if not _placed(text, whole, joined):
+            continue
+        size = len(_compact(text))
+        total += size
+        for el in (owner, *owner.iterancestors()):
+            weight[el] = weight.get(el, 0) + size
+    if not total:
+        return None
+    best, depth = None, -1
+    for el, held in weight.items():
+        if held >= _BLOCK_SHARE * total:
+            level = sum(1 for _ in el.iterancestors())
+            if level > depth:
+                best, depth = el, level
+    if best is None or best.tag in ("html", "body"):
+        return None
+    if best.tag in ("p", "span", "font", "b", "strong", "em", "i"):
+        parent = best.getparent()  # one paragraph holds it all: its block is the parent
+        best = parent if parent is not None and parent.tag not in ("html", "body") else best
+    return best
+
+
+def _placed(text: str, whole: set[str], joined: str) -> bool:
+    compact = _compact(text)
+    return compact in whole or (len(compact) >= _MIN_PLACING_CHARS and compact in joined)
+
+
+def _within(el: lxml.html.HtmlElement, box: lxml.html.HtmlElement) -> bool:
+    return el is box or any(a is box for a in el.iterancestors())
+
+
+def _ancestry(
+    owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None
+) -> Iterable[lxml.html.HtmlElement]:
+    """``owner`` and its ancestors below ``block`` (at most a few levels near a headline)."""
+    limit = 64 if block is not None else 4
+    for count, el in enumerate((owner, *owner.iterancestors())):
+        if el is block or count >= limit or el.tag in ("body", "html"):
+            return
+        yield el
+
+
+def _named(
+    owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None, pattern: re.Pattern[str]
+) -> bool:
+    for el in _ancestry(owner, block):
+        words = " ".join(
+            el.get(name) or "" for name in ("class", "id", "itemprop", "rel", "data-testid")
+        )
+        if words.strip() and pattern.search(words):
+            return True
+    return False
+
+
+def _is_caption(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
+    return any(el.tag in ("figcaption", "caption") for el in _ancestry(owner, block)) or _named(
+        owner, block, _CAPTIONISH
+    )
+
+
+def _is_furniture(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
+    return any(el.tag in _FURNITURE for el in _ancestry(owner, block)) or _named(
+        owner, block, _FURNITUREISH
+    )
+
+
+_MARKS = re.compile(r"^\s*[-*•]\s+|\|")
+
+
+def _compact(text: str) -> str:
+    """Text without white space or the extractor's list and table marks."""
+    return "".join(_MARKS.sub("", text).split())
