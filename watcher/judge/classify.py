@@ -255,19 +255,19 @@ def _content_removal(
         return Removal.NOTICE, f"removed: the article was replaced by a notice: {phrase!r}"
     if phrase := _found_phrase(reference, page, rules.not_found_phrases, _MAX_NOT_FOUND_WORDS):
         return Removal.SOFT_404, f"removed: the page now says {phrase!r} (a 'not found' page)"
-    if article.is_fallback and not reference.is_fallback:
-        # No article is found on the page any more, and what it shows instead (its
-        # navigation, teasers, footer) is mostly not the article: reduced to furniture.
-        return (
-            Removal.EMPTIED,
-            f"removed: only the page's furniture is left ({100 * kept:.0f}% of the article)",
-        )
     if kept < _EMPTIED_BELOW:
         # Almost nothing of the article is left: whatever the page shows now (furniture,
         # or another story under the same URL), the article that was watched is gone.
         return (
             Removal.EMPTIED,
             f"removed: the article text vanished ({100 * kept:.0f}% of it is left)",
+        )
+    if article.is_fallback and not reference.is_fallback:
+        # No article is found on the page any more, and what it shows instead (its menu,
+        # its teasers, a footer) is mostly not the article: reduced to furniture.
+        return (
+            Removal.EMPTIED,
+            f"removed: only the page's furniture is left ({100 * kept:.0f}% of the article)",
         )
     return None
 

@@ -129,6 +129,16 @@ def is_extraction_shift(
     return bool(names) and all(n in old_folded and n in new_folded for n in names)
 
 
+def only_furniture(old: Article, new: Article, old_page: Sequence[str]) -> bool:
+    """True when every paragraph read now that the old article did not have stood on the
+    old page already: the article is gone and what is read in its place is the page's
+    furniture (navigation, teasers, a footer), not a rewrite, which brings new text."""
+    before = set(old.paragraphs)
+    joined = [p for p in new.paragraphs if p not in before]
+    page = _PageText.of(old_page)
+    return bool(joined) and all(page.holds(p) for p in joined)
+
+
 def _names(byline: str) -> list[str]:
     """The names of a byline as the extractor joins them ("A; B")."""
     return [name for part in byline.split(";") if (name := _compact(part))]

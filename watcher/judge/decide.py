@@ -287,6 +287,28 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
             not_found = _compared(not_found, obs.ignore)
         observation = replace(observation, page_lines=load.page_lines, not_found=not_found)
     verdict = _classify(baseline, observation, obs.rules)
+    if (
+        verdict.kind is Kind.CHANGED
+        and Part.BODY in verdict.parts
+        and compared is not None
+        and baseline is not None
+        and baseline.state is State.OK
+        and obs.mode == "article"
+        and _mostly_gone(baseline, compared)
+    ):
+        # Most of the article is gone: if all that is read in its place stood on the
+        # stored page already (its menu, its teasers), the page was reduced to furniture.
+        if obs.page_texts is UNASKED:
+            return Ask(Evidence.PREVIOUS_PAGE, which)
+        if obs.page_texts is not None and confirm.only_furniture(
+            baseline.article, compared, obs.page_texts[0]
+        ):
+            verdict = Verdict(
+                Kind.REMOVED,
+                state=State.REMOVED,
+                removal=Removal.EMPTIED,
+                summary="removed: only the page's furniture is left, all of it there before",
+            )
     return _Seen(stored, compared, verdict, load=which)
 
 

@@ -21,7 +21,7 @@ from lxml import etree
 
 # A headline's neighbourhood: the lines after it up to the article's first paragraph (a
 # byline, a dateline, a standfirst, a lead picture's caption), at most this many.
-_HEAD_LINES = 12
+_HEAD_LINES = 20
 # Lines before the headline read with it when they stand in the headline's own box
 # (a dateline or a kicker above it).
 _LINES_ABOVE = 3
@@ -29,6 +29,8 @@ _LINES_ABOVE = 3
 _MAX_LINE_CHARS = 200
 # Share of the article's text the article block holds (the rest: stray matches elsewhere).
 _BLOCK_SHARE = 0.9
+# A body line this long (without spaces) is prose: the headline's neighbourhood ends there.
+_PROSE_CHARS = 40
 # A text node this long that occurs in the article places it; shorter ones only when whole.
 _MIN_PLACING_CHARS = 12
 
@@ -40,11 +42,18 @@ _CREDIT_START = re.compile(
     r"|^\(?(?:作者|记者|编辑|责任编辑|责编|来源|通讯员)\s*[:：]",
     re.IGNORECASE,
 )
+# A line that is only the word introducing a credit: the name stands on the next line.
+_CREDIT_ONLY = re.compile(
+    r"^(?:by|written by|von|par|por|di|da|de|av|af|door|przez|oleh|autor|author|автор|текст"
+    r"|文|作者|记者|编辑|责任编辑|来源)\s*[:：/／]?$",
+    re.IGNORECASE,
+)
 # A credit anywhere in a short line: "2019-11-19 10:23 来源：新华网 作者：张三", "… 기자"
 _CREDIT_LABEL = re.compile(r"(?:作者|记者|编辑|责任编辑|责编|来源|出处|通讯员)\s*[:：]|기자\b")
 # Class, id, itemprop and rel words of an element that states a credit.
 _AUTHORISH = re.compile(
-    r"author|byline|\bbyl\b|writer|journalist|reporter|contributor|zuozhe|bianji|laiyuan",
+    r"author|byline|\bbyl\b|writer|journalist|reporter|contributor|creator|zuozhe|bianji"
+    r"|laiyuan",
     re.IGNORECASE,
 )
 _CAPTIONISH = re.compile(
@@ -123,31 +132,32 @@ def read_parts(
     joined = "\n".join(body)
     whole = set(body)
 
-    def in_body(text: str) -> bool:
-        compact = _compact(text)
-        return bool(compact) and (compact in whole or (len(compact) >= 4 and compact in joined))
-
-    block = _article_block(lines, whole, joined)
     heading = headline_element(root, title)
-    head = set(head_indexes(lines, heading, stop=lambda i: _placed(lines[i][0], whole, joined)))
+    block = _with_headline(_article_block(lines, whole, joined), heading)
+    head = set(head_indexes(lines, heading, stop=lambda i: _opens_body(lines[i][0], whole, joined)))
     bylines: list[str] = []
     datelines: list[str] = []
     captions: list[str] = []
     notes: list[str] = []
     title_compact = _compact(title)
+    credit_next = False
     for i, (text, owner) in enumerate(lines):
+        after_credit, credit_next = credit_next, False
         in_block = block is not None and _within(owner, block)
         if not (in_block or i in head):
             continue
         if heading is not None and _within(owner, heading):
             continue
-        if _compact(text) == title_compact or in_body(text):
+        if _compact(text) == title_compact or _placed(text, whole, joined):
             continue
         if _is_caption(owner, block if in_block else None):
             captions.append(text)
             continue
+        if _CREDIT_ONLY.match(text):
+            credit_next = True
+            continue
         kind = _label(text, owner, block if in_block else None, near_headline=i in head)
-        if kind == "byline":
+        if kind == "byline" or (after_credit and len(text) <= _MAX_LINE_CHARS):
             credit, dates = _split_dates(text)
             if credit:
                 bylines.append(credit)
@@ -294,21 +304,26 @@ def _split_dates(text: str) -> tuple[str, str]:
 def _article_block(
     lines: Sequence[tuple[str, lxml.html.HtmlElement]], whole: set[str], joined: str
 ) -> lxml.html.HtmlElement | None:
-    """The deepest element holding nearly all the article's text (None: the whole page)."""
-    weight: dict[lxml.html.HtmlElement, int] = {}
-    total = 0
+    """The deepest element holding nearly all the article's text (None: the whole page).
+
+    Each line of the text counts once: the story's first lines repeated as a teaser
+    elsewhere on the page do not pull the block up to the whole page.
+    """
+    held: dict[lxml.html.HtmlElement, set[str]] = {}
+    texts: set[str] = set()
     for text, owner in lines:
         if not _placed(text, whole, joined):
             continue
-        size = len(_compact(text))
-        total += size
+        compact = _compact(text)
+        texts.add(compact)
         for el in (owner, *owner.iterancestors()):
-            weight[el] = weight.get(el, 0) + size
+            held.setdefault(el, set()).add(compact)
+    total = sum(len(t) for t in texts)
     if not total:
         return None
     best, depth = None, -1
-    for el, held in weight.items():
-        if held >= _BLOCK_SHARE * total:
+    for el, found in held.items():
+        if sum(len(t) for t in found) >= _BLOCK_SHARE * total:
             level = sum(1 for _ in el.iterancestors())
             if level > depth:
                 best, depth = el, level
@@ -318,6 +333,31 @@ def _article_block(
         parent = best.getparent()  # one paragraph holds it all: its block is the parent
         best = parent if parent is not None and parent.tag not in ("html", "body") else best
     return best
+
+
+def _with_headline(
+    block: lxml.html.HtmlElement | None, heading: lxml.html.HtmlElement | None
+) -> lxml.html.HtmlElement | None:
+    """The article's own element when the page marks one holding both headline and body
+    (``<article>``, ``role="article"``, an Article itemtype): a correction or a reference
+    list after the body's block is still inside the article. Else the body's block."""
+    if block is None or heading is None:
+        return block
+    for el in (block, *block.iterancestors()):
+        if el.tag in ("body", "html"):
+            return block
+        marked = (
+            el.tag == "article" or "article" in f"{el.get('role')} {el.get('itemtype')}".lower()
+        )
+        if marked and _within(heading, el):
+            return el
+    return block
+
+
+def _opens_body(text: str, whole: set[str], joined: str) -> bool:
+    """A line of the body's prose (not a short line that the body also has, like a
+    branding line or a name): where the headline's neighbourhood ends."""
+    return len(_compact(text)) >= _PROSE_CHARS and _placed(text, whole, joined)
 
 
 def _placed(text: str, whole: set[str], joined: str) -> bool:
