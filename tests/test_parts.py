@@ -9,14 +9,35 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import shared_readers
-from tests.parts_site import PARAGRAPHS, Parts, article_page, furniture_page
+from tests.parts_site import (
+    NAV,
+    PARAGRAPHS,
+    STANDFIRST,
+    TEASERS,
+    Parts,
+    article_page,
+    furniture_page,
+)
 from watcher.check.pipeline import CheckResult, check_page
 from watcher.config import Settings, Watch
-from watcher.judge.classify import Kind, Part, Removal
+from watcher.judge.classify import (
+    Baseline,
+    Kind,
+    Observation,
+    Part,
+    Removal,
+    State,
+    classify_change,
+)
+from watcher.judge.phrases import shipped_phrases
+from watcher.read.extract import Article, extract_article
+from watcher.read.normalize import builtin_ignore, normalize_article
 from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -192,3 +213,63 @@ def test_body_edit_still_reported_as_body(check: Checker, site: Site) -> None:
     body = (PARAGRAPHS[0].replace("Friday", "Thursday"), *PARAGRAPHS[1:])
     result = changed(check, site, Parts().but(body=body))
     assert result.verdict.parts == (Part.BODY,)
+
+
+# -- the property: what a reader sees of the article is compared, the page's furniture not --
+
+_ALPHABET = st.sampled_from(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789中国人民"
+)
+_RULES = shipped_phrases()
+
+
+def _read(html: str) -> Article:
+    return normalize_article(extract_article(html), builtin_ignore()).article
+
+
+def _verdict(before: str, after: str) -> Kind:
+    old = _read(before)
+    baseline = Baseline(State.OK, None, old, old)
+    current = Observation(url="https://news.example/a", status=200, article=_read(after))
+    return classify_change(baseline, current, rules=_RULES).kind
+
+
+def _one_char_changed(text: str, data: st.DataObject) -> str:
+    spots = [i for i, c in enumerate(text) if not c.isspace()]
+    i = data.draw(st.sampled_from(spots), label="position")
+    new = data.draw(_ALPHABET.filter(lambda c: c != text[i]), label="character")
+    return text[:i] + new + text[i + 1 :]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), part=st.sampled_from(["headline", "byline", "dateline", "caption", "body"]))
+def test_any_one_character_a_reader_sees_is_reported(data: st.DataObject, part: str) -> None:
+    """One character changed in the headline, byline, dateline, caption or body text a
+    reader sees is never unchanged."""
+    parts = Parts()
+    if part == "body":
+        index = data.draw(st.integers(0, len(PARAGRAPHS) - 1), label="paragraph")
+        body = list(PARAGRAPHS)
+        body[index] = _one_char_changed(body[index], data)
+        edited = parts.but(body=tuple(body))
+    else:
+        edited = parts.but(**{part: _one_char_changed(getattr(parts, part), data)})
+    assert _verdict(article_page(parts), article_page(edited)) is Kind.CHANGED
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), where=st.sampled_from(["nav", "teaser", "standfirst", "footer"]))
+def test_changes_confined_to_boilerplate_are_not_reported(data: st.DataObject, where: str) -> None:
+    """One character changed in the menu, the most-read list or the footer is not an edit
+    of the article."""
+    page = article_page()
+    if where == "footer":
+        text = Parts().footer
+    elif where == "standfirst":
+        text = STANDFIRST
+    else:
+        text = data.draw(st.sampled_from(NAV if where == "nav" else TEASERS), label="item")
+    changed_text = _one_char_changed(text, data)
+    assert page.count(f">{text}<") == 1
+    edited = page.replace(f">{text}<", f">{changed_text}<")
+    assert _verdict(page, edited) is Kind.UNCHANGED
