@@ -208,6 +208,19 @@ def test_stays_removed_silent(db: Store, check: Checker, site: Site) -> None:
     assert check().verdict.kind is Kind.RESTORED
 
 
+def test_keeps_failing_the_same_way_is_a_repeat(check: Checker, site: Site) -> None:
+    """A page that fails again exactly as at the check before reports nothing new (the
+    result says it is a repeat, as ``check --json`` does); another failure is news."""
+    site.serve("<h1>Service unavailable</h1>", status=503)
+    assert not check().is_repeat
+    again = check()
+    assert (again.verdict.kind, again.is_repeat) == (Kind.ERROR, True)
+    site.serve("<h1>Internal error</h1>", status=500)
+    assert not check().is_repeat
+    site.serve(article_page())
+    assert check().verdict.kind is Kind.UNCHANGED
+
+
 def test_body_edit_still_reported_as_body(check: Checker, site: Site) -> None:
     """A one-word edit of the body is the body's, and no other part moves with it."""
     body = (PARAGRAPHS[0].replace("Friday", "Thursday"), *PARAGRAPHS[1:])

@@ -71,6 +71,8 @@ class CheckResult:
     retry_after_seconds: float | None = None
     # Set when the page went back to a version already stored (and reported): no alert.
     repeat_of: int | None = None
+    # The check failed exactly as the one before it: nothing new to report.
+    is_repeat: bool = False
 
 
 @dataclass(frozen=True, slots=True)
