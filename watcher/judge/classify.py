@@ -459,9 +459,12 @@ def _shown_bylines(old: Article, new: Article) -> bool:
 
 
 def _shown_dates(old: Article, new: Article) -> bool:
-    """Datelines as shown, compared when both versions show one: a dateline that turned
-    into a relative time ("3 minutes ago", dropped as volatile) is not a new date."""
-    return bool(old.datelines) and bool(new.datelines) and old.datelines != new.datelines
+    """A dateline shown that reads otherwise: one line gone and another in its place. A
+    dateline that vanished (it turned into "3 minutes ago", dropped as volatile) or one
+    that appeared where a relative time stood is not a new date."""
+    before = {_without_spaces(t) for t in old.datelines}
+    after = {_without_spaces(t) for t in new.datelines}
+    return bool(before - after) and bool(after - before)
 
 
 def _lines_differ(old: tuple[str, ...], new: tuple[str, ...]) -> bool:

@@ -112,9 +112,12 @@ def is_extraction_shift(
     """
     if (old.title, old.published) != (new.title, new.published):
         return False
-    before, after = set(old.paragraphs), set(new.paragraphs)
-    gone = [p for p in old.paragraphs if p not in after]
-    joined = [p for p in new.paragraphs if p not in before]
+    # the body, and the lines the extractor may draw in or out of it with the same move
+    old_lines = (*old.paragraphs, *old.notes, *old.captions, *old.bylines)
+    new_lines = (*new.paragraphs, *new.notes, *new.captions, *new.bylines)
+    before, after = set(old_lines), set(new_lines)
+    gone = [p for p in old_lines if p not in after]
+    joined = [p for p in new_lines if p not in before]
     byline_moved = old.byline != new.byline
     if not gone and not joined and not byline_moved:
         return False  # the same paragraphs in another order: an editorial change

@@ -410,14 +410,15 @@ def _not_confirmed(obs: Observations, seen: _Seen) -> _Seen:
 
 
 def _extraction_shift(obs: Observations, seen: _Seen) -> bool | Ask:
-    """A body or byline change whose text was on both pages: the extractor moved, not the
-    text. Only asked of article-mode changes that touch neither headline nor date."""
+    """A change of body, byline, captions or notes whose text was on both pages: the
+    extractor drew the article's edges elsewhere, the text did not move. Only asked of
+    article-mode changes that touch neither headline nor date."""
     verdict = seen.verdict
     baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
     if (
         verdict.kind is not Kind.CHANGED
         or not verdict.parts
-        or not set(verdict.parts) <= {Part.BODY, Part.BYLINE}
+        or not set(verdict.parts) <= {Part.BODY, Part.BYLINE, Part.CAPTION, Part.NOTES}
         or obs.mode != "article"
         or baseline is None
         or baseline.state is not State.OK

@@ -29,7 +29,7 @@ from watcher.read.extract import (
     visible_paragraphs,
 )
 from watcher.read.normalize import compact_text, normalize_article, normalize_text
-from watcher.read.parts import head_indexes, stated_parts
+from watcher.read.parts import article_element, head_indexes, stated_parts
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
 _FORMAT = "2"
@@ -147,6 +147,10 @@ def _text_nodes(root: lxml.html.HtmlElement) -> Iterable[tuple[str, lxml.html.Ht
             yield _compact(el.tail), parent
 
 
+def _inside(el: lxml.html.HtmlElement, box: lxml.html.HtmlElement) -> bool:
+    return el is box or any(a is box for a in el.iterancestors())
+
+
 def _region(root: lxml.html.HtmlElement, article: Article) -> lxml.html.HtmlElement | None:
     """The lowest element holding every text node that places the article's paragraphs."""
     paragraphs = [c for p in article.paragraphs if (c := _compact(p))]
@@ -261,6 +265,9 @@ def _statements(root: lxml.html.HtmlElement, ignore: Sequence[re.Pattern[str]]) 
     body = root.find("body")
     lines = visible_blocks(body if body is not None else root)
     near = [lines[i][0] for h1 in root.iter("h1") for i in head_indexes(lines, h1)]
+    # the article element around a headline: its captions and notes are compared too
+    boxes = [box for h1 in root.iter("h1") if (box := article_element(h1)) is not None]
+    near += [text for text, owner in lines if any(_inside(owner, box) for box in boxes)]
     found += normalize_article(Article("", "", "", tuple(near)), ignore).article.paragraphs
     for el in _META(root):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()

@@ -25,8 +25,10 @@ _HEAD_LINES = 20
 # Lines before the headline read with it when they stand in the headline's own box
 # (a dateline or a kicker above it).
 _LINES_ABOVE = 3
-# A byline or dateline is a short line; a longer one is prose.
+# A byline or dateline is a short line; a longer one is prose. A credit is shorter still
+# ("By signing up, you agree to our terms…" starts like one).
 _MAX_LINE_CHARS = 200
+_MAX_CREDIT_CHARS = 100
 # Share of the article's text the article block holds (the rest: stray matches elsewhere).
 _BLOCK_SHARE = 0.9
 # A body line this long (without spaces) is prose: the headline's neighbourhood ends there.
@@ -71,13 +73,25 @@ _FURNITUREISH = re.compile(
 # Dates and times written out: day, month and year in any order and script, clock times.
 _MONTH = r"[A-Za-zÀ-ÿĀ-žА-яЁё]{3,}\.?"  # a month name, in any Latin or Cyrillic alphabet
 _DATE = re.compile(
-    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"|\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2,4}"
     r"|\d{4}\s*년\s*\d{1,2}\s*월\s*\d{1,2}\s*일"
     r"|\d{1,2}\s*月\s*\d{1,2}\s*日"
     rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     r"|\d{1,2}\s*[:：时]\s*\d{2}(?:\s*[:：分]\s*\d{2})?\s*(?:[AaPp]\.?\s?[Mm]\.?)?(?:\s*[A-Z]{2,5}\b)?"
+)
+# Relative times and the words around them: volatile, as the built-in ignore rules say.
+_RELATIVE = re.compile(
+    r"(?:(?:last\s+)?(?:updated|posted|published|edited)\s*:?\s*)?(?:about\s+)?"
+    r"(?:\d{1,3}|an?|one)\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
+    r"\s+ago\b"
+    r"|\bjust now\b|\bmoments? ago\b|刚刚|\d{1,3}\s*(?:秒|分钟|小时|天)前"
+    r"|\bvor\s+\d{1,3}\s+(?:Sekunden|Minuten|Stunden|Tagen)\b"
+    r"|\bil y a\s+\d{1,3}\s+(?:secondes?|minutes?|heures?|jours?)\b"
+    r"|\bhace\s+\d{1,3}\s+(?:segundos?|minutos?|horas?|días?)\b",
+    re.IGNORECASE,
 )
 _SEPARATORS = " \t|·•,;:：-–—/／()（）[]【】"
 
@@ -141,10 +155,16 @@ def read_parts(
     notes: list[str] = []
     title_compact = _compact(title)
     credit_next = False
-    for i, (text, owner) in enumerate(lines):
+    last_kind, last_index = "", -1
+    for i, (shown, owner) in enumerate(lines):
         after_credit, credit_next = credit_next, False
         in_block = block is not None and _within(owner, block)
         if not (in_block or i in head):
+            continue
+        # a relative time ("3 minutes ago") or a live clock's reading is volatile: the
+        # line is read without it, and a line that was only that is no line at all
+        text = " ".join(_RELATIVE.sub(" ", shown).split())
+        if not text:
             continue
         if heading is not None and _within(owner, heading):
             continue
@@ -156,17 +176,26 @@ def read_parts(
         if _CREDIT_ONLY.match(text):
             credit_next = True
             continue
-        kind = _label(text, owner, block if in_block else None, near_headline=i in head)
-        if kind == "byline" or (after_credit and len(text) <= _MAX_LINE_CHARS):
+        scope = block if in_block else None
+        kind = _label(text, owner, scope, near_headline=i in head)
+        if kind != "note" and _is_furniture(owner, scope, links=False):
+            kind = "note"  # a form's "By signing up…", a share bar's date: not the article's
+        if kind == "byline" or (after_credit and len(text) <= _MAX_CREDIT_CHARS):
             credit, dates = _split_dates(text)
             if credit:
                 bylines.append(credit)
             if dates:
                 datelines.append(dates)
         elif kind == "dateline":
-            datelines.append(text)
-        elif not _is_furniture(owner, block if in_block else None):
+            if datelines and last_kind == "dateline" and i == last_index + 1:
+                # one dateline the markup splits ("Nov. 19, 2019" / "5:53 PM"): read as
+                # one, so its time is not taken for a clock on a line of its own
+                datelines[-1] = f"{datelines[-1]} {text}"
+            else:
+                datelines.append(text)
+        elif not _is_furniture(owner, scope):
             notes.append(text)
+        last_kind, last_index = kind, i
     return Parts(
         bylines=tuple(bylines),
         datelines=tuple(datelines),
@@ -174,6 +203,17 @@ def read_parts(
         notes=tuple(notes),
         stated=stated_parts(root),
     )
+
+
+def article_element(heading: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element the page marks as the article around ``heading`` (``<article>``,
+    ``role="article"``, an Article itemtype), if any."""
+    for el in heading.iterancestors():
+        if el.tag in ("body", "html"):
+            return None
+        if el.tag == "article" or "article" in f"{el.get('role')} {el.get('itemtype')}".lower():
+            return el
+    return None
 
 
 def headline_element(root: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
@@ -285,7 +325,9 @@ def _label(
     """ "byline", "dateline" or "note": what a short line near the headline shows."""
     if len(text) > _MAX_LINE_CHARS:
         return "note"
-    if _CREDIT_START.search(text) or _CREDIT_LABEL.search(text):
+    if len(text) <= _MAX_CREDIT_CHARS and (
+        _CREDIT_START.search(text) or _CREDIT_LABEL.search(text)
+    ):
         return "byline"
     if _named(owner, block, _AUTHORISH):
         return "byline"
@@ -295,10 +337,21 @@ def _label(
 
 
 def _split_dates(text: str) -> tuple[str, str]:
-    """A credit line's name part and its date part ("By A | Nov 19, 2019 13:43")."""
+    """A credit line's name part and its date part ("By A | Updated Nov 19, 2019 13:43"):
+    the words that only introduce the date ("Updated", "publiziert am") go with it."""
     dates = [m.group() for m in _DATE.finditer(text)]
-    credit = _DATE.sub(" ", text) if dates else text
-    return " ".join(credit.split()).strip(_SEPARATORS), " ".join(dates)
+    credit = " ".join((_DATE.sub(" ", text) if dates else text).split()).strip(_SEPARATORS)
+    while (shorter := _DATE_LABEL.sub("", credit).strip(_SEPARATORS)) != credit:
+        credit = shorter
+    return credit, " ".join(dates)
+
+
+# Words that introduce a date at the end of a credit line, once the date is taken out.
+_DATE_LABEL = re.compile(
+    r"(?:\b(?:updated|published|posted|modified|publiziert|aktualisiert|am|on|at|le|el|em"
+    r"|publicado|actualizado|atualizado|publié|mis à jour)|更新于?|发布于?|发表于?|时间)$",
+    re.IGNORECASE,
+)
 
 
 def _article_block(
@@ -339,19 +392,12 @@ def _with_headline(
     block: lxml.html.HtmlElement | None, heading: lxml.html.HtmlElement | None
 ) -> lxml.html.HtmlElement | None:
     """The article's own element when the page marks one holding both headline and body
-    (``<article>``, ``role="article"``, an Article itemtype): a correction or a reference
-    list after the body's block is still inside the article. Else the body's block."""
+    (``article_element``): a correction or a reference list after the body's block is
+    still inside the article. Else the body's block."""
     if block is None or heading is None:
         return block
-    for el in (block, *block.iterancestors()):
-        if el.tag in ("body", "html"):
-            return block
-        marked = (
-            el.tag == "article" or "article" in f"{el.get('role')} {el.get('itemtype')}".lower()
-        )
-        if marked and _within(heading, el):
-            return el
-    return block
+    marked = article_element(heading)
+    return marked if marked is not None and _within(block, marked) else block
 
 
 def _opens_body(text: str, whole: set[str], joined: str) -> bool:
@@ -398,8 +444,13 @@ def _is_caption(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | Non
     )
 
 
-def _is_furniture(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
-    return any(el.tag in _FURNITURE for el in _ancestry(owner, block)) or _named(
+def _is_furniture(
+    owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None, *, links: bool = True
+) -> bool:
+    """Whether the line stands in the page's furniture (a form, a share bar, a menu; with
+    ``links``, also any link: bylines are often links to the author's page)."""
+    tags = _FURNITURE if links else _FURNITURE - {"a"}
+    return any(el.tag in tags for el in _ancestry(owner, block)) or _named(
         owner, block, _FURNITUREISH
     )
 
