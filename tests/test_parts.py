@@ -24,6 +24,7 @@ from tests.parts_site import (
     article_page,
     furniture_page,
 )
+from watcher.alerts.message import kind_label
 from watcher.check.pipeline import CheckResult, check_page
 from watcher.config import Settings, Watch
 from watcher.judge.classify import (
@@ -286,3 +287,18 @@ def test_changes_confined_to_boilerplate_are_not_reported(data: st.DataObject, w
     assert page.count(f">{text}<") == 1
     edited = page.replace(f">{text}<", f">{changed_text}<")
     assert _verdict(page, edited) is Kind.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    ("parts", "title"),
+    [
+        (["byline"], "Byline changed"),
+        (["date", "caption"], "Date and caption changed"),
+        (["byline", "date", "notes"], "Byline, date and notes changed"),
+        (["byline", "body"], "Edited"),
+        (["headline", "byline"], "Headline changed"),
+    ],
+)
+def test_alert_title_names_the_parts(parts: list[str], title: str) -> None:
+    """An alert about a byline or a dateline alone says so in its title."""
+    assert kind_label("changed", {"parts": parts}) == title
