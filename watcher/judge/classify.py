@@ -415,9 +415,9 @@ def _compare(old: Article, new: Article) -> Verdict:
         parts.append(Part.BODY)
         edits = diff_texts(old.text, new.text)
         added, removed = summarize_edits(edits)
-    if _lines_differ(old.captions, new.captions):
+    if _lines_changed(old.captions, new.captions, old, new):
         parts.append(Part.CAPTION)
-    if _lines_differ(old.notes, new.notes) and not _moved_between(old, new):
+    if _lines_changed(old.notes, new.notes, old, new):
         parts.append(Part.NOTES)
     if not parts:
         return Verdict(Kind.UNCHANGED)
@@ -472,12 +472,20 @@ def _lines_differ(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
     return old != new and [_without_spaces(t) for t in old] != [_without_spaces(t) for t in new]
 
 
-def _moved_between(old: Article, new: Article) -> bool:
-    """The notes changed only because the extractor drew the body's edge elsewhere: the
-    lines of body and notes together read the same (a body change is reported as such)."""
-    before = [_without_spaces(t) for t in (*old.paragraphs, *old.notes)]
-    after = [_without_spaces(t) for t in (*new.paragraphs, *new.notes)]
-    return sorted(before) == sorted(after)
+def _lines_changed(
+    before: tuple[str, ...], after: tuple[str, ...], old: Article, new: Article
+) -> bool:
+    """Lines of a part (captions, notes) that differ, leaving out a line that only moved
+    between the part and the body: the extractor drew the body's edge elsewhere, and the
+    body's own change (if any) is reported as the body's."""
+    if not _lines_differ(before, after):
+        return False
+    old_lines = {_without_spaces(t) for t in before}
+    new_lines = {_without_spaces(t) for t in after}
+    old_body, new_body = _without_spaces(old.text), _without_spaces(new.text)
+    added = [t for t in new_lines - old_lines if t not in old_body]
+    removed = [t for t in old_lines - new_lines if t not in new_body]
+    return bool(added or removed)
 
 
 def _where(*, shown: bool, stated: bool) -> str:

@@ -113,16 +113,24 @@ def is_extraction_shift(
     if (old.title, old.published) != (new.title, new.published):
         return False
     # the body, and the lines the extractor may draw in or out of it with the same move
-    old_lines = (*old.paragraphs, *old.notes, *old.captions, *old.bylines)
-    new_lines = (*new.paragraphs, *new.notes, *new.captions, *new.bylines)
+    old_lines = (*old.paragraphs, *old.notes, *old.captions)
+    new_lines = (*new.paragraphs, *new.notes, *new.captions)
     before, after = set(old_lines), set(new_lines)
     gone = [p for p in old_lines if p not in after]
     joined = [p for p in new_lines if p not in before]
+    # credits shown are read out of longer lines ("By A · Nov 19"): found anywhere
+    credits_gone = [b for b in old.bylines if b not in new.bylines]
+    credits_joined = [b for b in new.bylines if b not in old.bylines]
     byline_moved = old.byline != new.byline
-    if not gone and not joined and not byline_moved:
+    if not (gone or joined or credits_gone or credits_joined or byline_moved):
         return False  # the same paragraphs in another order: an editorial change
     old_text, new_text = _PageText.of(old_page), _PageText.of(new_page)
     if not (all(new_text.holds(p) for p in gone) and all(old_text.holds(p) for p in joined)):
+        return False
+    if not (
+        all(_compact(b) in new_text.text for b in credits_gone)
+        and all(_compact(b) in old_text.text for b in credits_joined)
+    ):
         return False
     if not byline_moved:
         return True

@@ -87,7 +87,8 @@ _RELATIVE = re.compile(
     r"(?:(?:last\s+)?(?:updated|posted|published|edited)\s*:?\s*)?(?:about\s+)?"
     r"(?:\d{1,3}|an?|one)\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
     r"\s+ago\b"
-    r"|\bjust now\b|\bmoments? ago\b|刚刚|\d{1,3}\s*(?:秒|分钟|小时|天)前"
+    r"|\bjust now\b|\bmoments? ago\b"
+    r"|(?:(?:更新|发布|编辑)(?:于|时间)?\s*[:：]?\s*)?(?:刚刚|\d{1,3}\s*(?:秒|分钟|小时|天)前)"
     r"|\bvor\s+\d{1,3}\s+(?:Sekunden|Minuten|Stunden|Tagen)\b"
     r"|\bil y a\s+\d{1,3}\s+(?:secondes?|minutes?|heures?|jours?)\b"
     r"|\bhace\s+\d{1,3}\s+(?:segundos?|minutos?|horas?|días?)\b",
@@ -155,7 +156,7 @@ def read_parts(
     notes: list[str] = []
     title_compact = _compact(title)
     credit_next = False
-    last_kind, last_index = "", -1
+    last_date = -2  # the index of the line the last dateline was read from
     for i, (shown, owner) in enumerate(lines):
         after_credit, credit_next = credit_next, False
         in_block = block is not None and _within(owner, block)
@@ -164,8 +165,8 @@ def read_parts(
         # a relative time ("3 minutes ago") or a live clock's reading is volatile: the
         # line is read without it, and a line that was only that is no line at all
         text = " ".join(_RELATIVE.sub(" ", shown).split())
-        if not text:
-            continue
+        if not text or (text != shown and _DATE_LABEL.fullmatch(text.strip(_SEPARATORS))):
+            continue  # nothing left, or only the label of the relative time ("Updated")
         if heading is not None and _within(owner, heading):
             continue
         if _compact(text) == title_compact or _placed(text, whole, joined):
@@ -178,24 +179,24 @@ def read_parts(
             continue
         scope = block if in_block else None
         kind = _label(text, owner, scope, near_headline=i in head)
-        if kind != "note" and _is_furniture(owner, scope, links=False):
+        if (
+            kind != "note"
+            and _is_furniture(owner, scope, links=False)
+            and not _named(owner, scope, _AUTHORISH)
+        ):
             kind = "note"  # a form's "By signing up…", a share bar's date: not the article's
         if kind == "byline" or (after_credit and len(text) <= _MAX_CREDIT_CHARS):
             credit, dates = _split_dates(text)
             if credit:
                 bylines.append(credit)
             if dates:
-                datelines.append(dates)
+                _add_date(datelines, dates, joined_on=last_date == i - 1)
+                last_date = i
         elif kind == "dateline":
-            if datelines and last_kind == "dateline" and i == last_index + 1:
-                # one dateline the markup splits ("Nov. 19, 2019" / "5:53 PM"): read as
-                # one, so its time is not taken for a clock on a line of its own
-                datelines[-1] = f"{datelines[-1]} {text}"
-            else:
-                datelines.append(text)
+            _add_date(datelines, text, joined_on=last_date == i - 1)
+            last_date = i
         elif not _is_furniture(owner, scope):
             notes.append(text)
-        last_kind, last_index = kind, i
     return Parts(
         bylines=tuple(bylines),
         datelines=tuple(datelines),
@@ -214,6 +215,16 @@ def article_element(heading: lxml.html.HtmlElement) -> lxml.html.HtmlElement | N
         if el.tag == "article" or "article" in f"{el.get('role')} {el.get('itemtype')}".lower():
             return el
     return None
+
+
+def _add_date(datelines: list[str], text: str, *, joined_on: bool) -> None:
+    """Add a dateline, or continue the last one when it stood on the line before: one
+    dateline the markup splits ("Nov. 19, 2019" / "5:53 PM") is read as one, so its time
+    is not taken for a clock on a line of its own."""
+    if joined_on and datelines:
+        datelines[-1] = f"{datelines[-1]} {text}"
+    else:
+        datelines.append(text)
 
 
 def headline_element(root: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
@@ -348,8 +359,8 @@ def _split_dates(text: str) -> tuple[str, str]:
 
 # Words that introduce a date at the end of a credit line, once the date is taken out.
 _DATE_LABEL = re.compile(
-    r"(?:\b(?:updated|published|posted|modified|publiziert|aktualisiert|am|on|at|le|el|em"
-    r"|publicado|actualizado|atualizado|publié|mis à jour)|更新于?|发布于?|发表于?|时间)$",
+    r"(?:(?<!\w)(?:updated|published|posted|modified|publiziert|aktualisiert|am|on|at|le|el"
+    r"|em|publicado|actualizado|atualizado|publié|mis à jour)|更新于?|发布于?|发表于?|时间)$",
     re.IGNORECASE,
 )
 
