@@ -777,9 +777,9 @@ def edit_block_word(root: lxml.html.HtmlElement, article: Article, rng: random.R
 
 
 def _in_teaser(el: lxml.html.HtmlElement, block: lxml.html.HtmlElement) -> bool:
-    """A box a reader takes for a teaser of another story: a few levels up from the line,
+    """A box a reader takes for a teaser of another story: one or two levels up from the line,
     a headline link (a link of some length) that is not part of the line itself."""
-    for box in [el, *el.iterancestors()][1:4]:
+    for box in [el, *el.iterancestors()][1:3]:
         if box is block:
             return False
         for link in box.iter("a"):
