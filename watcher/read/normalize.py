@@ -156,6 +156,8 @@ BUILTIN_IGNORE: tuple[str, ...] = (
     # a paragraph of counters only: "1,234 views · 56 comments", "Comments (12)"
     rf"(?i)^(?:\d[\d,.]*\s*[km]?\s+{_COUNT_EN}{_SEPARATOR})+$",
     rf"(?i)^(?:{_COUNT_EN}\s*[:(]?\s*\d[\d,.]*[km]?\s*\)?{_SEPARATOR})+$",
+    # a count of commenters in brackets beside a dateline: "我有话说(1307人参与)"
+    r"[(（]\s*\d[\d,.]*\s*[万千]?\s*人参与\s*[)）]",
     # a counter set off by a separator at the end of a byline or dateline: "Jane Doe | 56 comments"
     rf"(?i)\s*[·•|]\s*\d[\d,.]*\s*[km]?\s+{_COUNT_EN}\b",
     # a live clock on a line of its own: "14:32", "2:05 PM EST"

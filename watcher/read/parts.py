@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import lxml.html
@@ -29,10 +29,13 @@ _LINES_ABOVE = 3
 # ("By signing up, you agree to our terms…" starts like one).
 _MAX_LINE_CHARS = 200
 _MAX_CREDIT_CHARS = 100
+_MAX_DATELINE_CHARS = 100
 # Share of the article's text the article block holds (the rest: stray matches elsewhere).
 _BLOCK_SHARE = 0.9
-# A body line this long (without spaces) is prose: the headline's neighbourhood ends there.
-_PROSE_CHARS = 40
+# A line this long (without spaces) is prose: the headline's neighbourhood ends there.
+_PROSE_CHARS = 150
+# A line of the body this long is its text, not a short line the body shares with the page.
+_MIN_BODY_CHARS = 40
 # A text node this long that occurs in the article places it; shorter ones only when whole.
 _MIN_PLACING_CHARS = 12
 
@@ -149,7 +152,21 @@ def read_parts(
 
     heading = headline_element(root, title)
     block = _with_headline(_article_block(lines, whole, joined), heading)
-    head = set(head_indexes(lines, heading, stop=lambda i: _opens_body(lines[i][0], whole, joined)))
+    passed_body: list[bool] = []
+
+    def ends_head(i: int) -> bool:
+        """A line of prose, or the first line outside the article block once two lines of
+        the body went by: the neighbourhood never runs on into a sidebar or a footer."""
+        text, owner = lines[i]
+        if _is_prose(text):
+            return True
+        if len(passed_body) >= 2 and block is not None and not _within(owner, block):
+            return True
+        if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, whole, joined):
+            passed_body.append(True)
+        return False
+
+    head = set(head_indexes(lines, heading, stop=ends_head))
     bylines: list[str] = []
     datelines: list[str] = []
     captions: list[str] = []
@@ -169,7 +186,11 @@ def read_parts(
             continue  # nothing left, or only the label of the relative time ("Updated")
         if heading is not None and _within(owner, heading):
             continue
-        if _compact(text) == title_compact or _placed(text, whole, joined):
+        if _compact(text) == title_compact:
+            continue
+        if _placed(text, whole, joined) and not (i in head and _is_credit(text, owner)):
+            # the body's own line; a credit near the headline stays a credit when the
+            # extractor takes it into the body on some loads and not on others
             continue
         if _is_caption(owner, block if in_block else None):
             captions.append(text)
@@ -245,7 +266,7 @@ def headline_element(root: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlE
 def head_indexes(
     lines: Sequence[tuple[str, lxml.html.HtmlElement]],
     heading: lxml.html.HtmlElement | None,
-    stop: object = None,
+    stop: Callable[[int], bool] | None = None,
 ) -> list[int]:
     """Indexes of the lines read with the headline: a few above it in its own box, and
     those after it up to the article's first paragraph (``stop(i)``) or ``_HEAD_LINES``."""
@@ -261,7 +282,7 @@ def head_indexes(
         found += above[-_LINES_ABOVE:]
     i = starts[-1] + 1
     while i < len(lines) and len(found) < _LINES_ABOVE + _HEAD_LINES:
-        if callable(stop) and stop(i):
+        if stop is not None and stop(i):
             break
         found.append(i)
         i += 1
@@ -342,9 +363,16 @@ def _label(
         return "byline"
     if _named(owner, block, _AUTHORISH):
         return "byline"
-    if near_headline and _DATE.search(text):
+    if near_headline and len(text) <= _MAX_DATELINE_CHARS and _DATE.search(text):
         return "dateline"
     return "note"
+
+
+def _is_credit(text: str, owner: lxml.html.HtmlElement) -> bool:
+    return len(text) <= _MAX_CREDIT_CHARS and (
+        bool(_CREDIT_START.search(text) or _CREDIT_LABEL.search(text))
+        or _named(owner, None, _AUTHORISH)
+    )
 
 
 def _split_dates(text: str) -> tuple[str, str]:
@@ -411,10 +439,11 @@ def _with_headline(
     return marked if marked is not None and _within(block, marked) else block
 
 
-def _opens_body(text: str, whole: set[str], joined: str) -> bool:
-    """A line of the body's prose (not a short line that the body also has, like a
-    branding line or a name): where the headline's neighbourhood ends."""
-    return len(_compact(text)) >= _PROSE_CHARS and _placed(text, whole, joined)
+def _is_prose(text: str) -> bool:
+    """A line of prose: where the headline's neighbourhood ends. Judged by the line alone,
+    not by what the extractor took for the body, so the same credits and datelines are
+    read however the extractor draws the body on this load."""
+    return len(_compact(text)) >= _PROSE_CHARS
 
 
 def _placed(text: str, whole: set[str], joined: str) -> bool:
