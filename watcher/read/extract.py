@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -517,7 +518,15 @@ def _visible_paragraphs(top: lxml.html.HtmlElement) -> list[str]:
 def visible_blocks(top: lxml.html.HtmlElement) -> list[tuple[str, lxml.html.HtmlElement]]:
     """Visible text under ``top``, one line per block, each with the element its first
     text node renders in (where a reader sees the line stand)."""
-    paragraphs: list[tuple[str, lxml.html.HtmlElement]] = []
+    return list(iter_visible_blocks(top))
+
+
+def iter_visible_blocks(
+    top: lxml.html.HtmlElement,
+) -> Iterator[tuple[str, lxml.html.HtmlElement]]:
+    """``visible_blocks``, line by line: a caller that needs only the first lines stops
+    the walk there."""
+    paragraphs: deque[tuple[str, lxml.html.HtmlElement]] = deque()
     buffer: list[str] = []
     owner: list[lxml.html.HtmlElement] = []
     pre_depth = 0
@@ -571,8 +580,10 @@ def visible_blocks(top: lxml.html.HtmlElement) -> list[tuple[str, lxml.html.Html
         if el is not top:
             parent = el.getparent()
             add(el.tail, parent if parent is not None else el)
+        while paragraphs:
+            yield paragraphs.popleft()
     flush()
-    return paragraphs
+    yield from paragraphs
 
 
 def _page_title(root: lxml.html.HtmlElement) -> str:

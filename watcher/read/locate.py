@@ -24,12 +24,13 @@ from watcher.read.extract import (
     DATE_KEYS,
     Article,
     elements_named,
+    iter_visible_blocks,
     stated_date,
     visible_blocks,
     visible_paragraphs,
 )
 from watcher.read.normalize import compact_text, normalize_article, normalize_text
-from watcher.read.parts import article_element, head_indexes, stated_parts
+from watcher.read.parts import HEAD_LINES, article_element, head_indexes, stated_parts
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
 _FORMAT = "2"
@@ -147,8 +148,28 @@ def _text_nodes(root: lxml.html.HtmlElement) -> Iterable[tuple[str, lxml.html.Ht
             yield _compact(el.tail), parent
 
 
-def _inside(el: lxml.html.HtmlElement, box: lxml.html.HtmlElement) -> bool:
-    return el is box or any(a is box for a in el.iterancestors())
+def _lines_to_headlines(
+    root: lxml.html.HtmlElement, headings: list[lxml.html.HtmlElement]
+) -> list[tuple[str, lxml.html.HtmlElement]]:
+    """The page's visible lines up to the last headline's neighbourhood: the walk stops
+    there, so a quick re-read does not read the whole page to cover it."""
+    body = root.find("body")
+    walk = iter_visible_blocks(body if body is not None else root)
+    if not headings:
+        return []
+    last = headings[-1]
+    lines: list[tuple[str, lxml.html.HtmlElement]] = []
+    after = -1  # lines read since the last headline's own lines
+    for line in walk:
+        lines.append(line)
+        owner = line[1]
+        if owner is last or any(a is last for a in owner.iterancestors()):
+            after = 0
+        elif after >= 0:
+            after += 1
+            if after > HEAD_LINES:
+                break
+    return lines
 
 
 def _region(root: lxml.html.HtmlElement, article: Article) -> lxml.html.HtmlElement | None:
@@ -262,12 +283,12 @@ def _statements(root: lxml.html.HtmlElement, ignore: Sequence[re.Pattern[str]]) 
     """Everywhere the headline, byline or date may be read from, anywhere on the page: the
     metadata, and the lines a reader sees with each headline (``parts.head_indexes``)."""
     found = [f"published={stated_date(root)}", *stated_parts(root)]
-    body = root.find("body")
-    lines = visible_blocks(body if body is not None else root)
-    near = [lines[i][0] for h1 in root.iter("h1") for i in head_indexes(lines, h1)]
+    headings = list(root.iter("h1"))
+    lines = _lines_to_headlines(root, headings)
+    near = [lines[i][0] for h1 in headings for i in head_indexes(lines, h1)]
     # the article element around a headline: its captions and notes are compared too
-    boxes = [box for h1 in root.iter("h1") if (box := article_element(h1)) is not None]
-    near += [text for text, owner in lines if any(_inside(owner, box) for box in boxes)]
+    boxes = {id(box): box for h1 in headings if (box := article_element(h1)) is not None}
+    near += [text for box in boxes.values() for text, _ in visible_blocks(box)]
     found += normalize_article(Article("", "", "", tuple(near)), ignore).article.paragraphs
     for el in _META(root):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()

@@ -21,7 +21,7 @@ from lxml import etree
 
 # A headline's neighbourhood: the lines after it up to the article's first paragraph (a
 # byline, a dateline, a standfirst, a lead picture's caption), at most this many.
-_HEAD_LINES = 20
+HEAD_LINES = 20
 # Lines before the headline read with it when they stand in the headline's own box
 # (a dateline or a kicker above it).
 _LINES_ABOVE = 3
@@ -269,7 +269,7 @@ def head_indexes(
     stop: Callable[[int], bool] | None = None,
 ) -> list[int]:
     """Indexes of the lines read with the headline: a few above it in its own box, and
-    those after it up to the article's first paragraph (``stop(i)``) or ``_HEAD_LINES``."""
+    those after it up to the article's first paragraph (``stop(i)``) or ``HEAD_LINES``."""
     if heading is None:
         return []
     starts = [i for i, (_, owner) in enumerate(lines) if _within(owner, heading)]
@@ -280,12 +280,11 @@ def head_indexes(
     if box is not None and box.tag not in ("body", "html"):
         above = [i for i in range(starts[0]) if _within(lines[i][1], box)]
         found += above[-_LINES_ABOVE:]
-    i = starts[-1] + 1
-    while i < len(lines) and len(found) < _LINES_ABOVE + _HEAD_LINES:
+    end = min(len(lines), starts[-1] + 1 + HEAD_LINES)
+    for i in range(starts[-1] + 1, end):
         if stop is not None and stop(i):
             break
         found.append(i)
-        i += 1
     return found
 
 
