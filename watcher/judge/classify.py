@@ -433,9 +433,11 @@ def _compare(old: Article, new: Article) -> Verdict:
 
 
 def _stated(old: Article, new: Article, key: str) -> bool:
-    """Whether the metadata's statements of ``key`` differ (both pages state some)."""
-    before, after = _statements(old, key), _statements(new, key)
-    return bool(before) and bool(after) and before != after
+    """Whether the metadata states ``key`` otherwise: a statement gone and another in its
+    place. One of several statements dropped (a template that stops repeating the date in
+    its microdata) is not a new value."""
+    before, after = set(_statements(old, key)), set(_statements(new, key))
+    return bool(before - after) and bool(after - before)
 
 
 def _statements(article: Article, key: str) -> tuple[str, ...]:
@@ -468,8 +470,11 @@ def _shown_dates(old: Article, new: Article) -> bool:
 
 
 def _lines_differ(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
-    """Lines differ in what a reader reads, not in how the layout spaces them."""
-    return old != new and [_without_spaces(t) for t in old] != [_without_spaces(t) for t in new]
+    """Lines differ in what a reader reads, not in how the layout spaces or orders them
+    (a list of author links reshuffled is the same credits)."""
+    return old != new and sorted(_without_spaces(t) for t in old) != sorted(
+        _without_spaces(t) for t in new
+    )
 
 
 def _lines_changed(

@@ -89,7 +89,7 @@ _DATE = re.compile(
 _RELATIVE = re.compile(
     r"(?:(?:last\s+)?(?:updated|posted|published|edited)\s*:?\s*)?(?:about\s+)?"
     r"(?:\d{1,3}|an?|one)\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
-    r"\s+ago\b"
+    r"\s+ago(?![^\W\d_])"  # "ago28 minutes ago": two of them run together
     r"|\bjust now\b|\bmoments? ago\b"
     r"|(?:(?:更新|发布|编辑)(?:于|时间)?\s*[:：]?\s*)?(?:刚刚|\d{1,3}\s*(?:秒|分钟|小时|天)前)"
     r"|\bvor\s+\d{1,3}\s+(?:Sekunden|Minuten|Stunden|Tagen)\b"
@@ -182,8 +182,8 @@ def read_parts(
         # a relative time ("3 minutes ago") or a live clock's reading is volatile: the
         # line is read without it, and a line that was only that is no line at all
         text = " ".join(_RELATIVE.sub(" ", shown).split())
-        if not text or (text != shown and _DATE_LABEL.fullmatch(text.strip(_SEPARATORS))):
-            continue  # nothing left, or only the label of the relative time ("Updated")
+        if not text or _DATE_LABEL.fullmatch(text.strip(_SEPARATORS)):
+            continue  # nothing left, or only the label of a date ("Updated", "Dodano:")
         if heading is not None and _within(owner, heading):
             continue
         if _compact(text) == title_compact:
@@ -200,12 +200,8 @@ def read_parts(
             continue
         scope = block if in_block else None
         kind = _label(text, owner, scope, near_headline=i in head)
-        if (
-            kind != "note"
-            and _is_furniture(owner, scope, links=False)
-            and not _named(owner, scope, _AUTHORISH)
-        ):
-            kind = "note"  # a form's "By signing up…", a share bar's date: not the article's
+        if kind == "byline" and _is_form(owner, scope) and not _named(owner, scope, _AUTHORISH):
+            kind = "note"  # a sign-up form's "By signing up, you agree…" is no credit
         if kind == "byline" or (after_credit and len(text) <= _MAX_CREDIT_CHARS):
             credit, dates = _split_dates(text)
             if credit:
@@ -292,6 +288,8 @@ def stated_parts(root: lxml.html.HtmlElement) -> tuple[str, ...]:
     """What the metadata states of byline, publication time and headline, as lines."""
     found: list[str] = []
     for el in _META(root):
+        if el.get("itemprop") and not _of_the_article(el):
+            continue  # microdata of another item on the page (a teaser's date)
         if el.tag == "time":
             found.append(f"published: {el.get('datetime')}")
             continue
@@ -307,10 +305,53 @@ def stated_parts(root: lxml.html.HtmlElement) -> tuple[str, ...]:
         try:
             data = json.loads(script.text or "")
         except (ValueError, RecursionError):
+            # not valid JSON (a trailing comma, a comment): what it states is still read
+            found += [
+                f"{_LD_KEYS[m[1]]}: {m[2]}" for m in _LD_STATEMENT.finditer(script.text or "")
+            ]
             continue
         found += _from_json_ld(data)
     lines = (" ".join(line.split()) for line in found)
     return tuple(dict.fromkeys(line for line in lines if not line.endswith(":")))
+
+
+_LD_KEYS = {"headline": "headline", "datePublished": "published"}
+# JSON-LD objects that state the article's own parts, and keys that hold other items.
+_LD_ARTICLE = re.compile(r"Article|Posting|Report|WebPage|Graph", re.IGNORECASE)
+_LD_OTHER_ITEMS = frozenset(
+    {
+        "author",
+        "publisher",
+        "itemListElement",
+        "hasPart",
+        "isPartOf",
+        "relatedLink",
+        "significantLink",
+        "mentions",
+        "about",
+        "citation",
+        "comment",
+        "breadcrumb",
+        "video",
+        "image",
+        "associatedMedia",
+    }
+)
+_LD_STATEMENT = re.compile(r'"(headline|datePublished)"\s*:\s*"((?:[^"\\]|\\.){1,300})"')
+
+
+def _of_the_article(el: lxml.html.HtmlElement) -> bool:
+    """Whether microdata on ``el`` describes the article: the item it belongs to (its
+    nearest ``itemscope``) is an Article or a Posting, or it belongs to no item."""
+    if el.get("property") or el.get("name"):
+        return True
+    for item in el.iterancestors():
+        if item.get("itemscope") is not None or item.get("itemtype"):
+            return bool(_ARTICLE_TYPE.search(item.get("itemtype") or ""))
+    return el.getparent() is None or el.getparent().tag == "head"
+
+
+_ARTICLE_TYPE = re.compile(r"Article|Posting|Report", re.IGNORECASE)
 
 
 def _from_json_ld(data: object, depth: int = 0) -> Iterable[str]:
@@ -323,15 +364,20 @@ def _from_json_ld(data: object, depth: int = 0) -> Iterable[str]:
         return
     if not isinstance(data, dict):
         return
+    kind = data.get("@type")
+    kinds = " ".join(kind) if isinstance(kind, list) else str(kind or "")
+    if kinds and not _LD_ARTICLE.search(kinds):
+        return  # a list of other stories, a breadcrumb, a video: not what the article states
     if isinstance(headline := data.get("headline"), str):
         yield f"headline: {headline}"
     if isinstance(published := data.get("datePublished"), str):
         yield f"published: {published}"
     for name in _names(data.get("author"), depth):
         yield f"author: {name}"
-    graph = data.get("@graph")
-    if graph is not None:
-        yield from _from_json_ld(graph, depth + 1)
+    for key, value in data.items():
+        if key not in _LD_OTHER_ITEMS and isinstance(value, (dict, list)):
+            # the article may stand under @graph, mainEntity or any other key
+            yield from _from_json_ld(value, depth + 1)
 
 
 def _names(author: object, depth: int) -> Iterable[str]:
@@ -387,7 +433,9 @@ def _split_dates(text: str) -> tuple[str, str]:
 # Words that introduce a date at the end of a credit line, once the date is taken out.
 _DATE_LABEL = re.compile(
     r"(?:(?<!\w)(?:updated|published|posted|modified|publiziert|aktualisiert|am|on|at|le|el"
-    r"|em|publicado|actualizado|atualizado|publié|mis à jour)|更新于?|发布于?|发表于?|时间)$",
+    r"|em|publicado|actualizado|atualizado|postado|publié|mis à jour|aggiornato|pubblicato"
+    r"|aktualizacja|publikacja|dodano|päivitetty|julkaistu|oppdatert|publisert|обновлено"
+    r"|опубликовано)|更新于?|发布于?|发表于?|时间)$",
     re.IGNORECASE,
 )
 
@@ -483,13 +531,19 @@ def _is_caption(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | Non
     )
 
 
-def _is_furniture(
-    owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None, *, links: bool = True
-) -> bool:
-    """Whether the line stands in the page's furniture (a form, a share bar, a menu; with
-    ``links``, also any link: bylines are often links to the author's page)."""
-    tags = _FURNITURE if links else _FURNITURE - {"a"}
-    return any(el.tag in tags for el in _ancestry(owner, block)) or _named(
+def _is_form(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
+    """Whether the line stands in a form: a newsletter sign-up, a comment box, a login."""
+    return any(el.tag in _FORM for el in _ancestry(owner, block)) or _named(owner, block, _FORMISH)
+
+
+_FORM = frozenset({"form", "button", "select", "label"})
+_FORMISH = re.compile(r"newsletter|subscribe|sign-?up|login|comment", re.IGNORECASE)
+
+
+def _is_furniture(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
+    """Whether the line stands in the page's furniture (a form, a share bar, a menu, a
+    link): not a note of the article."""
+    return any(el.tag in _FURNITURE for el in _ancestry(owner, block)) or _named(
         owner, block, _FURNITUREISH
     )
 
