@@ -182,6 +182,7 @@ def read_parts(
         # a relative time ("3 minutes ago") or a live clock's reading is volatile: the
         # line is read without it, and a line that was only that is no line at all
         text = " ".join(_RELATIVE.sub(" ", shown).split())
+        relative = text != " ".join(shown.split())
         if not text or _DATE_LABEL.fullmatch(text.strip(_SEPARATORS)):
             continue  # nothing left, or only the label of a date ("Updated", "Dodano:")
         if heading is not None and _within(owner, heading):
@@ -207,10 +208,12 @@ def read_parts(
             if credit:
                 bylines.append(credit)
             if dates:
-                _add_date(datelines, dates, joined_on=last_date == i - 1)
+                _add_date(datelines, dates, joined_on=last_date == i - 1 and _is_time_only(dates))
                 last_date = i
+        elif relative:
+            continue  # a dateline or note that showed a relative time: volatile, whole
         elif kind == "dateline":
-            _add_date(datelines, text, joined_on=last_date == i - 1)
+            _add_date(datelines, text, joined_on=last_date == i - 1 and _is_time_only(text))
             last_date = i
         elif not _is_furniture(owner, scope):
             notes.append(text)
@@ -232,6 +235,15 @@ def article_element(heading: lxml.html.HtmlElement) -> lxml.html.HtmlElement | N
         if el.tag == "article" or "article" in f"{el.get('role')} {el.get('itemtype')}".lower():
             return el
     return None
+
+
+def _is_time_only(text: str) -> bool:
+    """A time of day with no date ("5:53 PM"): the rest of the dateline above it."""
+    return bool(_TIME.search(text)) and not _DIGIT.search(_TIME.sub("", text))
+
+
+_TIME = re.compile(r"\d{1,2}\s*[:：时h]\s*\d{2}(?:\s*[:：分]\s*\d{2})?")
+_DIGIT = re.compile(r"\d")
 
 
 def _add_date(datelines: list[str], text: str, *, joined_on: bool) -> None:
