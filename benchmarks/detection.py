@@ -509,6 +509,379 @@ def edit_cjk_char(root: lxml.html.HtmlElement, article: Article, rng: random.Ran
     set_slot(slot, text[:i] + _other_han(text[i], rng) + text[i + 1 :])
 
 
+# -- edits found from what a reader sees ------------------------------------------------------
+#
+# The edits below find what to change by walking the page as a reader sees it: the first
+# headline, the short lines right after it, <figcaption>s, the block holding most of the
+# page's paragraphs. They never ask watcher how it reads the page (``article`` is unused),
+# and they change only the one thing named: the visible byline and not the author
+# metadata, the metadata and not what is shown.
+
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_NOT_SHOWN = frozenset({*_SKIP_TEXT, "head", "meta", "svg", "iframe", "button", "select"})
+_CREDIT_WORD = re.compile(
+    r"^\s*(?:by|written by|von|par|por|di|av|door|przez|oleh|kirjoittanut|текст|автор)\b",
+    re.IGNORECASE,
+)
+_CREDIT_CN = re.compile(r"(?:作者|记者|编辑|责任编辑|责编|来源|撰稿|撰文)\s*[:：/]?\s*")
+_PERSON_CLASS = re.compile(r"author|byline|writer|reporter|journalist", re.IGNORECASE)
+_CAPTION_CLASS = re.compile(r"caption|legend|bildunterschrift", re.IGNORECASE)
+_ZONE_SLOTS = 20  # text nodes after the headline looked at for a byline or a dateline
+_PROSE_CHARS = 150  # a text node this long is the story's prose: the header zone ends
+
+
+def _shown(el: lxml.html.HtmlElement) -> bool:
+    for node in (el, *el.iterancestors()):
+        if node.tag in _NOT_SHOWN or node.get("hidden") is not None:
+            return False
+        if _HIDDEN.search(node.get("style") or ""):
+            return False
+    return True
+
+
+def shown_slots(root: lxml.html.HtmlElement) -> list[Slot]:
+    """Text nodes a reader sees, in document order."""
+    return [s for s in text_slots(root) if _shown(owner(s)) and get_slot(s).strip()]
+
+
+def headline_slot(slots: list[Slot]) -> int:
+    """Index of the first text node inside the first <h1> a reader sees."""
+    for i, slot in enumerate(slots):
+        if any(a.tag == "h1" for a in (owner(slot), *owner(slot).iterancestors())):
+            return i
+    raise NotApplicable
+
+
+def header_zone(root: lxml.html.HtmlElement) -> list[Slot]:
+    """The text nodes right after the headline, up to the first line of prose."""
+    slots = shown_slots(root)
+    start = headline_slot(slots)
+    h1 = next(
+        a for a in (owner(slots[start]), *owner(slots[start]).iterancestors()) if a.tag == "h1"
+    )
+    zone = []
+    for slot in slots[start + 1 :]:
+        if _is_in(owner(slot), h1):
+            continue
+        if len(squash(get_slot(slot))) >= _PROSE_CHARS or len(zone) >= _ZONE_SLOTS:
+            break
+        zone.append(slot)
+    return zone
+
+
+def _is_in(el: lxml.html.HtmlElement, box: lxml.html.HtmlElement) -> bool:
+    return el is box or any(a is box for a in el.iterancestors())
+
+
+def _person_classed(el: lxml.html.HtmlElement) -> bool:
+    for node in [el, *el.iterancestors()][:4]:
+        words = " ".join(node.get(a) or "" for a in ("class", "id", "itemprop", "rel"))
+        if _PERSON_CLASS.search(words):
+            return True
+    return False
+
+
+def _name_spots(text: str) -> list[tuple[int, int]]:
+    """Where a name can be changed in a credit: capitalised words, or Han after a label."""
+    spots = [
+        (m.start(), m.end())
+        for m in re.finditer(r"[^\W\d_]{3,}", text)
+        if m.group()[0].isupper() and not _CREDIT_WORD.match(m.group())
+    ]
+    for m in _CREDIT_CN.finditer(text):
+        rest = text[m.end() :]
+        han = re.match(r"[\u4e00-\u9fff]+", rest)
+        if han:
+            spots.append((m.end(), m.end() + len(han.group())))
+    return spots
+
+
+def edit_byline_shown(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+    """A name in the byline shown under the headline changed; author metadata untouched."""
+    zone = header_zone(root)
+    credits: list[Slot] = []
+    for i, slot in enumerate(zone):
+        text = get_slot(slot)
+        marker_only = _CREDIT_WORD.match(text) and not _name_spots(_CREDIT_WORD.sub("", text))
+        if marker_only and i + 1 < len(zone):
+            credits.append(zone[i + 1])  # "By" then the name in its own element
+        elif _CREDIT_WORD.match(text) or _CREDIT_CN.search(text) or _person_classed(owner(slot)):
+            credits.append(slot)
+    credits = [s for s in credits if _name_spots(get_slot(s))]
+    if not credits:
+        raise NotApplicable
+    slot = rng.choice(credits)
+    text = get_slot(slot)
+    start, end = rng.choice(_name_spots(text))
+    set_slot(slot, text[:start] + _mutate_field(text[start:end], rng) + text[end:])
+
+
+_MONTH_WORD = r"[^\W\d_]{3,}\.?"
+_DAY_FORMS = (
+    re.compile(r"(?<!\d)(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*)(\d{1,2})(?!\d)"),
+    re.compile(r"(?<!\d)()(\d{1,2})(\s*[./]\s*\d{1,2}\s*[./]\s*\d{4})(?!\d)"),
+    re.compile(rf"({_MONTH_WORD}\s+)(\d{{1,2}})(,?\s+\d{{4}})"),
+    re.compile(rf"(?<!\d)()(\d{{1,2}})(\.?\s+{_MONTH_WORD},?\s+\d{{4}})"),
+    re.compile(r"(\d{1,2}\s*月\s*)(\d{1,2})(\s*日)"),
+)
+_TIME_FORM = re.compile(r"(?<![\d:])(\d{1,2})(\s*[:h時时]\s*\d{2})(?!\d)")
+
+
+def _date_slots(root: lxml.html.HtmlElement) -> list[Slot]:
+    return [s for s in header_zone(root) if any(f.search(get_slot(s)) for f in _DAY_FORMS)]
+
+
+def edit_dateline_day(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+    """The day in the dateline shown under the headline moved; date metadata untouched."""
+    found = []
+    for slot in header_zone(root):
+        for form in _DAY_FORMS:
+            for m in form.finditer(get_slot(slot)):
+                if 1 <= int(m.group(2)) <= 28:
+                    found.append((slot, m))
+    if not found:
+        raise NotApplicable
+    slot, m = rng.choice(found)
+    text = get_slot(slot)
+    day = int(m.group(2))
+    new = day + 1 if day < 28 else day - 1
+    digits = f"{new:0{len(m.group(2))}d}"
+    set_slot(slot, text[: m.start(2)] + digits + text[m.end(2) :])
+
+
+def edit_dateline_time(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+    """The time of day in the dateline shown under the headline moved by an hour."""
+    found = [(s, m) for s in header_zone(root) for m in _TIME_FORM.finditer(get_slot(s))]
+    found = [(s, m) for s, m in found if int(m.group(1)) <= 23]
+    if not found:
+        raise NotApplicable
+    slot, m = rng.choice(found)
+    text = get_slot(slot)
+    hour = int(m.group(1))
+    new = (hour + 1) % 24 if hour not in (11, 12, 23) else hour - 1
+    set_slot(slot, text[: m.start(1)] + f"{new:0{len(m.group(1))}d}" + text[m.end(1) :])
+
+
+def reader_block(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The element whose own paragraphs hold the most text: where a reader reads the story."""
+    best, score = root.body, 0
+    for el in root.body.iter():
+        if not isinstance(el.tag, str) or el.tag in _NOT_SHOWN:
+            continue
+        # its paragraphs, and its own text between <br>s (old layouts have no <p>)
+        held = sum(len(squash(p.text_content())) for p in el if p.tag == "p" and _shown(p))
+        held += len(squash(el.text or "")) + sum(
+            len(squash(child.tail or "")) for child in el if isinstance(child.tag, str)
+        )
+        if held > score:
+            best, score = el, held
+    return best
+
+
+def _article_region(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The headline and the story's block together (the block alone if only <body> holds both)."""
+    block = reader_block(root)
+    slots = shown_slots(root)
+    h1 = owner(slots[headline_slot(slots)])
+    for el in (block, *block.iterancestors()):
+        if _is_in(h1, el):
+            return block if el.tag in ("body", "html") else el
+    return block
+
+
+def _spots(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\W\d_]{4,}|[\u4e00-\u9fff]|\d+", text)]
+
+
+def _mutate_spot(slot: Slot, rng: random.Random) -> None:
+    text = get_slot(slot)
+    start, end = rng.choice(_spots(text))
+    word = text[start:end]
+    if word.isdigit():
+        new = str((int(word) + 1) % (10 ** len(word))).zfill(len(word))
+    elif _HAN.fullmatch(word):
+        new = _other_han(word, rng)
+    else:
+        new = _mutate_field(word, rng)
+    set_slot(slot, text[:start] + new + text[end:])
+
+
+def edit_caption(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+    """A name, word or number in a picture caption of the article changed."""
+    region = _article_region(root)
+    captions = [
+        el
+        for el in region.iter()
+        if isinstance(el.tag, str)
+        and (el.tag == "figcaption" or _CAPTION_CLASS.search(f"{el.get('class')} {el.get('id')}"))
+    ]
+    slots = [
+        s
+        for s in shown_slots(root)
+        if any(_is_in(owner(s), c) for c in captions)
+        and len(_spots(get_slot(s))) > 0
+        and len(squash(get_slot(s))) >= 8
+        and not _in_teaser(owner(s), region)  # a related video's caption is its teaser
+    ]
+    if not slots:
+        raise NotApplicable
+    _mutate_spot(rng.choice(slots), rng)
+
+
+def edit_notes(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+    """A line in the story's block that the extractor leaves out of the text it extracts
+    (a reference list, an editor's note, a credit line) changed."""
+    import trafilatura  # the extractor itself, called directly: which lines it leaves out
+
+    extracted = squash(trafilatura.extract(serialize(root), include_tables=True) or "")
+    if not extracted:
+        raise NotApplicable
+    block = reader_block(root)
+    slots = [
+        s
+        for s in shown_slots(root)
+        if _is_in(owner(s), block)
+        and len(text := squash(get_slot(s))) >= 15
+        and re.search(r"[^\W\d_]{3,}|[\u4e00-\u9fff]{3,}", text)
+        and text not in extracted
+        and not any(a.tag == "a" for a in (owner(s), *owner(s).iterancestors()))
+        and not _in_teaser(owner(s), block)
+    ]
+    if not slots:
+        raise NotApplicable
+    _mutate_spot(rng.choice(slots), rng)
+
+
+def edit_block_word(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+    """One word (one Han character) of a line of prose in the story's block changed, the
+    block found as a reader finds it (where most of the paragraphs are), not as watcher
+    extracts it."""
+    block = reader_block(root)
+    slots = [
+        s
+        for s in shown_slots(root)
+        if _is_in(owner(s), block)
+        and len(squash(get_slot(s))) >= 40
+        and re.search(r"[^\W\d_]{4,}|[\u4e00-\u9fff]", get_slot(s))
+        and not any(a.tag == "a" for a in (owner(s), *owner(s).iterancestors()))
+        and not _in_teaser(owner(s), block)
+    ]
+    if not slots:
+        raise NotApplicable
+    slot = rng.choice(slots)
+    text = get_slot(slot)
+    spots = [(m.start(), m.end()) for m in re.finditer(r"[^\W\d_]{4,}|[\u4e00-\u9fff]", text)]
+    start, end = rng.choice(spots)
+    word = text[start:end]
+    new = _other_han(word, rng) if _HAN.fullmatch(word) else _mutate_field(word, rng)
+    set_slot(slot, text[:start] + new + text[end:])
+
+
+def _in_teaser(el: lxml.html.HtmlElement, block: lxml.html.HtmlElement) -> bool:
+    """A box a reader takes for a teaser of another story: one or two levels up from the line,
+    a headline link (a link of some length) that is not part of the line itself."""
+    for box in [el, *el.iterancestors()][1:3]:
+        if box is block:
+            return False
+        for link in box.iter("a"):
+            if not _is_in(link, el) and len(squash(link.text_content())) >= 15:
+                return True
+    return False
+
+
+_AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author")
+_TIME_META = ("article:published_time", "og:published_time", "datepublished", "pubdate")
+
+
+def _shift_time(value: str) -> str:
+    """An ISO-like timestamp an hour later (the day earlier when it states no time)."""
+    m = re.search(r"(T|\s)(\d{2}):(\d{2})", value)
+    if m:
+        hour = (int(m.group(2)) + 1) % 24
+        return f"{value[: m.start(2)]}{hour:02d}{value[m.end(2) :]}"
+    m = re.match(r"(\d{4}-\d{2}-)(\d{2})", value)
+    if not m:
+        raise NotApplicable
+    day = int(m.group(2))
+    return f"{m.group(1)}{day - 1 if day > 1 else day + 1:02d}{value[m.end() :]}"
+
+
+def edit_metadata(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+    """Only what the page states for machines changed: its author or its publication time
+    in <meta> and JSON-LD. Nothing a reader sees moves."""
+    options: list[Callable[[], int]] = []
+    metas = [el for el in root.iter("meta") if el.get("content")]
+
+    def key(el: lxml.html.HtmlElement) -> str:
+        return (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
+
+    times = [el for el in metas if key(el) in _TIME_META]
+    authors = [el for el in metas if key(el) in _AUTHOR_META and _name_spots(el.get("content"))]
+    scripts = [
+        el
+        for el in root.iter("script")
+        if (el.get("type") or "").lower() == "application/ld+json" and el.text
+    ]
+    stamps = [s for s in scripts if re.search(r'"datePublished"\s*:\s*"[^"]+"', s.text)]
+
+    def move_time() -> int:
+        for el in times:
+            el.set("content", _shift_time(el.get("content")))
+        for el in stamps:
+            el.text = re.sub(
+                r'("datePublished"\s*:\s*")([^"]+)"',
+                lambda m: f'{m.group(1)}{_shift_time(m.group(2))}"',
+                el.text,
+            )
+        return len(times) + len(stamps)
+
+    def rename() -> int:
+        el = rng.choice(authors)
+        value = el.get("content")
+        start, end = rng.choice(_name_spots(value))
+        old = value[start:end]
+        new = _mutate_field(old, rng)
+        for other in authors:
+            other.set("content", (other.get("content") or "").replace(old, new))
+        for script in scripts:
+            script.text = script.text.replace(f'"{old}', f'"{new}').replace(f" {old}", f" {new}")
+        return 1
+
+    if times or stamps:
+        options.append(move_time)
+    if authors:
+        options.append(rename)
+    if not options:
+        raise NotApplicable
+    if not rng.choice(options)():
+        raise NotApplicable
+
+
+def furniture_page(page: Page) -> str | None:
+    """The story gone from its page: headline, block and pictures removed, the site's
+    navigation, teasers and footer left. None when the longest lines a reader sees on
+    the page (the story's prose) are not all gone that way: no such step is made."""
+    root = parse(page.html)
+    longest = sorted((squash(get_slot(s)) for s in shown_slots(root)), key=len)[-5:]
+    story = [line for line in longest if len(line) >= 80]
+    _strip_structured_data(root)
+    try:
+        region = _article_region(root)
+    except NotApplicable:
+        region = reader_block(root)
+    block = reader_block(root)
+    for el in {region, block}:
+        if el.tag not in ("body", "html") and el.getparent() is not None:
+            el.drop_tree()
+    for el in list(root.iter("h1", "figure", "article")):
+        if el.getparent() is not None:
+            el.drop_tree()
+    left = {squash(get_slot(s)) for s in shown_slots(root)}
+    if not story or any(line in left for line in story):
+        return None
+    return serialize(root)
+
+
 Edit = Callable[[lxml.html.HtmlElement, Article, random.Random], None]
 EDITS: dict[str, Edit] = {
     "one word": edit_word,
@@ -521,7 +894,24 @@ EDITS: dict[str, Edit] = {
     "byline": edit_byline,
     "date": edit_date,
     "one CJK char": edit_cjk_char,
+    "byline shown only": edit_byline_shown,
+    "dateline day shown only": edit_dateline_day,
+    "dateline time shown only": edit_dateline_time,
+    "caption": edit_caption,
+    "metadata only": edit_metadata,
+    "notes paragraph": edit_notes,
+    "one word in the story's block": edit_block_word,
 }
+# The kinds the issue of bylines, datelines, captions and notes added: each must be caught.
+NEW_EDITS = (
+    "byline shown only",
+    "dateline day shown only",
+    "dateline time shown only",
+    "caption",
+    "metadata only",
+    "notes paragraph",
+    "one word in the story's block",
+)
 
 # -- noise --------------------------------------------------------------------------------
 
@@ -994,13 +1384,20 @@ def scenario(page: Page, paths: dict[str, str]) -> Iterator[Step]:
         ("soft-404", ok(not_found_page(page)), "soft_404"),
         ("removal notice", ok(notice_page(page, rng)), "notice"),
         ("emptied", ok(emptied_page(page)), "emptied"),
+        ("404, old page still served", Reply(404, page.html.encode()), "gone"),
+        ("410, old page still served", Reply(410, page.html.encode()), "gone"),
+        ("451, old page still served", Reply(451, page.html.encode()), "legal"),
     ]
+    if (furniture := furniture_page(page)) is not None:
+        removals.insert(-3, ("emptied to furniture", ok(furniture), "emptied"))
     for name, reply, removal in removals:
         yield Step("removal", name, reply, "removed", removal)
-        if name in ("soft-404", "removal notice", "emptied"):
+        if reply.body:
+            # checked again while it stays removed: nothing new to report
             again = parse(reply.body.decode())
             noise_nonces(again, page, rng)
-            yield Step("noise", f"still removed ({name})", ok(serialize(again)), "unchanged")
+            body = serialize(again).encode()
+            yield Step("removed", f"still removed ({name})", replace(reply, body=body), "unchanged")
         yield Step(
             "restore", f"after {name}", ok(with_noise(page, ["ad rotation"], rng)), "restored"
         )
@@ -1220,6 +1617,15 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
             f"   {_ms([o.cpu for o in rows]):>14} {_ms([o.naive_cpu for o in rows]):>6}{extra}"
         )
 
+    still = [o for o in outcomes if o.group == "removed"]
+    if still:
+        w = sum(alerted(o) for o in still)
+        n = sum(o.naive_alert for o in still)
+        print(
+            f"\n  {'repeat reports while removed':34} {len(still):5}  {w:9d} {n:9d}"
+            f"   (a later check of a page that stays removed; 0 is right)"
+        )
+
     flips = [o for o in outcomes if o.group == "flip"]
     flip_pages = len({o.page for o in flips})
     if flip_pages:
@@ -1241,22 +1647,30 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
 
     headline = [o for o in edits_all if o.name in ("headline", "one CJK char")]
     noise_only = [o for o in outcomes if o.group in ("noise", "error")]
+    new_kinds = [[o for o in edits_all if o.name == name] for name in NEW_EDITS]
     targets = [
         ("meaningful edits alerted >= 99.5%", rate(edits_all, alerted), 0.995),
         ("headline and one-CJK-char alerted = 100%", rate(headline, alerted), 1.0),
+        *(
+            (f"{name} alerted >= 99%", rate(rows, alerted), 0.99)
+            for name, rows in zip(NEW_EDITS, new_kinds, strict=True)
+        ),
         (
-            "removals alerted with the right kind >= 99%",
+            "removals alerted with the right kind >= 99.5%",
             rate(removals, lambda o: o.kind == "removed" and o.got_removal == o.removal),
-            0.99,
+            0.995,
         ),
         ("restorations alerted = 100%", rate(restores, lambda o: o.kind == "restored"), 1.0),
+        ("no repeat report while removed (= 100%)", rate(still, lambda o: not alerted(o)), 1.0),
     ]
     print("\nTARGETS (watcher; naive in brackets)")
     naive_rates = [
         rate(edits_all, lambda o: o.naive_alert),
         rate(headline, lambda o: o.naive_alert),
+        *(rate(rows, lambda o: o.naive_alert) for rows in new_kinds),
         rate(removals, lambda o: o.naive_kind == o.removal),
         rate(restores, lambda o: o.naive_kind == "restored"),
+        rate(still, lambda o: not o.naive_alert),
     ]
     met = True
     for (label, value, goal), naive in zip(targets, naive_rates, strict=True):
@@ -1267,12 +1681,12 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
         )
     false_rate = rate(noise_only, alerted)
     naive_false = rate(noise_only, lambda o: o.naive_alert)
-    ok_ = false_rate <= 0.005
+    ok_ = false_rate <= 0.002
     met &= ok_
     errors_ok = rate([o for o in noise_only if o.group == "error"], lambda o: o.kind == "error")
     met &= errors_ok == 1.0
     print(
-        f"  {'PASS' if ok_ else 'FAIL'}  {'noise-only steps alerted <= 0.5%':46} "
+        f"  {'PASS' if ok_ else 'FAIL'}  {'noise-only steps alerted <= 0.2%':46} "
         f"{100 * false_rate:6.2f}%  [{100 * naive_false:6.2f}%]"
     )
     print(
@@ -1287,7 +1701,7 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
                 (o.group in ("edit", "mixed") and not alerted(o))
                 or (o.group == "removal" and (o.kind != "removed" or o.got_removal != o.removal))
                 or (o.group == "restore" and o.kind != "restored")
-                or (o.group in ("noise", "error") and alerted(o))
+                or (o.group in ("noise", "error", "removed") and alerted(o))
                 or (o.group == "error" and o.kind != "error")
             )
             if wrong:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.evidence_support import URL, five_versions, store_versions
+from tests.evidence_support import URL, Version, five_versions, page_html, store_versions
+from tests.factories import make_article
 from watcher.cli import EXIT_ERRORS, EXIT_OK, main
 from watcher.store.store import Store
 
@@ -94,13 +96,14 @@ def test_diff_any_two_versions_applies_the_ignore_rules(
     assert code == EXIT_OK
     assert "headline: Minister [-resigns-]{+quits+}" in text
     assert "[-denied any wrongdoing-]{+admitted some mistakes+}" in text
-    assert "Visits" not in text
-    assert "120" not in text
+    assert "Visits: 120" not in text
+    assert "Visits: 512" not in text
+    assert "ignore rules 'Visits: \\\\d+' applied" in text, "diff says what it left out"
 
     _, out, _ = run(capsysbinary, config, db, "diff", URL, str(ids[0]), str(ids[2]), "--json")
     document = json.loads(out)
     assert document["changed_parts"] == ["headline", "body"]
-    body = document["parts"][3]
+    body = document["parts"][-1]
     assert body["part"] == "body"
     old_body = "".join(t for op, t in body["edits"] if op != "+")
     assert old_body == "The minister denied any wrongdoing."
@@ -160,3 +163,32 @@ def test_unknown_version_is_an_error(
     code, out, err = run(capsysbinary, config, db, "show", URL, "9999")
     assert (code, out) == (EXIT_ERRORS, b"")
     assert "no version 9999" in err
+
+
+def test_diff_honours_ignore(
+    db: Store, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """diff compares exactly what checks compare: every part a check names (captions
+    included), with the watch's ignore rules applied to each, and it says which rules
+    removed text."""
+    config = tmp_path / "watcher.toml"
+    config.write_text(f"[[watch]]\nurl = \"{URL}\"\nignore = ['Belmarsh \\w+']\n", "utf-8")
+    first = ("He was held in Belmarsh prison for five years.", "The court ruled on Monday.")
+    second = ("He was held in Belmarsh jail for five years.", "The court ruled on Tuesday.")
+    before = replace(make_article(*first), captions=("Belmarsh prison in 2019, by A. Smith.",))
+    after = replace(make_article(*second), captions=("Belmarsh jail in 2019, by A. Smyth.",))
+    store_versions(
+        db, [Version(page_html("Held", *first), before), Version(page_html("Held", *second), after)]
+    )
+    code, out, _ = run(capsysbinary, config, db, "diff", URL, "--color", "never")
+    text = out.decode()
+    assert code == EXIT_OK
+    assert "prison" not in text
+    assert "jail" not in text
+    assert "caption: in 2019, by A. [-Smith-]{+Smyth+}." in text
+    assert "The court ruled on [-Monday-]{+Tuesday+}." in text
+    assert "ignore rules 'Belmarsh \\\\w+' applied" in text  # repr doubles the backslash
+    _, out, _ = run(capsysbinary, config, db, "diff", URL, "--json")
+    document = json.loads(out)
+    assert document["changed_parts"] == ["caption", "body"]
+    assert document["ignored"] == ["Belmarsh \\w+"]

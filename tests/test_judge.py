@@ -39,7 +39,7 @@ BODY = (
 )
 STORY = Article("Minister resigns over bridge", "Jane Doe", "2026-11-29", BODY)
 EDITED = replace(STORY, paragraphs=(BODY[0], BODY[1].replace("14", "4"), BODY[2]))
-OK = Stored(State.OK, None, "locator-1")
+OK = Stored(State.OK, None, "locator-1", status=200, final_url=URL)
 FAILED = "failed"  # a second fetch that got no response
 
 

@@ -21,6 +21,7 @@ from tests.viewer_support import running
 from watcher.cli import EXIT_USAGE, main
 from watcher.config import Watch, Watchlist
 from watcher.errors import ConfigError
+from watcher.evidence.versions import PARTS
 from watcher.serve.access import check_bind, is_loopback, load_token
 from watcher.serve.app import ARCHIVE_CSP, VIEWER_CSP, create_app
 from watcher.store.store import Store
@@ -279,7 +280,7 @@ _COMPARISON = {
                 "type": "object",
                 "required": ["part", "changed", "edits"],
                 "properties": {
-                    "part": {"enum": ["headline", "byline", "date", "body"]},
+                    "part": {"enum": list(PARTS)},
                     "edits": {
                         "type": "array",
                         "items": {

@@ -311,6 +311,8 @@ def _result_json(result: CheckResult) -> dict[str, object]:
         "detected_at": result.checked_at.isoformat(),
         "change_id": result.change_id,
         "snapshot_id": result.snapshot_id,
+        # nothing new: the page still fails exactly as it did at the check before
+        "repeat": result.is_repeat,
     }
 
 
@@ -318,6 +320,8 @@ def _result_line(result: CheckResult) -> str:
     kind = result.verdict.kind.value.upper()
     ref = f"  [change {result.change_id}]" if result.change_id else ""
     summary = result.verdict.summary or "no change"
+    if result.is_repeat:
+        summary = f"still failing the same way ({summary})"
     return f"{kind:<9} {result.name}\n          {summary}{ref}"
 
 

@@ -324,6 +324,9 @@ def render_comparison(comparison: Comparison, *, color: bool, full: bool = False
         text = "".join(mark(e.op, e.text, color=color) for e in part.edits)
         if part.is_changed or part.part == "headline":
             lines.append(f"{part.part}: {text}")
+    if comparison.ignored:
+        rules = ", ".join(repr(rule) for rule in comparison.ignored)
+        lines.append(f"(compared as checks compare: this watch's ignore rules {rules} applied)")
     body = comparison.parts[-1]
     lines.append("")
     lines.append(render_edits(body.edits, color=color, full=full) if body.is_changed else "")

@@ -118,6 +118,15 @@ def excerpt_edits(edits: Sequence[Edit]) -> dict[str, Any] | None:
     return {"hunks": kept, "omitted": len(hunks) - len(kept)}
 
 
+# The parts an alert title names when nothing else changed, in the order a reader meets them.
+_PART_NAMES = {
+    Part.BYLINE.value: "byline",
+    Part.DATE.value: "date",
+    Part.CAPTION.value: "caption",
+    Part.NOTES.value: "notes",
+}
+
+
 def kind_label(kind: str, event: Mapping[str, Any]) -> str:
     """``Edited``, ``Headline changed``, ``Removed: 451 unavailable for legal reasons``…
 
@@ -127,6 +136,11 @@ def kind_label(kind: str, event: Mapping[str, Any]) -> str:
         parts = event.get("parts") or []
         if Part.HEADLINE.value in parts:
             return "Headline changed" + (" and text edited" if Part.BODY.value in parts else "")
+        named = [_PART_NAMES[p] for p in _PART_NAMES if p in parts]
+        if named and Part.BODY.value not in parts:
+            # a byline swapped or a dateline moved, and not a word of the text: say so
+            words = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+            return f"{words[0].upper()}{words[1:]} changed"
         return "Edited"
     if kind == "removed":
         return "Removed: " + _removal_label(event.get("removal"), event.get("status"))

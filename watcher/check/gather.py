@@ -25,6 +25,7 @@ from watcher.check.reading import (
     fetch_options,
     locate_article,
     page_lines,
+    parts_json,
     read_article,
     reader_key,
     reads_as_before,
@@ -71,6 +72,8 @@ class CheckResult:
     retry_after_seconds: float | None = None
     # Set when the page went back to a version already stored (and reported): no alert.
     repeat_of: int | None = None
+    # The check failed exactly as the one before it: nothing new to report.
+    is_repeat: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,13 @@ class Gatherer:
         stored = None
         if latest is not None:
             state = State.OK if latest.state == State.OK else State.REMOVED
-            stored = Stored(state, _removal(latest.removal), page.locator if page else None)
+            stored = Stored(
+                state,
+                _removal(latest.removal),
+                page.locator if page else None,
+                status=latest.status,
+                final_url=latest.final_url,
+            )
         return Observations(
             url=self.watch.url,
             mode=self.watch.mode,
@@ -380,6 +389,7 @@ def version_record(
         published=article.published,
         page_title=article.page_title,
         text=article.text,
+        parts=parts_json(article),
         reader=reader,
         locator=locator,
     )

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import requests
@@ -22,7 +23,7 @@ from watcher.check.reading import fetch_options, read_article, snapshot_article
 from watcher.config import Settings, Watch, Watchlist
 from watcher.errors import FetchError, ReaderError, ReaderStopped
 from watcher.fetch import FetchResult
-from watcher.judge.classify import error_verdict
+from watcher.judge.classify import Kind, error_verdict
 from watcher.judge.decide import UNPLACED
 from watcher.store.store import Store
 
@@ -49,17 +50,30 @@ def check_page(
     """
     check = Gatherer(store, session, watch, settings, reader, page_id, now or datetime.now(UTC))
     page, latest = store.page_by_url(watch.url), store.latest_snapshot(page_id)
+    last_error = page.last_error if page is not None else None
     try:
         fetched = check.fetch_first(page, latest)
     except FetchError as exc:
-        return check.record_failure(str(exc), None, routes)
+        return _as_before(check.record_failure(str(exc), None, routes), last_error)
     try:
         decision, loads = check.judge(fetched, page, latest, routes)
     except ReaderStopped:
         raise
     except ReaderError as exc:
-        return _unreadable(check, fetched, exc, routes)
-    return check.record(decision, loads, latest)
+        return _as_before(_unreadable(check, fetched, exc, routes), last_error)
+    return _as_before(check.record(decision, loads, latest), last_error)
+
+
+def _as_before(result: CheckResult, last_error: str | None) -> CheckResult:
+    """``result``, marked as a repeat when it fails exactly as the check before did: a
+    page that keeps failing the same way has nothing new to report until that changes."""
+    verdict = result.verdict
+    if verdict.kind is not Kind.ERROR or not last_error:
+        return result
+    said = verdict.summary.removeprefix("error: ")
+    if last_error not in (verdict.summary, said):
+        return result
+    return replace(result, is_repeat=True)
 
 
 def _unreadable(

@@ -14,13 +14,14 @@ import ipaddress
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from watcher.check.readers import ReaderPool
 from watcher.config import Settings, Watch
 from watcher.fetch import FetchOptions
 from watcher.guard import NetworkPolicy
-from watcher.read.extract import Article, extract_article, prepare_page
+from watcher.read.extract import LINE_PARTS, Article, extract_article, prepare_page, with_lines
 from watcher.read.locate import Locator, find_locator, reads_the_same
 from watcher.read.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # the store's models pull in SQLAlchemy, which no reader need
 # Bump when read_article can give another Article for the same HTML (a change to
 # extraction or normalisation): versions read under another reader are read again from
 # their raw body before they are compared, so an upgrade never reports an edit.
-READER = "2"
+READER = "3"
 
 
 def reader_key(watch: Watch) -> str:
@@ -115,13 +116,41 @@ def page_lines(html: str, watch: Watch, ignore: Sequence[re.Pattern[str]]) -> tu
 def snapshot_article(snapshot: Snapshot) -> Article:
     """The stored text of a version as an ``Article``."""
     paragraphs = tuple(p for p in snapshot.text.split("\n\n") if p) if snapshot.text else ()
-    return Article(
+    article = Article(
         title=snapshot.title,
         byline=snapshot.byline,
         published=snapshot.published,
         paragraphs=paragraphs,
         page_title=snapshot.page_title,
     )
+    return with_parts(article, snapshot.parts)
+
+
+def parts_json(article: Article) -> str:
+    """The parts of ``article`` kept beside its body (``Snapshot.parts``), as JSON."""
+    data: dict[str, object] = {
+        name: list(values) for name in LINE_PARTS if (values := getattr(article, name))
+    }
+    if article.is_fallback:
+        data["is_fallback"] = True
+    return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else ""
+
+
+def with_parts(article: Article, stored: str) -> Article:
+    """``article`` with the parts ``parts_json`` kept; "" or anything unreadable adds none
+    (a version stored by an older watcher: it is read again from its body to compare)."""
+    try:
+        data = json.loads(stored) if stored else {}
+    except ValueError:
+        return article
+    if not isinstance(data, dict):
+        return article
+    found = {
+        name: tuple(str(v) for v in values)
+        for name in LINE_PARTS
+        if isinstance(values := data.get(name), list)
+    }
+    return with_lines(replace(article, is_fallback=data.get("is_fallback") is True), found)
 
 
 def compare_rules(watch: Watch) -> tuple[re.Pattern[str], ...]:

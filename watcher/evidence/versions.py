@@ -20,15 +20,14 @@ from watcher.config import Watch
 from watcher.errors import StoreError, WatcherError
 from watcher.read.diff import Edit, Op, diff_texts, summarize_edits
 from watcher.read.extract import Article
-from watcher.read.normalize import normalize_article
+from watcher.read.normalize import compile_ignore, normalize_article
 from watcher.store.models import Change, Snapshot
 from watcher.store.store import Store
 
 logger = logging.getLogger(__name__)
 
-# The parts a comparison names, in the order a reader meets them. Captions are part of
-# the body text as extracted; the article model keeps no separate caption part.
-PARTS = ("headline", "byline", "date", "body")
+# The parts a comparison names, as a check names them; the body comes last.
+PARTS = ("headline", "byline", "date", "caption", "notes", "body")
 _SHORTEST_PREFIX = 8  # hex digits of a hash prefix that may name a version
 
 
@@ -53,6 +52,8 @@ class Comparison:
     parts: tuple[PartDiff, ...]
     words_added: int
     words_removed: int
+    # the watch's own ignore rules that removed text from either side before comparing
+    ignored: tuple[str, ...] = ()
 
     @property
     def changed_parts(self) -> tuple[str, ...]:
@@ -115,19 +116,39 @@ def compare_versions(
         after_read = _as_read(store, watch, new, reader)
     else:
         before_read, after_read = snapshot_article(old), snapshot_article(new)
-    before = normalize_article(before_read, rules).article
-    after = normalize_article(after_read, rules).article
+    before_normal = normalize_article(before_read, rules)
+    after_normal = normalize_article(after_read, rules)
+    before, after = before_normal.article, after_normal.article
     parts = tuple(
-        PartDiff(name, diff_texts(a, b))
-        for name, a, b in (
-            ("headline", before.title, after.title),
-            ("byline", before.byline, after.byline),
-            ("date", before.published, after.published),
-            ("body", before.text, after.text),
-        )
+        PartDiff(name, diff_texts(part_text(before, name), part_text(after, name)))
+        for name in PARTS
     )
     added, removed = summarize_edits(parts[-1].edits)
-    return Comparison(old, new, parts, added, removed)
+    own = {p.pattern for p in compile_ignore(watch.ignore)}
+    fired = (*before_normal.fired, *after_normal.fired)
+    ignored = tuple(dict.fromkeys(p for p in fired if p in own))
+    return Comparison(old, new, parts, added, removed, ignored)
+
+
+def part_text(article: Article, part: str) -> str:
+    """One part of ``article`` as text, one line per statement: as shown on the page, then
+    as stated in the metadata (marked so)."""
+    if part == "headline":
+        return "\n".join([article.title, *_stated(article, "headline")]).strip()
+    if part == "byline":
+        return "\n".join([article.byline, *article.bylines, *_stated(article, "author")]).strip()
+    if part == "date":
+        lines = [article.published, *article.datelines, *_stated(article, "published")]
+        return "\n".join(lines).strip()
+    if part == "caption":
+        return "\n".join(article.captions)
+    if part == "notes":
+        return "\n".join(article.notes)
+    return article.text
+
+
+def _stated(article: Article, key: str) -> list[str]:
+    return [f"(metadata) {line}" for line in article.stated if line.startswith(f"{key}: ")]
 
 
 def version_json(version: Snapshot) -> dict[str, Any]:
@@ -162,6 +183,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         "changed_parts": list(comparison.changed_parts),
         "words_added": comparison.words_added,
         "words_removed": comparison.words_removed,
+        "ignored": list(comparison.ignored),
         "parts": [
             {
                 "part": part.part,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
@@ -54,6 +54,8 @@ class Part(StrEnum):
     BYLINE = "byline"
     DATE = "date"
     BODY = "body"
+    CAPTION = "caption"  # picture captions in the article block
+    NOTES = "notes"  # lines of the article block the extractor leaves out of the body
 
 
 class State(StrEnum):
@@ -150,6 +152,10 @@ def classify_change(
     rules: DetectionRules,
 ) -> Verdict:
     """Compare the current observation with the stored baseline and name the event."""
+    if current.article is None and previous is not None and _answered_ok(current):
+        # A 200 with nothing to read where an article stood is the article gone (emptied),
+        # not an error: an error would repeat on every check while the page stays empty.
+        current = replace(current, article=_NOTHING)
     removed = _removal_of(current)
     if isinstance(removed, Verdict):
         return removed
@@ -205,6 +211,13 @@ def _removal_of(current: Observation) -> Verdict | tuple[Removal, str] | None:
     return None
 
 
+_NOTHING = Article(title="", byline="", published="", paragraphs=())
+
+
+def _answered_ok(current: Observation) -> bool:
+    return current.error is None and current.status is not None and 200 <= current.status < 300
+
+
 def _reason(status: int) -> str:
     return {404: "Not Found", 410: "Gone"}.get(status, "")
 
@@ -249,6 +262,13 @@ def _content_removal(
         return (
             Removal.EMPTIED,
             f"removed: the article text vanished ({100 * kept:.0f}% of it is left)",
+        )
+    if article.is_fallback and not reference.is_fallback:
+        # No article is found on the page any more, and what it shows instead (its menu,
+        # its teasers, a footer) is mostly not the article: reduced to furniture.
+        return (
+            Removal.EMPTIED,
+            f"removed: only the page's furniture is left ({100 * kept:.0f}% of the article)",
         )
     return None
 
@@ -378,20 +398,28 @@ def resemblance(a: Article, b: Article) -> float:
 
 def _compare(old: Article, new: Article) -> Verdict:
     parts: list[Part] = []
+    where: dict[Part, str] = {}
     headline_edits: tuple[Edit, ...] = ()
-    if old.title != new.title:
-        parts.append(Part.HEADLINE)
+    for part, shown, stated in (
+        (Part.HEADLINE, old.title != new.title, _stated(old, new, "headline")),
+        (Part.BYLINE, _shown_bylines(old, new), _stated_byline(old, new)),
+        (Part.DATE, _shown_dates(old, new), _stated_date(old, new)),
+    ):
+        if shown or stated:
+            parts.append(part)
+            where[part] = _where(shown=shown, stated=stated)
+    if Part.HEADLINE in parts and old.title != new.title:
         headline_edits = diff_texts(old.title, new.title)
-    if old.byline != new.byline:
-        parts.append(Part.BYLINE)
-    if old.published and new.published and _day(old.published) != _day(new.published):
-        parts.append(Part.DATE)
     edits: tuple[Edit, ...] = ()
     added = removed = 0
     if old.text != new.text and _without_spaces(old.text) != _without_spaces(new.text):
         parts.append(Part.BODY)
         edits = diff_texts(old.text, new.text)
         added, removed = summarize_edits(edits)
+    if _lines_changed(old.captions, new.captions, old, new):
+        parts.append(Part.CAPTION)
+    if _lines_changed(old.notes, new.notes, old, new):
+        parts.append(Part.NOTES)
     if not parts:
         return Verdict(Kind.UNCHANGED)
     return Verdict(
@@ -399,23 +427,128 @@ def _compare(old: Article, new: Article) -> Verdict:
         parts=tuple(parts),
         words_added=added,
         words_removed=removed,
-        summary=_change_summary(parts, old, new, added, removed),
+        summary=_change_summary(parts, where, old, new, added, removed),
         edits=edits,
         headline_edits=headline_edits,
     )
 
 
-def _change_summary(parts: list[Part], old: Article, new: Article, added: int, removed: int) -> str:
+def _stated(old: Article, new: Article, key: str) -> bool:
+    """Whether the metadata states ``key`` otherwise: a statement gone and another in its
+    place. One of several statements dropped (a template that stops repeating the date in
+    its microdata) is not a new value."""
+    before, after = set(_statements(old, key)), set(_statements(new, key))
+    return bool(before - after) and bool(after - before)
+
+
+def _statements(article: Article, key: str) -> tuple[str, ...]:
+    prefix = f"{key}: "
+    return tuple(line[len(prefix) :] for line in article.stated if line.startswith(prefix))
+
+
+def _stated_byline(old: Article, new: Article) -> bool:
+    return old.byline != new.byline or _stated(old, new, "author")
+
+
+def _stated_date(old: Article, new: Article) -> bool:
+    """The stated publication day, or the stated moment with its time of day."""
+    if old.published and new.published and _day(old.published) != _day(new.published):
+        return True
+    return _stated(old, new, "published")
+
+
+def _shown_bylines(old: Article, new: Article) -> bool:
+    return _lines_differ(old.bylines, new.bylines)
+
+
+def _shown_dates(old: Article, new: Article) -> bool:
+    """A dateline shown that reads otherwise: one line gone and another in its place. A
+    dateline that vanished (it turned into "3 minutes ago", dropped as volatile) or one
+    that appeared where a relative time stood is not a new date."""
+    before = {_without_spaces(t) for t in old.datelines}
+    after = {_without_spaces(t) for t in new.datelines}
+    return bool(before - after) and bool(after - before)
+
+
+def _lines_differ(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
+    """Lines differ in what a reader reads, not in how the layout spaces or orders them
+    (a list of author links reshuffled is the same credits)."""
+    return old != new and sorted(_without_spaces(t) for t in old) != sorted(
+        _without_spaces(t) for t in new
+    )
+
+
+def _lines_changed(
+    before: tuple[str, ...], after: tuple[str, ...], old: Article, new: Article
+) -> bool:
+    """Lines of a part (captions, notes) that differ, leaving out a line that only moved
+    between the part and the body: the extractor drew the body's edge elsewhere, and the
+    body's own change (if any) is reported as the body's."""
+    if not _lines_differ(before, after):
+        return False
+    old_lines = {_without_spaces(t) for t in before}
+    new_lines = {_without_spaces(t) for t in after}
+    old_body, new_body = _without_spaces(old.text), _without_spaces(new.text)
+    added = [t for t in new_lines - old_lines if t not in old_body]
+    removed = [t for t in old_lines - new_lines if t not in new_body]
+    return bool(added or removed)
+
+
+def _where(*, shown: bool, stated: bool) -> str:
+    if shown and stated:
+        return "shown on the page and stated in metadata"
+    if shown:
+        return "shown on the page; metadata unchanged"
+    return "stated in metadata; shown on the page unchanged"
+
+
+def _change_summary(
+    parts: list[Part],
+    where: dict[Part, str],
+    old: Article,
+    new: Article,
+    added: int,
+    removed: int,
+) -> str:
     pieces = []
     if Part.HEADLINE in parts:
-        pieces.append(f"headline changed: {old.title!r} -> {new.title!r}")
+        if old.title != new.title:
+            pieces.append(f"headline changed: {old.title!r} -> {new.title!r}")
+        else:
+            pieces.append(f"headline changed ({where[Part.HEADLINE]})")
     if Part.BYLINE in parts:
-        pieces.append(f"byline changed: {old.byline!r} -> {new.byline!r}")
+        before, after = _shown_or_stated(old.bylines, old.byline, new.bylines, new.byline)
+        pieces.append(f"byline changed ({where[Part.BYLINE]}): {before!r} -> {after!r}")
     if Part.DATE in parts:
-        pieces.append(f"date changed: {old.published!r} -> {new.published!r}")
+        before, after = _shown_or_stated(old.datelines, old.published, new.datelines, new.published)
+        pieces.append(f"date changed ({where[Part.DATE]}): {before!r} -> {after!r}")
     if Part.BODY in parts:
         pieces.append(f"body edited: +{added} -{removed} words")
+    if Part.CAPTION in parts:
+        pieces.append(f"caption changed: {_first_new(old.captions, new.captions)!r}")
+    if Part.NOTES in parts:
+        pieces.append(f"notes changed: {_first_new(old.notes, new.notes)!r}")
     return "; ".join(pieces)
+
+
+def _shown_or_stated(
+    old_shown: tuple[str, ...], old_stated: str, new_shown: tuple[str, ...], new_stated: str
+) -> tuple[str, str]:
+    if old_shown != new_shown:
+        return " | ".join(old_shown), " | ".join(new_shown)
+    return old_stated, new_stated
+
+
+def _first_new(old: tuple[str, ...], new: tuple[str, ...]) -> str:
+    """The first line of ``new`` that ``old`` lacks (or the first line ``new`` lost)."""
+    before, after = set(old), set(new)
+    for line in new:
+        if line not in before:
+            return line[:120]
+    for line in old:
+        if line not in after:
+            return f"removed: {line[:110]}"
+    return ""
 
 
 def _without_spaces(text: str) -> str:

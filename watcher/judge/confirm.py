@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from watcher.read.extract import Article
+from watcher.read.extract import LINE_PARTS, Article, with_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,18 @@ def mask_volatile(baseline: Article, first: Article, second: Article) -> Masked:
         masked_base = replace(masked_base, published="")
         masked_current = replace(masked_current, published="")
         shown.append("<published>")
+    # So are lines of the other parts that differ between them (a teaser in the article
+    # block, a dateline that reads "3 minutes ago" on one load): the part's other lines
+    # are still compared.
+    for name in LINE_PARTS:
+        one, other = getattr(first, name), getattr(second, name)
+        if one == other:
+            continue
+        changing = set(one) ^ set(other)
+        kept = tuple(t for t in getattr(masked_base, name) if t not in changing)
+        masked_base = with_lines(masked_base, {name: kept})
+        masked_current = with_lines(masked_current, {name: tuple(t for t in other if t in one)})
+        shown.append(f"<{name}>")
     return Masked(masked_base, masked_current, tuple(shown))
 
 
@@ -77,6 +89,7 @@ def same_content(first: Article | None, second: Article | None) -> bool:
         and first.byline == second.byline
         and first.published == second.published
         and first.paragraphs == second.paragraphs
+        and all(getattr(first, name) == getattr(second, name) for name in LINE_PARTS)
     )
 
 
@@ -99,14 +112,25 @@ def is_extraction_shift(
     """
     if (old.title, old.published) != (new.title, new.published):
         return False
-    before, after = set(old.paragraphs), set(new.paragraphs)
-    gone = [p for p in old.paragraphs if p not in after]
-    joined = [p for p in new.paragraphs if p not in before]
+    # the body, and the lines the extractor may draw in or out of it with the same move
+    old_lines = (*old.paragraphs, *old.notes, *old.captions)
+    new_lines = (*new.paragraphs, *new.notes, *new.captions)
+    before, after = set(old_lines), set(new_lines)
+    gone = [p for p in old_lines if p not in after]
+    joined = [p for p in new_lines if p not in before]
+    # credits shown are read out of longer lines ("By A · Nov 19"): found anywhere
+    credits_gone = [b for b in old.bylines if b not in new.bylines]
+    credits_joined = [b for b in new.bylines if b not in old.bylines]
     byline_moved = old.byline != new.byline
-    if not gone and not joined and not byline_moved:
+    if not (gone or joined or credits_gone or credits_joined or byline_moved):
         return False  # the same paragraphs in another order: an editorial change
     old_text, new_text = _PageText.of(old_page), _PageText.of(new_page)
     if not (all(new_text.holds(p) for p in gone) and all(old_text.holds(p) for p in joined)):
+        return False
+    if not (
+        all(_compact(b) in new_text.text for b in credits_gone)
+        and all(_compact(b) in old_text.text for b in credits_joined)
+    ):
         return False
     if not byline_moved:
         return True
@@ -114,6 +138,16 @@ def is_extraction_shift(
     old_folded, new_folded = old_text.text.casefold(), new_text.text.casefold()
     names = [n.casefold() for byline in (old.byline, new.byline) for n in _names(byline)]
     return bool(names) and all(n in old_folded and n in new_folded for n in names)
+
+
+def only_furniture(old: Article, new: Article, old_page: Sequence[str]) -> bool:
+    """True when every paragraph read now that the old article did not have stood on the
+    old page already: the article is gone and what is read in its place is the page's
+    furniture (navigation, teasers, a footer), not a rewrite, which brings new text."""
+    before = set(old.paragraphs)
+    joined = [p for p in new.paragraphs if p not in before]
+    page = _PageText.of(old_page)
+    return bool(joined) and all(page.holds(p) for p in joined)
 
 
 def _names(byline: str) -> list[str]:

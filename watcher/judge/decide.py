@@ -116,6 +116,9 @@ class Stored:
     state: State
     removal: Removal | None
     locator: str | None  # ``Page.locator``: where the article was found last time
+    # the stored version's answer: a fetch that answers otherwise gets full classification
+    status: int | None = None
+    final_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +177,14 @@ class _Seen:
 
 def decide(obs: Observations) -> Decision | Ask:
     """The verdict on ``obs``, or the next piece of evidence needed to reach it."""
-    if obs.is_unmodified or obs.reads_as_before is True:
+    if obs.is_unmodified or (obs.reads_as_before is True and _answers_as_stored(obs)):
         return Decision(_unchanged(obs.stored), routes=obs.routes)
-    if obs.stored is not None and obs.stored.state is State.OK and obs.reads_as_before is UNASKED:
+    if (
+        obs.stored is not None
+        and obs.stored.state is State.OK
+        and obs.reads_as_before is UNASKED
+        and _answers_as_stored(obs)
+    ):
         return Ask(Evidence.QUICK_READ)
     if obs.baseline is UNASKED:
         return Ask(Evidence.BASELINE)
@@ -233,6 +241,24 @@ def _finish(obs: Observations, seen: _Seen, unconfirmed: bool) -> Decision | Ask
     )
 
 
+def _answers_as_stored(obs: Observations) -> bool:
+    """Status first: the quick re-read only vouches for a fetch that answers like the stored
+    version (the same status class and final URL). A 404, 410 or 451 that still serves the
+    old article's HTML is a removal, and an unchanged body must never hide it."""
+    stored = obs.stored
+    if stored is None:
+        return False
+    if stored.status is None:
+        return True  # not known: the quick re-read alone decides, as before
+    same_class = stored.status // 100 == obs.first.status // 100
+    same_status = stored.status == obs.first.status or obs.first.status not in _REMOVAL_STATUSES
+    return same_class and same_status and stored.final_url == obs.first.final_url
+
+
+# Statuses that are a verdict by themselves, whatever the body says.
+_REMOVAL_STATUSES = frozenset({404, 410, 451})
+
+
 def _unchanged(stored: Stored | None) -> Verdict:
     if stored is not None and stored.state is State.REMOVED:
         return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=stored.removal)
@@ -261,6 +287,28 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
             not_found = _compared(not_found, obs.ignore)
         observation = replace(observation, page_lines=load.page_lines, not_found=not_found)
     verdict = _classify(baseline, observation, obs.rules)
+    if (
+        verdict.kind is Kind.CHANGED
+        and Part.BODY in verdict.parts
+        and compared is not None
+        and baseline is not None
+        and baseline.state is State.OK
+        and obs.mode == "article"
+        and _mostly_gone(baseline, compared)
+    ):
+        # Most of the article is gone: if all that is read in its place stood on the
+        # stored page already (its menu, its teasers), the page was reduced to furniture.
+        if obs.page_texts is UNASKED:
+            return Ask(Evidence.PREVIOUS_PAGE, which)
+        if obs.page_texts is not None and confirm.only_furniture(
+            baseline.article, compared, obs.page_texts[0]
+        ):
+            verdict = Verdict(
+                Kind.REMOVED,
+                state=State.REMOVED,
+                removal=Removal.EMPTIED,
+                summary="removed: only the page's furniture is left, all of it there before",
+            )
     return _Seen(stored, compared, verdict, load=which)
 
 
@@ -362,14 +410,15 @@ def _not_confirmed(obs: Observations, seen: _Seen) -> _Seen:
 
 
 def _extraction_shift(obs: Observations, seen: _Seen) -> bool | Ask:
-    """A body or byline change whose text was on both pages: the extractor moved, not the
-    text. Only asked of article-mode changes that touch neither headline nor date."""
+    """A change of body, byline, captions or notes whose text was on both pages: the
+    extractor drew the article's edges elsewhere, the text did not move. Only asked of
+    article-mode changes that touch neither headline nor date."""
     verdict = seen.verdict
     baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
     if (
         verdict.kind is not Kind.CHANGED
         or not verdict.parts
-        or not set(verdict.parts) <= {Part.BODY, Part.BYLINE}
+        or not set(verdict.parts) <= {Part.BODY, Part.BYLINE, Part.CAPTION, Part.NOTES}
         or obs.mode != "article"
         or baseline is None
         or baseline.state is not State.OK
@@ -417,12 +466,28 @@ def _flipped_back_to(obs: Observations, seen: _Seen) -> Earlier | Ask | None:
 
 def _same_part(part: Part, one: Article, other: Article) -> bool:
     if part is Part.HEADLINE:
-        return one.title == other.title
+        return one.title == other.title and _said(one, "headline") == _said(other, "headline")
     if part is Part.BYLINE:
-        return one.byline == other.byline
+        return (one.byline, one.bylines, _said(one, "author")) == (
+            other.byline,
+            other.bylines,
+            _said(other, "author"),
+        )
     if part is Part.DATE:
-        return one.published[:10] == other.published[:10]
+        return (one.published[:10], one.datelines, _said(one, "published")) == (
+            other.published[:10],
+            other.datelines,
+            _said(other, "published"),
+        )
+    if part is Part.CAPTION:
+        return one.captions == other.captions
+    if part is Part.NOTES:
+        return one.notes == other.notes
     return one.paragraphs == other.paragraphs
+
+
+def _said(article: Article, key: str) -> tuple[str, ...]:
+    return tuple(line for line in article.stated if line.startswith(f"{key}: "))
 
 
 def _locator(obs: Observations, seen: _Seen, unconfirmed: bool) -> str | _Keep | Ask | None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 import lxml.html
 from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
+
+from watcher.read.parts import read_parts, stated_parts
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,14 @@ class Article:
     # article mode found no article and fell back to the visible page text: a soft-404,
     # a removal notice or a redesign; the classifier weighs it, extraction only reports it
     is_fallback: bool = False
+    # The other parts, as a reader sees them (watcher.read.parts): credits and dates shown
+    # near the headline, picture captions and the lines of the article block the extractor
+    # left out; and what the metadata states ("author: …", "published: …", "headline: …").
+    bylines: tuple[str, ...] = ()
+    datelines: tuple[str, ...] = ()
+    captions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    stated: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -45,6 +56,20 @@ class Article:
 
 
 _EMPTY = Article(title="", byline="", published="", paragraphs=())
+# The parts that are lines of their own, besides the body's paragraphs.
+LINE_PARTS = ("bylines", "datelines", "captions", "notes", "stated")
+
+
+def with_lines(article: Article, lines: Mapping[str, tuple[str, ...]]) -> Article:
+    """``article`` with the ``LINE_PARTS`` named in ``lines`` replaced."""
+    return replace(
+        article,
+        bylines=lines.get("bylines", article.bylines),
+        datelines=lines.get("datelines", article.datelines),
+        captions=lines.get("captions", article.captions),
+        notes=lines.get("notes", article.notes),
+        stated=lines.get("stated", article.stated),
+    )
 
 
 def extract_article(
@@ -131,15 +156,30 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
     text = getattr(doc, "text", None)
     paragraphs = _split_lines(text) if isinstance(text, str) else ()
     paragraphs = _without_title_lines(paragraphs, title, page_title)
+    lines = visible_blocks(root)
     if paragraphs:
-        return Article(title, byline, published, paragraphs, page_title)
+        parts = read_parts(root, lines, title, paragraphs)
+        return Article(
+            title,
+            byline,
+            published,
+            paragraphs,
+            page_title,
+            bylines=parts.bylines,
+            datelines=parts.datelines,
+            captions=parts.captions,
+            notes=parts.notes,
+            stated=parts.stated,
+        )
+    # no article found: the whole page is read, so only the metadata is a part of its own
     return Article(
         title=title,
         byline=byline,
         published=published,
-        paragraphs=tuple(_visible_paragraphs(root)),
+        paragraphs=tuple(text for text, _ in lines),
         page_title=page_title,
         is_fallback=True,
+        stated=stated_parts(root),
     )
 
 
@@ -475,8 +515,23 @@ def _is_hidden(el: lxml.html.HtmlElement) -> bool:
 
 def _visible_paragraphs(top: lxml.html.HtmlElement) -> list[str]:
     """Visible text under ``top``, one paragraph per block; iterative, so depth is no limit."""
-    paragraphs: list[str] = []
+    return [text for text, _ in visible_blocks(top)]
+
+
+def visible_blocks(top: lxml.html.HtmlElement) -> list[tuple[str, lxml.html.HtmlElement]]:
+    """Visible text under ``top``, one line per block, each with the element its first
+    text node renders in (where a reader sees the line stand)."""
+    return list(iter_visible_blocks(top))
+
+
+def iter_visible_blocks(
+    top: lxml.html.HtmlElement,
+) -> Iterator[tuple[str, lxml.html.HtmlElement]]:
+    """``visible_blocks``, line by line: a caller that needs only the first lines stops
+    the walk there."""
+    paragraphs: deque[tuple[str, lxml.html.HtmlElement]] = deque()
     buffer: list[str] = []
+    owner: list[lxml.html.HtmlElement] = []
     pre_depth = 0
 
     def flush() -> None:
@@ -484,17 +539,21 @@ def _visible_paragraphs(top: lxml.html.HtmlElement) -> list[str]:
             text = _clean("".join(buffer))
             buffer.clear()
             if text:
-                paragraphs.append(text)
+                paragraphs.append((text, owner[0] if owner else top))
+        owner.clear()
 
-    def add(text: str | None) -> None:
+    def add(text: str | None, where: lxml.html.HtmlElement) -> None:
         if not text:
             return
+        if not owner and text.strip():
+            owner.append(where)
         if pre_depth:
             # preformatted lines are the paragraphs there; HTML keeps their line breaks
             first, *rest = text.split("\n")
             buffer.append(first)
             for line in rest:
                 flush()
+                owner.append(where)
                 buffer.append(line)
         else:
             buffer.append(text)
@@ -513,7 +572,7 @@ def _visible_paragraphs(top: lxml.html.HtmlElement) -> list[str]:
             if tag == "pre":
                 pre_depth += 1
             if tag:
-                add(el.text)
+                add(el.text, el)
             continue
         if el is skipped:
             skipped = None  # no box, so no line break either: text around it runs on
@@ -522,9 +581,12 @@ def _visible_paragraphs(top: lxml.html.HtmlElement) -> list[str]:
             if tag == "pre":
                 pre_depth -= 1
         if el is not top:
-            add(el.tail)
+            parent = el.getparent()
+            add(el.tail, parent if parent is not None else el)
+        while paragraphs:
+            yield paragraphs.popleft()
     flush()
-    return paragraphs
+    yield from paragraphs
 
 
 def _page_title(root: lxml.html.HtmlElement) -> str:

@@ -20,11 +20,20 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-from watcher.read.extract import DATE_KEYS, Article, elements_named, stated_date, visible_paragraphs
+from watcher.read.extract import (
+    DATE_KEYS,
+    Article,
+    elements_named,
+    iter_visible_blocks,
+    stated_date,
+    visible_blocks,
+    visible_paragraphs,
+)
 from watcher.read.normalize import compact_text, normalize_article, normalize_text
+from watcher.read.parts import HEAD_LINES, article_element, head_indexes, stated_parts
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
-_FORMAT = "1"
+_FORMAT = "2"
 # A text node this long that occurs in the article places the article in the page; shorter
 # ones ("Home", "Reuters") occur anywhere and only count when they are a whole paragraph.
 _MIN_PLACING_CHARS = 12
@@ -92,7 +101,7 @@ def find_locator(
     if box is None or box.tag in ("html", "body"):
         return None
     anchor, steps = _path(root, box)
-    reading = _Reading(box, _statements(root), salt)
+    reading = _Reading(box, _statements(root, ignore), salt)
     return Locator(anchor, steps, reading.digest(ignore), reading.verbatim())
 
 
@@ -112,7 +121,7 @@ def reads_the_same(
     boxes = _resolve(root, locator)
     if not boxes:
         return False
-    statements = _statements(root)  # before any block's scripts are stripped
+    statements = _statements(root, ignore)  # before any block's scripts are stripped
     readings = [_Reading(box, statements, salt) for box in boxes]
     # Reading lines and applying the ignore rules is most of the cost; a block whose
     # whole text is as it was reads as it did, so try that first.
@@ -137,6 +146,30 @@ def _text_nodes(root: lxml.html.HtmlElement) -> Iterable[tuple[str, lxml.html.Ht
         parent = el.getparent()
         if el.tail and not el.tail.isspace() and parent is not None and parent.tag not in _SKIP:
             yield _compact(el.tail), parent
+
+
+def _lines_to_headlines(
+    root: lxml.html.HtmlElement, headings: list[lxml.html.HtmlElement]
+) -> list[tuple[str, lxml.html.HtmlElement]]:
+    """The page's visible lines up to the last headline's neighbourhood: the walk stops
+    there, so a quick re-read does not read the whole page to cover it."""
+    body = root.find("body")
+    walk = iter_visible_blocks(body if body is not None else root)
+    if not headings:
+        return []
+    last = headings[-1]
+    lines: list[tuple[str, lxml.html.HtmlElement]] = []
+    after = -1  # lines read since the last headline's own lines
+    for line in walk:
+        lines.append(line)
+        owner = line[1]
+        if owner is last or any(a is last for a in owner.iterancestors()):
+            after = 0
+        elif after >= 0:
+            after += 1
+            if after > HEAD_LINES:
+                break
+    return lines
 
 
 def _region(root: lxml.html.HtmlElement, article: Article) -> lxml.html.HtmlElement | None:
@@ -246,9 +279,17 @@ _AUTHORISH = re.compile(
 _MAX_STATEMENT_CHARS = 2000
 
 
-def _statements(root: lxml.html.HtmlElement) -> str:
-    """Everywhere the headline, byline or date may be read from, anywhere on the page."""
-    found = [f"published={stated_date(root)}"]  # the day the article is dated by
+def _statements(root: lxml.html.HtmlElement, ignore: Sequence[re.Pattern[str]]) -> str:
+    """Everywhere the headline, byline or date may be read from, anywhere on the page: the
+    metadata, and the lines a reader sees with each headline (``parts.head_indexes``)."""
+    found = [f"published={stated_date(root)}", *stated_parts(root)]
+    headings = list(root.iter("h1"))
+    lines = _lines_to_headlines(root, headings)
+    near = [lines[i][0] for h1 in headings for i in head_indexes(lines, h1)]
+    # the article element around a headline: its captions and notes are compared too
+    boxes = {id(box): box for h1 in headings if (box := article_element(h1)) is not None}
+    near += [text for box in boxes.values() for text, _ in visible_blocks(box)]
+    found += normalize_article(Article("", "", "", tuple(near)), ignore).article.paragraphs
     for el in _META(root):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
         if key in _TITLE_KEYS or key in _AUTHOR_KEYS or key in DATE_KEYS:

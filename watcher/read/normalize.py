@@ -80,6 +80,12 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
         for p in article.paragraphs
         if (kept := _apply_ignore(normalize_text(p), ignore, fired))
     )
+
+    def lines(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            kept for v in values if (kept := _apply_ignore(normalize_text(v), ignore, fired))
+        )
+
     result = Article(
         title=title,
         byline=byline,
@@ -87,6 +93,11 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
         paragraphs=paragraphs,
         page_title=normalize_text(article.page_title),
         is_fallback=article.is_fallback,
+        bylines=lines(article.bylines),
+        datelines=lines(article.datelines),
+        captions=lines(article.captions),
+        notes=lines(article.notes),
+        stated=tuple(t for v in article.stated if (t := normalize_text(v))),
     )
     ordered = tuple(dict.fromkeys(p.pattern for p in ignore if p.pattern in fired))
     return Normalized(article=result, fired=ordered)
@@ -145,6 +156,8 @@ BUILTIN_IGNORE: tuple[str, ...] = (
     # a paragraph of counters only: "1,234 views · 56 comments", "Comments (12)"
     rf"(?i)^(?:\d[\d,.]*\s*[km]?\s+{_COUNT_EN}{_SEPARATOR})+$",
     rf"(?i)^(?:{_COUNT_EN}\s*[:(]?\s*\d[\d,.]*[km]?\s*\)?{_SEPARATOR})+$",
+    # a count of commenters in brackets beside a dateline: "我有话说(1307人参与)"
+    r"[(（]\s*\d[\d,.]*\s*[万千]?\s*人参与\s*[)）]",
     # a counter set off by a separator at the end of a byline or dateline: "Jane Doe | 56 comments"
     rf"(?i)\s*[·•|]\s*\d[\d,.]*\s*[km]?\s+{_COUNT_EN}\b",
     # a live clock on a line of its own: "14:32", "2:05 PM EST"

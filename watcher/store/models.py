@@ -131,6 +131,9 @@ class Snapshot(SQLModel, table=True):
     # the normalised body (at most settings.max_text), compressed: column ``text_zstd``
     text: str = Field(default="", sa_column=Column("text_zstd", CompressedText, nullable=False))
     text_sha256: str = Field(default="", max_length=64)
+    # the other parts of the article as JSON (bylines and datelines as shown, captions,
+    # notes, metadata statements): watcher.check.reading.snapshot_article reads them back
+    parts: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # how ``title``..``text`` were read (watcher.check.reading.reader_key): a version read by
     # another extractor or with other watch settings is re-read from its raw body
     reader: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))

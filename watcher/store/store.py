@@ -66,6 +66,7 @@ class VersionRecord:
     published: str
     page_title: str
     text: str  # the article's paragraphs, blank-line separated
+    parts: str = ""  # the article's other parts, as JSON (``reading.parts_json``)
     reader: str = ""  # how ``text`` was read from the body (``reading.reader_key``)
     locator: str | None = None  # where the article stands in this page, for quick re-reads
 
@@ -713,6 +714,7 @@ def _snapshot(page_id: int, version: VersionRecord, body_sha256: str) -> Snapsho
         page_title=version.page_title,
         text=version.text,
         text_sha256=hashlib.sha256(version.text.encode("utf-8")).hexdigest(),
+        parts=version.parts,
         reader=version.reader,
     )
 

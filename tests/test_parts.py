@@ -1,0 +1,306 @@
+"""The parts of an article a reader sees, checked end to end: a real local HTTP server, the
+real store, reader processes. Each test is named after the change it contains."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import shared_readers
+from tests.parts_site import (
+    NAV,
+    PARAGRAPHS,
+    STANDFIRST,
+    TEASERS,
+    Parts,
+    article_page,
+    furniture_page,
+)
+from watcher.alerts.message import kind_label
+from watcher.check.pipeline import CheckResult, check_page
+from watcher.config import Settings, Watch
+from watcher.judge.classify import (
+    Baseline,
+    Kind,
+    Observation,
+    Part,
+    Removal,
+    State,
+    classify_change,
+)
+from watcher.judge.phrases import shipped_phrases
+from watcher.read.extract import Article, extract_article
+from watcher.read.normalize import builtin_ignore, normalize_article
+from watcher.store.store import Store
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+SETTINGS = Settings(
+    timeout=timedelta(seconds=5), deadline=timedelta(seconds=10), allow_private=True
+)
+SHOWN_ONLY = "shown on the page; metadata unchanged"
+
+
+class Site:
+    """One page whose answer (status and body) the test sets before each check."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.status, self.body = 200, ""
+        self.url = server.url_for("/world/minister-resigns")
+        server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
+
+    def _handle(self, request: Request) -> Response:
+        if request.path != "/world/minister-resigns":
+            return Response("<h1>Not Found</h1>", status=404, content_type="text/html")
+        return Response(self.body, status=self.status, content_type="text/html; charset=utf-8")
+
+    def serve(self, body: str, status: int = 200) -> None:
+        self.status, self.body = status, body
+
+
+class Checker:
+    """Successive checks of the page, a minute apart."""
+
+    def __init__(self, store: Store, site: Site, session: requests.Session, **watch: object):
+        self.store, self.session = store, session
+        self.watch = Watch.model_validate({"url": site.url, **watch})
+        self.page_id = store.sync_pages([(self.watch.url, self.watch.label)], T0)[self.watch.url]
+        self.now = T0
+
+    def __call__(self) -> CheckResult:
+        self.now += timedelta(minutes=1)
+        return check_page(
+            self.store,
+            self.session,
+            self.watch,
+            SETTINGS,
+            page_id=self.page_id,
+            now=self.now,
+            routes=("desk",),
+            reader=shared_readers(),
+        )
+
+
+@pytest.fixture
+def site(httpserver: HTTPServer) -> Site:
+    return Site(httpserver)
+
+
+@pytest.fixture
+def check(db: Store, site: Site) -> Iterator[Checker]:
+    """A watch of the page, already checked twice on its first version (so placed)."""
+    with requests.Session() as session:
+        checker = Checker(db, site, session)
+        site.serve(article_page())
+        assert checker().verdict.kind is Kind.NEW
+        assert checker().verdict.kind is Kind.UNCHANGED
+        yield checker
+
+
+def changed(check: Checker, site: Site, parts: Parts) -> CheckResult:
+    site.serve(article_page(parts))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED, result.verdict.summary
+    return result
+
+
+def test_byline_shown_only(check: Checker, site: Site) -> None:
+    """The byline shown under the headline changes while the author metadata does not."""
+    result = changed(check, site, Parts().but(byline="John Roe"))
+    assert result.verdict.parts == (Part.BYLINE,)
+    assert f"byline changed ({SHOWN_ONLY})" in result.verdict.summary
+    assert "John Roe" in result.verdict.summary
+
+
+def test_dateline_shown_only(check: Checker, site: Site) -> None:
+    """The day of the dateline shown under the headline moves; date metadata unchanged."""
+    result = changed(check, site, Parts().but(dateline="November 20, 2019 13:43"))
+    assert result.verdict.parts == (Part.DATE,)
+    assert f"date changed ({SHOWN_ONLY})" in result.verdict.summary
+
+
+def test_published_time_edit(check: Checker, site: Site) -> None:
+    """The stated time of publication moves by an hour, shown and in metadata alike: the
+    time of day is compared, not only the day."""
+    moved = Parts().but(
+        dateline="November 19, 2019 14:43", meta_published="2019-11-19T14:43:00+00:00"
+    )
+    result = changed(check, site, moved)
+    assert result.verdict.parts == (Part.DATE,)
+    assert "shown on the page and stated in metadata" in result.verdict.summary
+
+
+def test_metadata_date_only(check: Checker, site: Site) -> None:
+    """Only the metadata's publication time changes (same day); nothing shown moves."""
+    result = changed(check, site, Parts().but(meta_published="2019-11-19T09:15:00+00:00"))
+    assert result.verdict.parts == (Part.DATE,)
+    assert "stated in metadata; shown on the page unchanged" in result.verdict.summary
+
+
+def test_caption_edit(check: Checker, site: Site) -> None:
+    """A name in the picture caption of the article changes."""
+    caption = "The river bridge on Tuesday, photographed by John Smyth."
+    result = changed(check, site, Parts().but(caption=caption))
+    assert result.verdict.parts == (Part.CAPTION,)
+    assert "Smyth" in result.verdict.summary
+
+
+def test_notes_paragraph_edit(check: Checker, site: Site) -> None:
+    """A correction line inside the article that the extractor leaves out of the body
+    changes: it is compared as the article's notes, not ignored."""
+    note = "Correction: an earlier version of this story gave the wrong contract value."
+    result = changed(check, site, Parts().but(note=note))
+    assert result.verdict.parts == (Part.NOTES,)
+
+
+def test_boilerplate_edit_is_not_a_change(check: Checker, site: Site) -> None:
+    """The footer outside the article changes: nothing a reader reads as the story."""
+    site.serve(article_page(Parts().but(footer="© 2027 Example News. All rights reserved.")))
+    result = check()
+    assert result.verdict.kind is Kind.UNCHANGED, result.verdict.summary
+
+
+@pytest.mark.parametrize(("status", "removal"), [(404, Removal.GONE), (410, Removal.GONE)])
+def test_status_404_same_body(check: Checker, site: Site, status: int, removal: Removal) -> None:
+    """A 404 (or 410) that still serves the article's HTML is a removal: the quick re-read
+    matching the body must not hide the status."""
+    site.serve(article_page(), status=status)
+    result = check()
+    assert (result.verdict.kind, result.verdict.removal) == (Kind.REMOVED, removal)
+    site.serve(article_page())
+    assert check().verdict.kind is Kind.RESTORED
+
+
+def test_status_451_same_body(check: Checker, site: Site) -> None:
+    """A 451 serving the same HTML is removed for legal reasons, not unchanged."""
+    site.serve(article_page(), status=451)
+    result = check()
+    assert (result.verdict.kind, result.verdict.removal) == (Kind.REMOVED, Removal.LEGAL)
+
+
+def test_emptied_to_furniture(check: Checker, site: Site) -> None:
+    """The article is gone and only the site's furniture is left (its menu, its most-read
+    list with the story's own teaser): removed, emptied."""
+    site.serve(furniture_page())
+    result = check()
+    assert (result.verdict.kind, result.verdict.removal) == (Kind.REMOVED, Removal.EMPTIED)
+    assert result.verdict.summary.startswith("removed:")
+
+
+def test_stays_removed_silent(db: Store, check: Checker, site: Site) -> None:
+    """A page answering 200 with nothing to read is removed (emptied), not an error; while
+    it stays so, later checks report nothing new and alert nobody again."""
+    site.serve("")
+    first = check()
+    assert (first.verdict.kind, first.verdict.removal) == (Kind.REMOVED, Removal.EMPTIED)
+    alerts = len(db.outbox.alerts(check.page_id))
+    for body in ("", " ", "<html><body></body></html>"):
+        site.serve(body)
+        again = check()
+        assert again.verdict.kind is Kind.UNCHANGED, again.verdict.summary
+        assert again.verdict.summary == ""
+    assert len(db.outbox.alerts(check.page_id)) == alerts
+    site.serve(article_page())
+    assert check().verdict.kind is Kind.RESTORED
+
+
+def test_keeps_failing_the_same_way_is_a_repeat(check: Checker, site: Site) -> None:
+    """A page that fails again exactly as at the check before reports nothing new (the
+    result says it is a repeat, as ``check --json`` does); another failure is news."""
+    site.serve("<h1>Service unavailable</h1>", status=503)
+    assert not check().is_repeat
+    again = check()
+    assert (again.verdict.kind, again.is_repeat) == (Kind.ERROR, True)
+    site.serve("<h1>Internal error</h1>", status=500)
+    assert not check().is_repeat
+    site.serve(article_page())
+    assert check().verdict.kind is Kind.UNCHANGED
+
+
+def test_body_edit_still_reported_as_body(check: Checker, site: Site) -> None:
+    """A one-word edit of the body is the body's, and no other part moves with it."""
+    body = (PARAGRAPHS[0].replace("Friday", "Thursday"), *PARAGRAPHS[1:])
+    result = changed(check, site, Parts().but(body=body))
+    assert result.verdict.parts == (Part.BODY,)
+
+
+# -- the property: what a reader sees of the article is compared, the page's furniture not --
+
+_ALPHABET = st.sampled_from(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789中国人民"
+)
+_RULES = shipped_phrases()
+
+
+def _read(html: str) -> Article:
+    return normalize_article(extract_article(html), builtin_ignore()).article
+
+
+def _verdict(before: str, after: str) -> Kind:
+    old = _read(before)
+    baseline = Baseline(State.OK, None, old, old)
+    current = Observation(url="https://news.example/a", status=200, article=_read(after))
+    return classify_change(baseline, current, rules=_RULES).kind
+
+
+def _one_char_changed(text: str, data: st.DataObject) -> str:
+    spots = [i for i, c in enumerate(text) if not c.isspace()]
+    i = data.draw(st.sampled_from(spots), label="position")
+    new = data.draw(_ALPHABET.filter(lambda c: c != text[i]), label="character")
+    return text[:i] + new + text[i + 1 :]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), part=st.sampled_from(["headline", "byline", "dateline", "caption", "body"]))
+def test_any_one_character_a_reader_sees_is_reported(data: st.DataObject, part: str) -> None:
+    """One character changed in the headline, byline, dateline, caption or body text a
+    reader sees is never unchanged."""
+    parts = Parts()
+    if part == "body":
+        index = data.draw(st.integers(0, len(PARAGRAPHS) - 1), label="paragraph")
+        body = list(PARAGRAPHS)
+        body[index] = _one_char_changed(body[index], data)
+        edited = parts.but(body=tuple(body))
+    else:
+        edited = parts.but(**{part: _one_char_changed(getattr(parts, part), data)})
+    assert _verdict(article_page(parts), article_page(edited)) is Kind.CHANGED
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), where=st.sampled_from(["nav", "teaser", "standfirst", "footer"]))
+def test_changes_confined_to_boilerplate_are_not_reported(data: st.DataObject, where: str) -> None:
+    """One character changed in the menu, the most-read list or the footer is not an edit
+    of the article."""
+    page = article_page()
+    if where == "footer":
+        text = Parts().footer
+    elif where == "standfirst":
+        text = STANDFIRST
+    else:
+        text = data.draw(st.sampled_from(NAV if where == "nav" else TEASERS), label="item")
+    changed_text = _one_char_changed(text, data)
+    assert page.count(f">{text}<") == 1
+    edited = page.replace(f">{text}<", f">{changed_text}<")
+    assert _verdict(page, edited) is Kind.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    ("parts", "title"),
+    [
+        (["byline"], "Byline changed"),
+        (["date", "caption"], "Date and caption changed"),
+        (["byline", "date", "notes"], "Byline, date and notes changed"),
+        (["byline", "body"], "Edited"),
+        (["headline", "byline"], "Headline changed"),
+    ],
+)
+def test_alert_title_names_the_parts(parts: list[str], title: str) -> None:
+    """An alert about a byline or a dateline alone says so in its title."""
+    assert kind_label("changed", {"parts": parts}) == title

@@ -1,0 +1,568 @@
+"""The parts of an article besides its body, read as shown and as stated (pure: no I/O).
+
+What the reader sees is the article: the byline and dateline shown under the headline, the
+captions in the article block and the lines the extractor leaves out of it ("More
+information:", an editor's note, a correction) are compared like the body. What the
+metadata states (``<meta>``, JSON-LD) is read on its own, so a change in either is seen:
+the two can disagree, and a backdated dateline or a swapped byline that leaves the
+metadata alone is exactly the quiet edit watcher exists to catch. Never decides anything:
+it reads lines and labels them by where they stand and what shape they have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import lxml.html
+from lxml import etree
+
+# A headline's neighbourhood: the lines after it up to the article's first paragraph (a
+# byline, a dateline, a standfirst, a lead picture's caption), at most this many.
+HEAD_LINES = 20
+# Lines before the headline read with it when they stand in the headline's own box
+# (a dateline or a kicker above it).
+_LINES_ABOVE = 3
+# A byline or dateline is a short line; a longer one is prose. A credit is shorter still
+# ("By signing up, you agree to our terms…" starts like one).
+_MAX_LINE_CHARS = 200
+_MAX_CREDIT_CHARS = 100
+_MAX_DATELINE_CHARS = 100
+# Share of the article's text the article block holds (the rest: stray matches elsewhere).
+_BLOCK_SHARE = 0.9
+# A line this long (without spaces) is prose: the headline's neighbourhood ends there.
+_PROSE_CHARS = 150
+# A line of the body this long is its text, not a short line the body shares with the page.
+_MIN_BODY_CHARS = 40
+# A text node this long that occurs in the article places it; shorter ones only when whole.
+_MIN_PLACING_CHARS = 12
+
+# Words that introduce a credit at the start of a line, in the languages our users read.
+_CREDIT_START = re.compile(
+    r"^(?:by|written by|reporting by|words by|von|par|por|di|da|de|av|af|door|przez|oleh"
+    r"|kirjoittanut|autor|autora|author|авторы?|текст|автор)\b[\s:]"
+    r"|^(?:文|图|撰文|撰稿|供稿|作者|记者|编辑|责编|责任编辑|来源|本报记者|通讯员|编者)\s*[:：/／|]?"
+    r"|^\(?(?:作者|记者|编辑|责任编辑|责编|来源|通讯员)\s*[:：]",
+    re.IGNORECASE,
+)
+# A line that is only the word introducing a credit: the name stands on the next line.
+_CREDIT_ONLY = re.compile(
+    r"^(?:by|written by|von|par|por|di|da|de|av|af|door|przez|oleh|autor|author|автор|текст"
+    r"|文|作者|记者|编辑|责任编辑|来源)\s*[:：/／]?$",
+    re.IGNORECASE,
+)
+# A credit anywhere in a short line: "2019-11-19 10:23 来源：新华网 作者：张三", "… 기자"
+_CREDIT_LABEL = re.compile(r"(?:作者|记者|编辑|责任编辑|责编|来源|出处|通讯员)\s*[:：]|기자\b")
+# Class, id, itemprop and rel words of an element that states a credit.
+_AUTHORISH = re.compile(
+    r"author|byline|\bbyl\b|writer|journalist|reporter|contributor|creator|zuozhe|bianji"
+    r"|laiyuan",
+    re.IGNORECASE,
+)
+_CAPTIONISH = re.compile(
+    r"caption|legend|bildunterschrift|pic-?(?:txt|text|info|desc)|img-?(?:txt|text|desc)"
+    r"|photo-?(?:txt|text|desc)|figure-?text|image-?text|tuzhu|picintro",
+    re.IGNORECASE,
+)
+# Elements whose lines are the page's furniture even inside the article block.
+_FURNITURE = frozenset({"nav", "aside", "footer", "form", "button", "select", "label", "a"})
+_FURNITUREISH = re.compile(
+    r"share|social|related|recommend|newsletter|subscribe|comment|promo|advert|sponsor"
+    r"|breadcrumb|\btags?\b|keyword",
+    re.IGNORECASE,
+)
+# Dates and times written out: day, month and year in any order and script, clock times.
+_MONTH = r"[A-Za-zÀ-ÿĀ-žА-яЁё]{3,}\.?"  # a month name, in any Latin or Cyrillic alphabet
+_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"|\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2,4}"
+    r"|\d{4}\s*년\s*\d{1,2}\s*월\s*\d{1,2}\s*일"
+    r"|\d{1,2}\s*月\s*\d{1,2}\s*日"
+    rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    r"|\d{1,2}\s*[:：时]\s*\d{2}(?:\s*[:：分]\s*\d{2})?\s*(?:[AaPp]\.?\s?[Mm]\.?)?(?:\s*[A-Z]{2,5}\b)?"
+)
+# Relative times and the words around them: volatile, as the built-in ignore rules say.
+_RELATIVE = re.compile(
+    r"(?:(?:last\s+)?(?:updated|posted|published|edited)\s*:?\s*)?(?:about\s+)?"
+    r"(?:\d{1,3}|an?|one)\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
+    r"\s+ago(?![^\W\d_])"  # "ago28 minutes ago": two of them run together
+    r"|\bjust now\b|\bmoments? ago\b"
+    r"|(?:(?:更新|发布|编辑)(?:于|时间)?\s*[:：]?\s*)?(?:刚刚|\d{1,3}\s*(?:秒|分钟|小时|天)前)"
+    r"|\bvor\s+\d{1,3}\s+(?:Sekunden|Minuten|Stunden|Tagen)\b"
+    r"|\bil y a\s+\d{1,3}\s+(?:secondes?|minutes?|heures?|jours?)\b"
+    r"|\bhace\s+\d{1,3}\s+(?:segundos?|minutos?|horas?|días?)\b",
+    re.IGNORECASE,
+)
+_SEPARATORS = " \t|·•,;:：-–—/／()（）[]【】"
+
+# Metadata: where a page states its byline, publication time and headline for machines.
+_AUTHOR_KEYS = frozenset(
+    {"author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author"}
+)
+_PUBLISHED_KEYS = frozenset(
+    {
+        "article:published_time",
+        "datepublished",
+        "og:published_time",
+        "published_time",
+        "pubdate",
+        "publishdate",
+        "publish-date",
+        "publication_date",
+        "dc.date.issued",
+        "dcterms.issued",
+        "sailthru.date",
+        "parsely-pub-date",
+    }
+)
+_HEADLINE_KEYS = frozenset({"og:title", "twitter:title", "headline"})
+_META = etree.XPath(
+    "//meta[@content][@property or @name or @itemprop]"
+    " | //time[@datetime][@itemprop='datePublished' or @pubdate]"
+)
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']")
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """An article's parts besides headline and body, each a tuple of lines."""
+
+    bylines: tuple[str, ...] = ()  # credits as shown near the headline or in the block
+    datelines: tuple[str, ...] = ()  # dates and times as shown near the headline
+    captions: tuple[str, ...] = ()  # picture captions in the article block
+    notes: tuple[str, ...] = ()  # other lines of the block the extractor left out
+    stated: tuple[str, ...] = ()  # "author: …", "published: …", "headline: …" from metadata
+
+
+def read_parts(
+    root: lxml.html.HtmlElement,
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]],
+    title: str,
+    paragraphs: Sequence[str],
+) -> Parts:
+    """The parts of the article whose ``title`` and body ``paragraphs`` were extracted from
+    ``root``; ``lines`` are the page's visible lines (``extract.visible_blocks``)."""
+    body = [c for p in paragraphs if (c := _compact(p))]
+    joined = "\n".join(body)
+    whole = set(body)
+
+    heading = headline_element(root, title)
+    block = _with_headline(_article_block(lines, whole, joined), heading)
+    passed_body: list[bool] = []
+
+    def ends_head(i: int) -> bool:
+        """A line of prose, or the first line outside the article block once two lines of
+        the body went by: the neighbourhood never runs on into a sidebar or a footer."""
+        text, owner = lines[i]
+        if _is_prose(text):
+            return True
+        if len(passed_body) >= 2 and block is not None and not _within(owner, block):
+            return True
+        if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, whole, joined):
+            passed_body.append(True)
+        return False
+
+    head = set(head_indexes(lines, heading, stop=ends_head))
+    bylines: list[str] = []
+    datelines: list[str] = []
+    captions: list[str] = []
+    notes: list[str] = []
+    title_compact = _compact(title)
+    credit_next = False
+    last_date = -2  # the index of the line the last dateline was read from
+    for i, (shown, owner) in enumerate(lines):
+        after_credit, credit_next = credit_next, False
+        in_block = block is not None and _within(owner, block)
+        if not (in_block or i in head):
+            continue
+        # a relative time ("3 minutes ago") or a live clock's reading is volatile: the
+        # line is read without it, and a line that was only that is no line at all
+        text = " ".join(_RELATIVE.sub(" ", shown).split())
+        relative = text != " ".join(shown.split())
+        if not text or _DATE_LABEL.fullmatch(text.strip(_SEPARATORS)):
+            continue  # nothing left, or only the label of a date ("Updated", "Dodano:")
+        if heading is not None and _within(owner, heading):
+            continue
+        if _compact(text) == title_compact:
+            continue
+        if _placed(text, whole, joined) and not (i in head and _is_credit(text, owner)):
+            # the body's own line; a credit near the headline stays a credit when the
+            # extractor takes it into the body on some loads and not on others
+            continue
+        if _is_caption(owner, block if in_block else None):
+            captions.append(text)
+            continue
+        if _CREDIT_ONLY.match(text):
+            credit_next = True
+            continue
+        scope = block if in_block else None
+        kind = _label(text, owner, scope, near_headline=i in head)
+        if kind == "byline" and _is_form(owner, scope) and not _named(owner, scope, _AUTHORISH):
+            kind = "note"  # a sign-up form's "By signing up, you agree…" is no credit
+        if kind == "byline" or (after_credit and len(text) <= _MAX_CREDIT_CHARS):
+            credit, dates = _split_dates(text)
+            if credit:
+                bylines.append(credit)
+            if dates:
+                _add_date(datelines, dates, joined_on=last_date == i - 1 and _is_time_only(dates))
+                last_date = i
+        elif relative:
+            continue  # a dateline or note that showed a relative time: volatile, whole
+        elif kind == "dateline":
+            _add_date(datelines, text, joined_on=last_date == i - 1 and _is_time_only(text))
+            last_date = i
+        elif not _is_furniture(owner, scope):
+            notes.append(text)
+    return Parts(
+        bylines=tuple(bylines),
+        datelines=tuple(datelines),
+        captions=tuple(captions),
+        notes=tuple(notes),
+        stated=stated_parts(root),
+    )
+
+
+def article_element(heading: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element the page marks as the article around ``heading`` (``<article>``,
+    ``role="article"``, an Article itemtype), if any."""
+    for el in heading.iterancestors():
+        if el.tag in ("body", "html"):
+            return None
+        if el.tag == "article" or "article" in f"{el.get('role')} {el.get('itemtype')}".lower():
+            return el
+    return None
+
+
+def _is_time_only(text: str) -> bool:
+    """A time of day with no date ("5:53 PM"): the rest of the dateline above it."""
+    return bool(_TIME.search(text)) and not _DIGIT.search(_TIME.sub("", text))
+
+
+_TIME = re.compile(r"\d{1,2}\s*[:：时h]\s*\d{2}(?:\s*[:：分]\s*\d{2})?")
+_DIGIT = re.compile(r"\d")
+
+
+def _add_date(datelines: list[str], text: str, *, joined_on: bool) -> None:
+    """Add a dateline, or continue the last one when it stood on the line before: one
+    dateline the markup splits ("Nov. 19, 2019" / "5:53 PM") is read as one, so its time
+    is not taken for a clock on a line of its own."""
+    if joined_on and datelines:
+        datelines[-1] = f"{datelines[-1]} {text}"
+    else:
+        datelines.append(text)
+
+
+def headline_element(root: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
+    """The ``<h1>`` a reader takes for the headline: the one that reads as ``title``, else
+    the first visible one."""
+    wanted = _compact(title)
+    first = None
+    for el in root.iter("h1"):
+        text = _compact(el.text_content())
+        if not text:
+            continue
+        if wanted and (text == wanted or (len(text) >= 4 and (text in wanted or wanted in text))):
+            return el
+        first = first if first is not None else el
+    return first
+
+
+def head_indexes(
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]],
+    heading: lxml.html.HtmlElement | None,
+    stop: Callable[[int], bool] | None = None,
+) -> list[int]:
+    """Indexes of the lines read with the headline: a few above it in its own box, and
+    those after it up to the article's first paragraph (``stop(i)``) or ``HEAD_LINES``."""
+    if heading is None:
+        return []
+    starts = [i for i, (_, owner) in enumerate(lines) if _within(owner, heading)]
+    if not starts:
+        return []
+    found: list[int] = []
+    box = heading.getparent()
+    if box is not None and box.tag not in ("body", "html"):
+        above = [i for i in range(starts[0]) if _within(lines[i][1], box)]
+        found += above[-_LINES_ABOVE:]
+    end = min(len(lines), starts[-1] + 1 + HEAD_LINES)
+    for i in range(starts[-1] + 1, end):
+        if stop is not None and stop(i):
+            break
+        found.append(i)
+    return found
+
+
+def stated_parts(root: lxml.html.HtmlElement) -> tuple[str, ...]:
+    """What the metadata states of byline, publication time and headline, as lines."""
+    found: list[str] = []
+    for el in _META(root):
+        if el.get("itemprop") and not _of_the_article(el):
+            continue  # microdata of another item on the page (a teaser's date)
+        if el.tag == "time":
+            found.append(f"published: {el.get('datetime')}")
+            continue
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").lower()
+        value = el.get("content") or ""
+        if key in _AUTHOR_KEYS and not value.startswith(("http://", "https://")):
+            found.append(f"author: {value}")
+        elif key in _PUBLISHED_KEYS:
+            found.append(f"published: {value}")
+        elif key in _HEADLINE_KEYS:
+            found.append(f"headline: {value}")
+    for script in _JSON_LD(root):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            # not valid JSON (a trailing comma, a comment): what it states is still read
+            found += [
+                f"{_LD_KEYS[m[1]]}: {m[2]}" for m in _LD_STATEMENT.finditer(script.text or "")
+            ]
+            continue
+        found += _from_json_ld(data)
+    lines = (" ".join(line.split()) for line in found)
+    return tuple(dict.fromkeys(line for line in lines if not line.endswith(":")))
+
+
+_LD_KEYS = {"headline": "headline", "datePublished": "published"}
+# JSON-LD objects that state the article's own parts, and keys that hold other items.
+_LD_ARTICLE = re.compile(r"Article|Posting|Report|WebPage|Graph", re.IGNORECASE)
+_LD_OTHER_ITEMS = frozenset(
+    {
+        "author",
+        "publisher",
+        "itemListElement",
+        "hasPart",
+        "isPartOf",
+        "relatedLink",
+        "significantLink",
+        "mentions",
+        "about",
+        "citation",
+        "comment",
+        "breadcrumb",
+        "video",
+        "image",
+        "associatedMedia",
+    }
+)
+_LD_STATEMENT = re.compile(r'"(headline|datePublished)"\s*:\s*"((?:[^"\\]|\\.){1,300})"')
+
+
+def _of_the_article(el: lxml.html.HtmlElement) -> bool:
+    """Whether microdata on ``el`` describes the article: the item it belongs to (its
+    nearest ``itemscope``) is an Article or a Posting, or it belongs to no item."""
+    if el.get("property") or el.get("name"):
+        return True
+    for item in el.iterancestors():
+        if item.get("itemscope") is not None or item.get("itemtype"):
+            return bool(_ARTICLE_TYPE.search(item.get("itemtype") or ""))
+    return el.getparent() is None or el.getparent().tag == "head"
+
+
+_ARTICLE_TYPE = re.compile(r"Article|Posting|Report", re.IGNORECASE)
+
+
+def _from_json_ld(data: object, depth: int = 0) -> Iterable[str]:
+    """Author names, ``datePublished`` and ``headline`` of the objects in a JSON-LD block."""
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _from_json_ld(item, depth + 1)
+        return
+    if not isinstance(data, dict):
+        return
+    kind = data.get("@type")
+    kinds = " ".join(kind) if isinstance(kind, list) else str(kind or "")
+    if kinds and not _LD_ARTICLE.search(kinds):
+        return  # a list of other stories, a breadcrumb, a video: not what the article states
+    if isinstance(headline := data.get("headline"), str):
+        yield f"headline: {headline}"
+    if isinstance(published := data.get("datePublished"), str):
+        yield f"published: {published}"
+    for name in _names(data.get("author"), depth):
+        yield f"author: {name}"
+    for key, value in data.items():
+        if key not in _LD_OTHER_ITEMS and isinstance(value, (dict, list)):
+            # the article may stand under @graph, mainEntity or any other key
+            yield from _from_json_ld(value, depth + 1)
+
+
+def _names(author: object, depth: int) -> Iterable[str]:
+    if depth > 6:
+        return
+    if isinstance(author, str):
+        yield author
+    elif isinstance(author, dict) and isinstance(name := author.get("name"), str):
+        yield name
+    elif isinstance(author, list):
+        for item in author:
+            yield from _names(item, depth + 1)
+
+
+def _label(
+    text: str,
+    owner: lxml.html.HtmlElement,
+    block: lxml.html.HtmlElement | None,
+    *,
+    near_headline: bool,
+) -> str:
+    """ "byline", "dateline" or "note": what a short line near the headline shows."""
+    if len(text) > _MAX_LINE_CHARS:
+        return "note"
+    if len(text) <= _MAX_CREDIT_CHARS and (
+        _CREDIT_START.search(text) or _CREDIT_LABEL.search(text)
+    ):
+        return "byline"
+    if _named(owner, block, _AUTHORISH):
+        return "byline"
+    if near_headline and len(text) <= _MAX_DATELINE_CHARS and _DATE.search(text):
+        return "dateline"
+    return "note"
+
+
+def _is_credit(text: str, owner: lxml.html.HtmlElement) -> bool:
+    return len(text) <= _MAX_CREDIT_CHARS and (
+        bool(_CREDIT_START.search(text) or _CREDIT_LABEL.search(text))
+        or _named(owner, None, _AUTHORISH)
+    )
+
+
+def _split_dates(text: str) -> tuple[str, str]:
+    """A credit line's name part and its date part ("By A | Updated Nov 19, 2019 13:43"):
+    the words that only introduce the date ("Updated", "publiziert am") go with it."""
+    dates = [m.group() for m in _DATE.finditer(text)]
+    credit = " ".join((_DATE.sub(" ", text) if dates else text).split()).strip(_SEPARATORS)
+    while (shorter := _DATE_LABEL.sub("", credit).strip(_SEPARATORS)) != credit:
+        credit = shorter
+    return credit, " ".join(dates)
+
+
+# Words that introduce a date at the end of a credit line, once the date is taken out.
+_DATE_LABEL = re.compile(
+    r"(?:(?<!\w)(?:updated|published|posted|modified|publiziert|aktualisiert|am|on|at|le|el"
+    r"|em|publicado|actualizado|atualizado|postado|publié|mis à jour|aggiornato|pubblicato"
+    r"|aktualizacja|publikacja|dodano|päivitetty|julkaistu|oppdatert|publisert|обновлено"
+    r"|опубликовано)|更新于?|发布于?|发表于?|时间)$",
+    re.IGNORECASE,
+)
+
+
+def _article_block(
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]], whole: set[str], joined: str
+) -> lxml.html.HtmlElement | None:
+    """The deepest element holding nearly all the article's text (None: the whole page).
+
+    Each line of the text counts once: the story's first lines repeated as a teaser
+    elsewhere on the page do not pull the block up to the whole page.
+    """
+    held: dict[lxml.html.HtmlElement, set[str]] = {}
+    texts: set[str] = set()
+    for text, owner in lines:
+        if not _placed(text, whole, joined):
+            continue
+        compact = _compact(text)
+        texts.add(compact)
+        for el in (owner, *owner.iterancestors()):
+            held.setdefault(el, set()).add(compact)
+    total = sum(len(t) for t in texts)
+    if not total:
+        return None
+    best, depth = None, -1
+    for el, found in held.items():
+        if sum(len(t) for t in found) >= _BLOCK_SHARE * total:
+            level = sum(1 for _ in el.iterancestors())
+            if level > depth:
+                best, depth = el, level
+    if best is None or best.tag in ("html", "body"):
+        return None
+    if best.tag in ("p", "span", "font", "b", "strong", "em", "i"):
+        parent = best.getparent()  # one paragraph holds it all: its block is the parent
+        best = parent if parent is not None and parent.tag not in ("html", "body") else best
+    return best
+
+
+def _with_headline(
+    block: lxml.html.HtmlElement | None, heading: lxml.html.HtmlElement | None
+) -> lxml.html.HtmlElement | None:
+    """The article's own element when the page marks one holding both headline and body
+    (``article_element``): a correction or a reference list after the body's block is
+    still inside the article. Else the body's block."""
+    if block is None or heading is None:
+        return block
+    marked = article_element(heading)
+    return marked if marked is not None and _within(block, marked) else block
+
+
+def _is_prose(text: str) -> bool:
+    """A line of prose: where the headline's neighbourhood ends. Judged by the line alone,
+    not by what the extractor took for the body, so the same credits and datelines are
+    read however the extractor draws the body on this load."""
+    return len(_compact(text)) >= _PROSE_CHARS
+
+
+def _placed(text: str, whole: set[str], joined: str) -> bool:
+    compact = _compact(text)
+    return compact in whole or (len(compact) >= _MIN_PLACING_CHARS and compact in joined)
+
+
+def _within(el: lxml.html.HtmlElement, box: lxml.html.HtmlElement) -> bool:
+    return el is box or any(a is box for a in el.iterancestors())
+
+
+def _ancestry(
+    owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None
+) -> Iterable[lxml.html.HtmlElement]:
+    """``owner`` and its ancestors below ``block`` (at most a few levels near a headline)."""
+    limit = 64 if block is not None else 4
+    for count, el in enumerate((owner, *owner.iterancestors())):
+        if el is block or count >= limit or el.tag in ("body", "html"):
+            return
+        yield el
+
+
+def _named(
+    owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None, pattern: re.Pattern[str]
+) -> bool:
+    for el in _ancestry(owner, block):
+        words = " ".join(
+            el.get(name) or "" for name in ("class", "id", "itemprop", "rel", "data-testid")
+        )
+        if words.strip() and pattern.search(words):
+            return True
+    return False
+
+
+def _is_caption(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
+    return any(el.tag in ("figcaption", "caption") for el in _ancestry(owner, block)) or _named(
+        owner, block, _CAPTIONISH
+    )
+
+
+def _is_form(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
+    """Whether the line stands in a form: a newsletter sign-up, a comment box, a login."""
+    return any(el.tag in _FORM for el in _ancestry(owner, block)) or _named(owner, block, _FORMISH)
+
+
+_FORM = frozenset({"form", "button", "select", "label"})
+_FORMISH = re.compile(r"newsletter|subscribe|sign-?up|login|comment", re.IGNORECASE)
+
+
+def _is_furniture(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
+    """Whether the line stands in the page's furniture (a form, a share bar, a menu, a
+    link): not a note of the article."""
+    return any(el.tag in _FURNITURE for el in _ancestry(owner, block)) or _named(
+        owner, block, _FURNITUREISH
+    )
+
+
+_MARKS = re.compile(r"^\s*[-*•]\s+|\|")
+
+
+def _compact(text: str) -> str:
+    """Text without white space or the extractor's list and table marks."""
+    return "".join(_MARKS.sub("", text).split())
