@@ -627,6 +627,15 @@ class Watchlist(_Model):
     watch: list[Watch] = Field(default_factory=list)
     source: list[Source] = Field(default_factory=list)
 
+    def _check_routes(self, where: tuple[str | int, ...], routes: Sequence[str]) -> None:
+        """Every route a watch or source names must be defined under [notify]."""
+        for position, route in enumerate(routes):
+            if route not in self.notify:
+                known = ", ".join(sorted(self.notify)) or "none defined"
+                raise _LocatedError(
+                    (*where, position), f"no route named {route!r} (routes: {known})"
+                )
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Watchlist:
         seen: dict[str, int] = {}
@@ -638,13 +647,7 @@ class Watchlist(_Model):
                     f"{watch.url!r} is already watched by watch[{seen[key]}]",
                 )
             seen[key] = index
-            for position, route in enumerate(watch.notify):
-                if route not in self.notify:
-                    known = ", ".join(sorted(self.notify)) or "none defined"
-                    raise _LocatedError(
-                        ("watch", index, "notify", position),
-                        f"no route named {route!r} (routes: {known})",
-                    )
+            self._check_routes(("watch", index, "notify"), watch.notify)
         sources: dict[str, int] = {}
         for index, source in enumerate(self.source):
             key = canonical_url(source.url)
@@ -654,13 +657,7 @@ class Watchlist(_Model):
                     f"{source.url!r} is already read by source[{sources[key]}]",
                 )
             sources[key] = index
-            for position, route in enumerate(source.notify):
-                if route not in self.notify:
-                    known = ", ".join(sorted(self.notify)) or "none defined"
-                    raise _LocatedError(
-                        ("source", index, "notify", position),
-                        f"no route named {route!r} (routes: {known})",
-                    )
+            self._check_routes(("source", index, "notify"), source.notify)
         for position, route in enumerate(self.settings.default_notify):
             if route not in self.notify:
                 known = ", ".join(sorted(self.notify)) or "none defined"

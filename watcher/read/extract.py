@@ -22,7 +22,7 @@ import lxml.html
 from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 
-from watcher.read.parts import read_parts, stated_parts
+from watcher.read.parts import DATE_KEYS, read_parts, stated_parts
 
 logger = logging.getLogger(__name__)
 
@@ -183,21 +183,6 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
     )
 
 
-# Where pages state their publication date for machines, most trusted first.
-DATE_KEYS = (
-    "article:published_time",
-    "datepublished",
-    "og:published_time",
-    "published_time",
-    "pubdate",
-    "publishdate",
-    "publish-date",
-    "publication_date",
-    "dc.date.issued",
-    "dcterms.issued",
-    "sailthru.date",
-    "parsely-pub-date",
-)
 _META_DATES = etree.XPath(
     "//meta[@content][@property or @name or @itemprop]"
     " | //*[@itemprop='datePublished'][@datetime or @content]"

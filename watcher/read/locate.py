@@ -21,7 +21,6 @@ import lxml.html
 from lxml import etree
 
 from watcher.read.extract import (
-    DATE_KEYS,
     Article,
     elements_named,
     iter_visible_blocks,
@@ -30,7 +29,7 @@ from watcher.read.extract import (
     visible_paragraphs,
 )
 from watcher.read.normalize import compact_text, normalize_article, normalize_text
-from watcher.read.parts import HEAD_LINES, article_element, head_indexes, stated_parts
+from watcher.read.parts import DATE_KEYS, HEAD_LINES, article_element, head_indexes, stated_parts
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
 _FORMAT = "2"
