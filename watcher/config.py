@@ -374,6 +374,19 @@ class Route(_Model):
 Mode = Literal["article", "selector", "page"]
 
 
+def _ignore_rules_compile(value: list[str]) -> list[str]:
+    """An ``ignore`` list of a watch or source: every rule must compile."""
+    compile_ignore(value)
+    return value
+
+
+def _exclude_selectors_parse(value: list[str]) -> list[str]:
+    """An ``exclude`` list of a watch or source: every CSS selector must parse."""
+    for selector in value:
+        check_selector(selector)
+    return value
+
+
 class Watch(_Model):
     """One page to watch."""
 
@@ -440,18 +453,8 @@ class Watch(_Model):
             raise ValueError(f"{value!r}: proxy must be http, https, socks4, socks5 or socks5h")
         return value
 
-    @field_validator("ignore")
-    @classmethod
-    def _regexes_compile(cls, value: list[str]) -> list[str]:
-        compile_ignore(value)
-        return value
-
-    @field_validator("exclude")
-    @classmethod
-    def _selectors_parse(cls, value: list[str]) -> list[str]:
-        for selector in value:
-            check_selector(selector)
-        return value
+    _regexes_compile = field_validator("ignore")(_ignore_rules_compile)
+    _selectors_parse = field_validator("exclude")(_exclude_selectors_parse)
 
     @field_validator("selector")
     @classmethod
@@ -576,18 +579,8 @@ class Source(_Model):
                 raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
         return value
 
-    @field_validator("ignore")
-    @classmethod
-    def _regexes_compile(cls, value: list[str]) -> list[str]:
-        compile_ignore(value)
-        return value
-
-    @field_validator("exclude")
-    @classmethod
-    def _selectors_parse(cls, value: list[str]) -> list[str]:
-        for selector in value:
-            check_selector(selector)
-        return value
+    _regexes_compile = field_validator("ignore")(_ignore_rules_compile)
+    _selectors_parse = field_validator("exclude")(_exclude_selectors_parse)
 
     @model_validator(mode="after")
     def _consistent(self) -> Source:
