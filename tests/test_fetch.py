@@ -31,7 +31,15 @@ from tests.fetch_support import (
 )
 from tests.loopback import LOOPBACK
 from watcher.errors import FetchError
-from watcher.fetch import _ALARMS, FetchOptions, FetchResult, Hop, fetch_page
+from watcher.fetch import (
+    _ALARMS,
+    FetchOptions,
+    FetchResult,
+    Hop,
+    _environment_has_settings,
+    fetch_page,
+    open_session,
+)
 
 CORPUS = Path(
     os.environ.get("WATCHER_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
@@ -737,3 +745,51 @@ def test_deadlines_fire_in_time_order_and_cancelled_ones_never() -> None:
     _ALARMS.cancel(cancelled)
     assert done.wait(5)
     assert fired == ["soon", "late"]
+
+
+# --- sessions --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bare_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No proxy variables, CA bundles or .netrc: what a systemd service usually has."""
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("NETRC", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _environment_has_settings.cache_clear()
+    yield
+    _environment_has_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("bare_environment")
+def test_session_skips_the_environment_when_it_sets_nothing() -> None:
+    """Nothing for requests to find in the environment: it is not searched on every fetch."""
+    with open_session("watcher-test") as session:
+        assert session.trust_env is False
+        assert session.headers["User-Agent"] == "watcher-test"
+
+
+@pytest.mark.usefixtures("bare_environment")
+def test_session_reads_a_netrc_when_there_is_one(tmp_path: Path) -> None:
+    """A .netrc in the home folder keeps requests' environment handling on."""
+    (tmp_path / ".netrc").write_text("machine example.org login a password b\n")
+    with open_session("watcher-test") as session:
+        assert session.trust_env is True
+
+
+@pytest.mark.usefixtures("bare_environment")
+def test_proxy_variable_still_carries_the_request(
+    monkeypatch: pytest.MonkeyPatch, web: HTTPServer
+) -> None:
+    """An operator's HTTP_PROXY is honoured as before: the fetch goes through it."""
+    web.expect_request("/env").respond_with_data("<p>via env</p>", content_type="text/html")
+    with ForwardProxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        _environment_has_settings.cache_clear()
+        with open_session("watcher-test") as session:
+            assert session.trust_env is True
+            result = fetch(session, web.url_for("/env"))
+    assert proxy.seen == [web.url_for("/env")]
+    assert result.text == "<p>via env</p>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import heapq
 import itertools
 import logging
@@ -19,6 +20,7 @@ import re
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -205,6 +207,34 @@ def resolve_checked(host: str, port: int, policy: NetworkPolicy) -> list[str]:
     for address in addresses:
         check_address(address, policy)
     return addresses
+
+
+def open_session(user_agent: str) -> requests.Session:
+    """A session for fetching pages, sent as ``user_agent``.
+
+    With ``trust_env``, requests looks through the whole environment for proxy variables,
+    CA bundles and a .netrc on every request: a large share of the checking process's
+    time per check. None of them can change under a running process, so the session
+    trusts the environment only when one of them is there.
+    """
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent
+    session.trust_env = _environment_has_settings()
+    return session
+
+
+@functools.cache
+def _environment_has_settings() -> bool:
+    """Whether the environment sets anything requests would read from it."""
+    if urllib.request.getproxies():
+        return True
+    if os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
+        return True
+    named = os.environ.get("NETRC")
+    for place in [named] if named else ["~/.netrc", "~/_netrc"]:
+        if os.path.exists(os.path.expanduser(place)):
+            return True
+    return False
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

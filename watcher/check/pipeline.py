@@ -22,9 +22,10 @@ from watcher.check.readers import Reader
 from watcher.check.reading import fetch_options, read_article, snapshot_article
 from watcher.config import Settings, Watch, Watchlist
 from watcher.errors import FetchError, ReaderError, ReaderStopped
-from watcher.fetch import FetchResult
+from watcher.fetch import FetchResult, open_session
 from watcher.judge.classify import Kind, error_verdict
 from watcher.judge.decide import UNPLACED
+from watcher.store.models import Page
 from watcher.store.store import Store
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def check_page(
     now: datetime | None = None,
     routes: Sequence[str] = (),
     reader: Reader,
+    page: Page | None = None,
 ) -> CheckResult:
     """Fetch ``watch``, let the judge decide against its stored versions, store what is new.
 
@@ -47,9 +49,12 @@ def check_page(
     asks; record. ``routes`` (``Watchlist.routes_for(watch)``) get the alerts, written with
     the change. ``reader`` parses the page in a reader process; a page that crashes or
     hangs its reader is recorded as an error of its own, with its body kept to reproduce it.
+    ``page`` is the page's row when the caller has just read it (the daemon's claim).
     """
     check = Gatherer(store, session, watch, settings, reader, page_id, now or datetime.now(UTC))
-    page, latest = store.page_by_url(watch.url), store.latest_snapshot(page_id)
+    if page is None:
+        page = store.page_by_url(watch.url)
+    latest = store.latest_snapshot(page_id)
     last_error = page.last_error if page is not None else None
     try:
         fetched = check.fetch_first(page, latest)
@@ -99,8 +104,7 @@ def _thread_sessions(user_agent: str) -> Iterator[Callable[[], requests.Session]
     def get() -> requests.Session:
         session = getattr(local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = user_agent
+            session = open_session(user_agent)
             local.session = session
             with lock:
                 sessions.append(session)
@@ -166,6 +170,7 @@ def check_safely(
     *,
     routes: Sequence[str] = (),
     reader: Reader,
+    page: Page | None = None,
 ) -> CheckResult:
     """The per-page boundary: any failure is logged on one line and recorded.
 
@@ -176,7 +181,15 @@ def check_safely(
     """
     try:
         return check_page(
-            store, session, watch, settings, page_id=page_id, now=now, routes=routes, reader=reader
+            store,
+            session,
+            watch,
+            settings,
+            page_id=page_id,
+            now=now,
+            routes=routes,
+            reader=reader,
+            page=page,
         )
     except ReaderStopped:
         raise

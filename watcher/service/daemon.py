@@ -36,6 +36,7 @@ from watcher.check.reading import start_readers
 from watcher.config import Settings, Source, Watch, Watchlist, parse_watchlist
 from watcher.discover.poll import poll_due_sources, sync_sources
 from watcher.errors import ConfigError, ReaderStopped, StoreError
+from watcher.fetch import open_session
 from watcher.judge.classify import Kind
 from watcher.service import sdnotify
 from watcher.service.health import Health
@@ -395,6 +396,7 @@ class Daemon:
                     started_at,
                     routes=routes,
                     reader=self._readers,
+                    page=claim.page,
                 )
             except ReaderStopped:
                 # Shutting down mid-read: nothing was recorded; the page is due again.
@@ -529,8 +531,7 @@ class Daemon:
         """One ``requests.Session`` per worker thread (sessions are not thread-safe)."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = user_agent
+            session = open_session(user_agent)
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, text, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
@@ -33,6 +33,7 @@ from watcher.store.models import Alert, Outage
 # Serializes alert claims on PostgreSQL: a second claimer would otherwise pass over a
 # route's rows locked by the first and take its later ones, out of order.
 _CLAIM_LOCK_KEY = 0x616C657274  # "alert"
+_OUTAGES: Table = Outage.__table__  # type: ignore[attr-defined]
 
 
 class Transactions(Protocol):
@@ -375,11 +376,16 @@ def end_outage(
 
     One "reachable" alert per route follows only an outage that was announced.
     """
-    ended = session.exec(
-        delete(Outage)
-        .where(col(Outage.page_id) == page_id)
-        .returning(col(Outage.started_at), col(Outage.announced_at), col(Outage.last_error))
-    ).first()
+    # Core, not the ORM: this runs after every successful check.
+    ended = (
+        session.connection()
+        .execute(
+            delete(_OUTAGES)
+            .where(_OUTAGES.c.page_id == page_id)
+            .returning(_OUTAGES.c.started_at, _OUTAGES.c.announced_at, _OUTAGES.c.last_error)
+        )
+        .first()
+    )
     if ended is None or ended[1] is None:
         return  # no outage, or one too short to have been announced: stay quiet
     started_at, _announced_at, last_error = ended
