@@ -28,14 +28,13 @@ from watcher.check.reading import (
     parts_json,
     read_article,
     reader_key,
-    reads_as_before,
     snapshot_article,
     visible_lines,
 )
-from watcher.check.textcap import read_article_within, within_cap
+from watcher.check.textcap import read_article_within, read_unless_as_before, within_cap
 from watcher.config import Settings, Watch
 from watcher.errors import FetchError, StoreError
-from watcher.fetch import FetchResult, fetch_page, parse_retry_after
+from watcher.fetch import FetchResult, fetch_page, open_session, parse_retry_after
 from watcher.judge.classify import Baseline, Kind, Removal, State, Verdict, error_verdict
 from watcher.judge.decide import KEEP as JUDGE_KEEP
 from watcher.judge.decide import (
@@ -153,11 +152,7 @@ class Gatherer:
         """Fetch or read the one piece of evidence ``ask`` names and add it to ``obs``."""
         load = loads[ask.load] if ask.load < len(loads) else loads[0]
         if ask.evidence is Evidence.QUICK_READ:
-            where = obs.stored.locator if obs.stored else None
-            quick = self.reader.run(reads_as_before, load.text, self.watch, where, obs.ignore)
-            if quick:
-                logger.debug("unchanged where the article was found last time url=%s", load.url)
-            return replace(obs, reads_as_before=quick)
+            return self.quick_read(obs, load)
         if ask.evidence is Evidence.BASELINE:
             return replace(obs, baseline=_baseline(self.store, latest, obs.ignore))
         if ask.evidence is Evidence.REREAD:
@@ -176,6 +171,24 @@ class Gatherer:
             where = self.reader.run(locate_article, load.text, self.watch, ask.place, obs.ignore)
             return replace(obs, located=where)
         return self.read(ask, obs, load)
+
+    def quick_read(self, obs: Observations, load: FetchResult) -> Observations:
+        """The quick re-read, with the full reading of the load in the same round trip
+        when it fails (the judge asks for that next)."""
+        where = obs.stored.locator if obs.stored else None
+        if where is None or self.watch.mode != "article":
+            return replace(obs, reads_as_before=False)  # nowhere to look: no trip to a reader
+        cap = self.settings.max_text
+        found = self.reader.run(
+            read_unless_as_before, load.text, self.watch, load.final_url, cap, where, obs.ignore
+        )
+        if found is True:
+            logger.debug("unchanged where the article was found last time url=%s", load.url)
+            return replace(obs, reads_as_before=True)
+        if found is False:
+            return replace(obs, reads_as_before=False)
+        first = replace(obs.first, article=within_cap(found, cap))
+        return replace(obs, reads_as_before=False, first=first)
 
     def read(self, ask: Ask, obs: Observations, load: FetchResult) -> Observations:
         """A reading of one load: its article, its whole visible text, or the host's
@@ -203,7 +216,7 @@ class Gatherer:
         if self.settings.confirm_delay:
             time.sleep(self.settings.confirm_delay.total_seconds())
         try:
-            with requests.Session() as fresh:
+            with open_session(self.settings.user_agent) as fresh:
                 fresh.headers.update(self.session.headers)
                 return fetch_page(fresh, self.watch.url, fetch_options(self.settings, self.watch))
         except FetchError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from watcher.check.reading import read_article
+from watcher.check.reading import read_article, reads_as_before
 from watcher.config import Watch
 from watcher.errors import ReaderError
 from watcher.read.extract import Article
@@ -43,6 +43,27 @@ def read_article_within(
     article = read_article(html, watch, url)
     length = len(article.text) + len(article.title) + len(article.byline)
     return TooLarge(length) if length > max_text else article
+
+
+def read_unless_as_before(
+    html: str,
+    watch: Watch,
+    url: str | None,
+    max_text: int,
+    locator: str,
+    ignore: tuple[re.Pattern[str], ...],
+) -> bool | Article | TooLarge:
+    """True when the page reads as before where its article was found last time (the quick
+    re-read); otherwise its reading (``read_article_within``), in the same round trip.
+
+    A failed quick re-read is always followed by the full reading, so asking for both at
+    once spares the page a second trip to a reader.
+    """
+    if reads_as_before(html, watch, locator, ignore):
+        return True
+    if not html:
+        return False
+    return read_article_within(html, watch, url, max_text)
 
 
 def within_cap(reading: Article | TooLarge, max_text: int) -> Article:
