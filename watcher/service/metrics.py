@@ -105,6 +105,10 @@ class Metrics:
             ["cause"],
             registry=registry,
         )
+        for outcome in ("unchanged", "differs"):  # shown as 0 before the first one
+            self.quick_reads.labels(outcome)
+        for cause in ("reader_timeout", "reader_crashed", "reader_out_of_memory"):
+            self.reader_restarts.labels(cause)
         registry.register(_StoreCounts(store, refresh_seconds))
         self._server: Callable[[], None] | None = None
 
