@@ -1,11 +1,12 @@
 """Changed versions stored as deltas: ``blob.base_sha256`` names the whole body (keyframe) a
 ``zstd-delta`` blob is packed against, and existing bodies are packed that way.
 
-Each page's versions are walked oldest first; a body not seen before becomes a delta
-against the page's current keyframe when that is at most half the keyframe's size and
-the keyframe has fewer than 31 deltas, else it stays whole and becomes the keyframe. Every
-body is checked against its SHA-256 before and after packing: a body that does not verify
-is left exactly as it is (``watcher verify`` still reports it). The codec is written out
+Each page's versions are walked oldest first; a whole body becomes a delta against the
+page's current keyframe when that is at most half the keyframe's size and the keyframe
+has fewer than 31 deltas, else it stays whole and becomes the keyframe. A body that is
+another page's keyframe stays whole. Every body is checked against its SHA-256 before
+and after packing: a body that does not verify is left exactly as it is (``watcher
+verify`` still reports it). The codec is written out
 here, not imported, so this revision keeps doing what it did.
 
 Revision ID: 0011
@@ -55,17 +56,16 @@ def upgrade() -> None:
         batch.create_foreign_key("fk_blob_base_sha256_blob", "blob", ["base_sha256"], ["sha256"])
         batch.create_index("ix_blob_base_sha256", ["base_sha256"])
     connection = op.get_bind()
-    seen: set[str] = set()
     page_ids = (
         connection.execute(sa.select(_snapshot.c.page_id).distinct().order_by(_snapshot.c.page_id))
         .scalars()
         .all()
     )
     for page_id in page_ids:
-        _pack_page(connection, page_id, seen)
+        _pack_page(connection, page_id)
 
 
-def _pack_page(connection: sa.Connection, page_id: int, seen: set[str]) -> None:
+def _pack_page(connection: sa.Connection, page_id: int) -> None:
     """Pack one page's bodies against its keyframes, oldest version first."""
     hashes = connection.execute(
         sa.select(_snapshot.c.body_sha256)
@@ -78,18 +78,13 @@ def _pack_page(connection: sa.Connection, page_id: int, seen: set[str]) -> None:
         row = connection.execute(
             sa.select(_blob.c.codec, _blob.c.size, _blob.c.data).where(_blob.c.sha256 == sha256)
         ).first()
-        if row is None:
-            continue
-        body = _whole(row.data, row.size, sha256) if row.codec == _FULL else None
-        if sha256 in seen:
-            # packed already as another page's version: kept; if whole, the next keyframe
-            if body is not None:
-                keyframe, deltas = (sha256, body, len(row.data)), 0
-            continue
-        seen.add(sha256)
-        if body is None:  # a delta already, or damaged: left exactly as it is
-            continue
-        packed = _delta(body, keyframe, deltas)
+        if row is None or row.codec != _FULL:
+            continue  # packed already as another page's version: it stays as it is
+        body = _whole(row.data, row.size, sha256)
+        if body is None:
+            continue  # damaged: left exactly as it is, for `watcher verify` to report
+        # a keyframe of other deltas stays whole (a delta never points at a delta)
+        packed = None if _is_keyframe(connection, sha256) else _delta(body, keyframe, deltas)
         if packed is None or keyframe is None:
             keyframe, deltas = (sha256, body, len(row.data)), 0
             continue
@@ -115,6 +110,13 @@ def _delta(body: bytes, keyframe: tuple[str, bytes, int] | None, deltas: int) ->
         packed, max_output_size=len(body)
     )
     return packed if unpacked == body else None
+
+
+def _is_keyframe(connection: sa.Connection, sha256: str) -> bool:
+    found = connection.execute(
+        sa.select(_blob.c.sha256).where(_blob.c.base_sha256 == sha256).limit(1)
+    ).first()
+    return found is not None
 
 
 def _whole(data: bytes, size: int, sha256: str) -> bytes | None:
