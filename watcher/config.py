@@ -287,6 +287,19 @@ class Settings(_Model):
         description="Where `watcher serve` is reached from outside, e.g. "
         "https://watcher.example.org; alerts then link to the change's page.",
     )
+    metrics: str | None = Field(
+        default=None,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+        description="Serve Prometheus metrics from the daemon at HOST:PORT, e.g. "
+        '"127.0.0.1:9108" (off by default; the endpoint has no authentication).',
+    )
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_port(cls, value: str | None) -> str | None:
+        if value is not None and not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+            raise ValueError(f"{value!r}: the port must be 1 to 65535")
+        return value
 
     @field_validator("allow_networks")
     @classmethod

@@ -31,7 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.check.pipeline import CheckResult, check_safely
-from watcher.check.readers import ReaderPool
+from watcher.check.readers import Reader, ReaderPool
 from watcher.check.reading import start_readers
 from watcher.config import Settings, Source, Watch, Watchlist, parse_watchlist
 from watcher.discover.poll import poll_due_sources, sync_sources
@@ -40,6 +40,7 @@ from watcher.fetch import open_session
 from watcher.judge.classify import Kind
 from watcher.service import sdnotify
 from watcher.service.health import Health
+from watcher.service.metrics import Endpoint, Metrics
 from watcher.service.politeness import HostLimits, host_of
 from watcher.service.reload import WatchedFile
 from watcher.service.schedule import (
@@ -133,6 +134,9 @@ class Daemon:
         # Readers given by the caller stay the caller's to close; our own end with us.
         self._readers = readers or start_readers(watchlist.settings)
         self._owns_readers = readers is None
+        # operators' numbers (settings.metrics): served by run(), counted by every check
+        self.metrics = Metrics(store) if watchlist.settings.metrics else None
+        self._reader: Reader = self.metrics.reader(self._readers) if self.metrics else self._readers
         self.options = options or DaemonOptions()
         self.owner = owner or new_owner()
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -395,15 +399,18 @@ class Daemon:
                     claim.page_id,
                     started_at,
                     routes=routes,
-                    reader=self._readers,
+                    reader=self._reader,
                     page=claim.page,
                 )
             except ReaderStopped:
                 # Shutting down mid-read: nothing was recorded; the page is due again.
                 self._release(claim, claim.page.next_check_at or started_at)
                 return
+            took = time.monotonic() - begun
             with self._lock:
-                self._durations.append(time.monotonic() - begun)
+                self._durations.append(took)
+            if self.metrics is not None:
+                self.metrics.checked(result, took, claim.page.next_check_at)
             # A reload during the check applies to the next due time.
             loaded = self._loaded
             current = loaded.by_url.get(watch.url, watch)
@@ -659,6 +666,8 @@ class Daemon:
         scheduler: BackgroundScheduler | None = None
         try:
             self.start()
+            if self.metrics is not None and self.watchlist.settings.metrics:
+                self.metrics.serve(Endpoint.parse(self.watchlist.settings.metrics))
             scheduler = self._scheduler()
             # Ready before the jobs start, so no WATCHDOG=1 can precede READY=1.
             self._notify("READY=1")
@@ -683,6 +692,8 @@ class Daemon:
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
             self.shutdown()
+            if self.metrics is not None:
+                self.metrics.close()
             signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         logger.info("stopped after %d checks", self.checks_done)
 

@@ -91,7 +91,11 @@ class Page(SQLModel, table=True):
 
 
 class Blob(SQLModel, table=True):
-    """A raw response body, stored once per SHA-256 of the uncompressed bytes."""
+    """A raw response body, stored once per SHA-256 of the uncompressed bytes.
+
+    Whole (codec ``zstd``: a keyframe) or a delta against a whole body (``zstd-delta``,
+    ``base_sha256``); ``watcher.store.blobs`` packs and unpacks them.
+    """
 
     __tablename__ = "blob"
 
@@ -102,6 +106,11 @@ class Blob(SQLModel, table=True):
     # spend CPU trying to compress it again
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
+    # the keyframe a delta is packed against (always a whole body); the foreign key keeps
+    # a keyframe from going while a version still needs it
+    base_sha256: str | None = Field(
+        default=None, foreign_key="blob.sha256", max_length=64, index=True
+    )
 
 
 class Snapshot(SQLModel, table=True):

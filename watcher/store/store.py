@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import zstandard
 from sqlalchemy import Table, bindparam, case, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -25,7 +26,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
 from watcher.errors import StoreError
-from watcher.store import outbox, sources
+from watcher.store import blobs, outbox, sources
 from watcher.store.chain import record_sha256
 from watcher.store.database import WRITES, is_schema_current, open_engine, upgrade_schema
 from watcher.store.lease import claim_with_lease
@@ -36,8 +37,6 @@ logger = logging.getLogger(__name__)
 # The page table for the statements every check runs (see ``Store.record_check``).
 _PAGES: Table = Page.__table__  # type: ignore[attr-defined]
 
-_ZSTD_LEVEL = 3
-_CODEC = "zstd"
 _CHUNK = 500  # rows per statement: stays under SQLite's bound-parameter limit
 
 
@@ -308,14 +307,7 @@ class Store:
         """Store a raw body on its own (a page that could not be read, kept so the failure
         can be reproduced); returns its SHA-256."""
         body_sha256 = hashlib.sha256(body).hexdigest()
-        compressed = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(body)
-        row = {
-            "sha256": body_sha256,
-            "codec": _CODEC,
-            "size": len(body),
-            "data": compressed,
-            "created_at": kept_at,
-        }
+        row = _blob_row(body_sha256, body, blobs.pack_body(body), kept_at)
         with self._transaction(writes=True) as session:
             session.exec(self._insert_blob(row))
         return body_sha256
@@ -340,15 +332,10 @@ class Store:
         page's stored one.
         """
         body_sha256 = hashlib.sha256(version.body).hexdigest()
-        # Compress before taking the write lock; a compressor is cheap and not thread-safe.
-        compressed = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(version.body)
-        blob = {
-            "sha256": body_sha256,
-            "codec": _CODEC,
-            "size": len(version.body),
-            "data": compressed,
-            "created_at": version.fetched_at,
-        }
+        # Pack before taking the write lock. The keyframe is read outside it: another
+        # writer of the page may store a newer one meanwhile, which only costs bytes.
+        packed = blobs.pack_body(version.body, self._keyframe(page_id))
+        blob = _blob_row(body_sha256, version.body, packed, version.fetched_at)
         with self._transaction(writes=True) as session:
             result = session.exec(
                 update(Page).where(col(Page.id) == page_id).values(_page_after(version))
@@ -421,23 +408,35 @@ class Store:
 
         Evidence that no longer matches its hash is an error, never returned silently.
         """
-        with self._transaction() as session:
-            blob = session.get(Blob, sha256)
-        if blob is None:
-            raise StoreError(f"no raw body stored under {sha256}")
-        if blob.codec != _CODEC:
-            raise StoreError(f"raw body {sha256}: unknown codec {blob.codec!r}")
-        try:
-            body = zstandard.ZstdDecompressor().decompress(blob.data, max_output_size=blob.size)
-        except zstandard.ZstdError as exc:
-            raise StoreError(f"raw body {sha256} is corrupt: {exc}") from exc
-        actual = hashlib.sha256(body).hexdigest()
-        if actual != sha256 or len(body) != blob.size:
-            raise StoreError(
-                f"raw body {sha256} is corrupt: it decompresses to {len(body)} bytes "
-                f"with SHA-256 {actual}"
+        table = Blob.metadata.tables["blob"]
+        base = table.alias("base")
+        # one round trip: the body and, for a delta, its keyframe
+        query = (
+            sa_select(
+                table.c.codec,
+                table.c.size,
+                table.c.data,
+                table.c.base_sha256,
+                base.c.codec,
+                base.c.size,
+                base.c.data,
             )
-        return body
+            .select_from(table.outerjoin(base, base.c.sha256 == table.c.base_sha256))
+            .where(table.c.sha256 == sha256)
+        )
+        with self._transaction() as session:
+            row = session.execute(query).first()
+        if row is None:
+            raise StoreError(f"no raw body stored under {sha256}")
+        codec, size, data, base_sha256, base_codec, base_size, base_data = row
+        keyframe: bytes | None = None
+        if base_sha256 is not None:
+            if base_data is None:
+                raise StoreError(f"raw body {sha256}: its keyframe {base_sha256} is missing")
+            if base_codec != blobs.FULL:
+                raise StoreError(f"raw body {sha256}: its keyframe {base_sha256} is a delta")
+            keyframe = _unpacked(base_sha256, base_codec, base_data, base_size)
+        return _unpacked(sha256, codec, data, size, keyframe)
 
     def body_by_prefix(self, prefix: str) -> tuple[str, bytes]:
         """The stored body whose SHA-256 starts with ``prefix`` (verified); one or an error."""
@@ -456,6 +455,35 @@ class Store:
         """The SHA-256 of every stored body, for verification."""
         with self._transaction() as session:
             return session.exec(select(col(Blob.sha256)).order_by(col(Blob.sha256))).all()
+
+    def _keyframe(self, page_id: int) -> blobs.Keyframe | None:
+        """The whole body the page's next version may be packed against: the keyframe of
+        its newest version (that version itself when stored whole); None for none."""
+        query = (
+            select(Blob.sha256, Blob.codec, Blob.base_sha256)
+            .join(Snapshot, col(Snapshot.body_sha256) == col(Blob.sha256))
+            .where(col(Snapshot.page_id) == page_id)
+            .order_by(col(Snapshot.id).desc())
+            .limit(1)
+        )
+        with self._transaction() as session:
+            newest = session.exec(query).first()
+            if newest is None:
+                return None
+            sha256, codec, base_sha256 = newest
+            key_sha256 = base_sha256 if codec == blobs.DELTA and base_sha256 else sha256
+            key = session.get(Blob, key_sha256)
+            deltas = session.exec(
+                select(func.count()).where(col(Blob.base_sha256) == key_sha256)
+            ).one()
+        if key is None or key.codec != blobs.FULL:
+            return None
+        try:
+            body = _unpacked(key_sha256, key.codec, key.data, key.size)
+        except StoreError:
+            logger.warning("keyframe %s is corrupt; storing the next body whole", key_sha256)
+            return None
+        return blobs.Keyframe(key_sha256, body, len(key.data), deltas)
 
     def claim_due_pages(
         self, now: datetime, limit: int, lease_seconds: float, owner: str
@@ -624,6 +652,36 @@ class Store:
         # Two daemons storing the same body at once: the second insert is a no-op.
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return insert(Blob).values(values).on_conflict_do_nothing(index_elements=["sha256"])
+
+
+def _blob_row(sha256: str, body: bytes, packed: blobs.Packed, at: datetime) -> dict[str, Any]:
+    return {
+        "sha256": sha256,
+        "codec": packed.codec,
+        "size": len(body),
+        "data": packed.data,
+        "created_at": at,
+        "base_sha256": packed.base_sha256,
+    }
+
+
+def _unpacked(
+    sha256: str, codec: str, data: bytes, size: int, keyframe: bytes | None = None
+) -> bytes:
+    """The body stored under ``sha256``, checked against that hash and its length."""
+    try:
+        body = blobs.unpack_body(codec, data, size, keyframe)
+    except zstandard.ZstdError as exc:
+        raise StoreError(f"raw body {sha256} is corrupt: {exc}") from exc
+    except ValueError as exc:
+        raise StoreError(f"raw body {sha256}: {exc}") from exc
+    actual = hashlib.sha256(body).hexdigest()
+    if actual != sha256 or len(body) != size:
+        raise StoreError(
+            f"raw body {sha256} is corrupt: it decompresses to {len(body)} bytes "
+            f"with SHA-256 {actual}"
+        )
+    return body
 
 
 def _version_ref(snapshot: Snapshot) -> dict[str, Any]:
