@@ -5,22 +5,27 @@ from __future__ import annotations
 import signal
 import socket
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from pytest_httpserver import HTTPServer
 from sqlalchemy import update
 from sqlmodel import col
 
+from tests.conftest import shared_readers
 from tests.factories import T0, make_article, make_fetch_result, make_version
+from tests.sites import PARAGRAPHS, boxed_page
 from tests.test_daemon import Site, site, wait_for
 from tests.test_daemon_process import Process, spawn, sqlite_url, write_config
 from watcher.check.gather import CheckResult
-from watcher.config import Settings
+from watcher.check.pipeline import check_page
+from watcher.config import Settings, Watch
 from watcher.errors import ConfigError
 from watcher.judge.classify import Kind, Verdict
-from watcher.service.metrics import error_kind
+from watcher.service.metrics import Metrics, error_kind
 from watcher.store.counts import operator_counts
 from watcher.store.models import Page
 from watcher.store.store import ChangeDraft, Store
@@ -166,3 +171,39 @@ def test_pages_and_alerts_are_counted_by_state(db: Store) -> None:
     assert counts.pages_by_tier == {"none": 4, "retired": 1}
     assert counts.alerts_by_state == {"pending": 1, "sent": 0, "given_up": 0}
     assert counts.delivery_failures == 1
+
+
+def test_quick_reads_and_full_readings_are_counted_apart(db: Store, httpserver: HTTPServer) -> None:
+    """A placed page's noisy re-fetch counts as a quick-read hit; an edit counts as a quick
+    read that differs and one full reading (both come back from one trip to a reader)."""
+    metrics = Metrics(db)
+    reader = metrics.reader(shared_readers())
+    watch = Watch(url=httpserver.url_for("/a"))
+    settings = Settings(allow_private=True, confirm=False)  # one load per check
+    page_id = db.sync_pages([(watch.url, watch.label)], T0)[watch.url]
+
+    def check(body: str, minutes: int) -> Kind:
+        httpserver.clear()
+        httpserver.expect_request("/a").respond_with_data(body, content_type="text/html")
+        with requests.Session() as session:
+            result = check_page(
+                db,
+                session,
+                watch,
+                settings,
+                page_id=page_id,
+                now=T0 + timedelta(minutes=minutes),
+                reader=reader,
+            )
+        return result.verdict.kind
+
+    assert check(boxed_page(seed=1), 1) is Kind.NEW
+    assert metrics.full_readings._value.get() == 1
+    assert check(boxed_page(seed=2, banner=True), 2) is Kind.UNCHANGED
+    assert metrics.quick_reads.labels("unchanged")._value.get() == 1
+    assert metrics.full_readings._value.get() == 1
+    edited = (*PARAGRAPHS[:2], PARAGRAPHS[2].replace("declined", "refused"))
+    assert check(boxed_page(edited, seed=3), 3) is Kind.CHANGED
+    assert metrics.quick_reads.labels("differs")._value.get() == 1
+    assert metrics.full_readings._value.get() == 2
+    assert metrics._hit_ratio() == pytest.approx(1 / 3)

@@ -36,8 +36,9 @@ R = TypeVar("R")
 _CHECK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 _READ_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0)
 _LAG_BUCKETS = (0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
-# what the reader was asked to run, by function name: the quick re-read or a full reading
-_QUICK = "reads_as_before"
+# what the reader was asked to run, by function name: the quick re-read (which brings the
+# full reading back with it when the page differs) or a full reading
+_QUICK = "read_unless_as_before"
 _FULL = "read_article_within"
 
 
@@ -182,7 +183,6 @@ class _TimedReader:
 
     def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         name = getattr(fn, "__name__", "")
-        reading = "quick" if name == _QUICK else "full" if name == _FULL else "other"
         begun = time.monotonic()
         try:
             result = self._reader.run(fn, *args, **kwargs)
@@ -191,11 +191,14 @@ class _TimedReader:
         except ReaderError as exc:
             self._metrics.reader_restarts.labels(exc.cause.replace(" ", "_")).inc()
             raise
-        self._metrics.reading_seconds.labels(reading).observe(time.monotonic() - begun)
-        if reading == "quick":
-            self._metrics.quick_reads.labels("unchanged" if result else "differs").inc()
-        elif reading == "full":
+        took = time.monotonic() - begun
+        if name == _QUICK:
+            self._metrics.quick_reads.labels("unchanged" if result is True else "differs").inc()
+        full = name == _FULL or (name == _QUICK and not isinstance(result, bool))
+        if full:
             self._metrics.full_readings.inc()
+        reading = "full" if full else "quick" if name == _QUICK else "other"
+        self._metrics.reading_seconds.labels(reading).observe(took)
         return result
 
 
