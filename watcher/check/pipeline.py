@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import requests
 
+from watcher.browser import BrowserPool
 from watcher.check.gather import CheckResult, Gatherer, version_record
 from watcher.check.readers import Reader
 from watcher.check.reading import fetch_options, read_article, snapshot_article
@@ -40,6 +41,7 @@ def check_page(
     now: datetime | None = None,
     routes: Sequence[str] = (),
     reader: Reader,
+    browser: BrowserPool | None = None,
 ) -> CheckResult:
     """Fetch ``watch``, let the judge decide against its stored versions, store what is new.
 
@@ -47,8 +49,11 @@ def check_page(
     asks; record. ``routes`` (``Watchlist.routes_for(watch)``) get the alerts, written with
     the change. ``reader`` parses the page in a reader process; a page that crashes or
     hangs its reader is recorded as an error of its own, with its body kept to reproduce it.
+    A ``fetch = "browser"`` watch is loaded in ``browser`` (default: this process's shared
+    browser) and its rendered HTML goes through the same stages.
     """
-    check = Gatherer(store, session, watch, settings, reader, page_id, now or datetime.now(UTC))
+    checked_at = now or datetime.now(UTC)
+    check = Gatherer(store, session, watch, settings, reader, page_id, checked_at, browser)
     page, latest = store.page_by_url(watch.url), store.latest_snapshot(page_id)
     last_error = page.last_error if page is not None else None
     try:

@@ -69,6 +69,7 @@ class VersionRecord:
     parts: str = ""  # the article's other parts, as JSON (``reading.parts_json``)
     reader: str = ""  # how ``text`` was read from the body (``reading.reader_key``)
     locator: str | None = None  # where the article stands in this page, for quick re-reads
+    screenshot: bytes | None = None  # a PNG of the page as the browser showed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +345,7 @@ class Store:
             "data": compressed,
             "created_at": version.fetched_at,
         }
+        screenshot = _screenshot_blob(version)
         with self._transaction(writes=True) as session:
             result = session.exec(
                 update(Page).where(col(Page.id) == page_id).values(_page_after(version))
@@ -351,7 +353,11 @@ class Store:
             if result.rowcount != 1:
                 raise StoreError(f"no page with id {page_id}")
             session.exec(self._insert_blob(blob))
-            snapshot = _chained(session, page_id, _snapshot(page_id, version, body_sha256))
+            if screenshot is not None:
+                session.exec(self._insert_blob(screenshot))
+            kept = _snapshot(page_id, version, body_sha256)
+            kept.screenshot_sha256 = screenshot["sha256"] if screenshot is not None else None
+            snapshot = _chained(session, page_id, kept)
             snapshot_id = _require_id(snapshot.id)
             change_id: int | None = None
             if change is not None:
@@ -621,6 +627,19 @@ class Store:
         return insert(Blob).values(values).on_conflict_do_nothing(index_elements=["sha256"])
 
 
+def _screenshot_blob(version: VersionRecord) -> dict[str, Any] | None:
+    """The blob row of a version's screenshot: content-addressed like bodies."""
+    if not version.screenshot:
+        return None
+    return {
+        "sha256": hashlib.sha256(version.screenshot).hexdigest(),
+        "codec": _CODEC,
+        "size": len(version.screenshot),
+        "data": zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(version.screenshot),
+        "created_at": version.fetched_at,
+    }
+
+
 def _version_ref(snapshot: Snapshot) -> dict[str, Any]:
     """How an alert names the version it reports: id, body hash and record hash."""
     return {
@@ -665,6 +684,7 @@ def chained_record(page_url: str, snapshot: Snapshot) -> str:
         state=snapshot.state,
         removal=snapshot.removal,
         previous_record_sha256=snapshot.previous_record_sha256,
+        screenshot_sha256=snapshot.screenshot_sha256 or "",
     )
 
 
