@@ -132,9 +132,11 @@ class RenderedResult(FetchResult):
 
 def is_available() -> bool:
     """Whether Playwright is installed (the ``browser`` extra)."""
-    import importlib.util
-
-    return importlib.util.find_spec("playwright") is not None
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def find_chromium(configured: str | None = None) -> str | None:
@@ -250,6 +252,8 @@ class BrowserPool:
             self._call(self._shutdown(), timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
         self._io.shutdown(wait=False, cancel_futures=True)
         with self._sessions_lock:
             for session in self._sessions:

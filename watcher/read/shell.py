@@ -41,3 +41,13 @@ def looks_like_app_shell(html: str) -> bool:
     if not _SCRIPT.search(html) or not _MOUNT.search(html):
         return False
     return visible_words(html) < SHELL_WORDS
+
+
+def needs_browser(plain_html: str, plain_words: int, rendered_words: int | None) -> bool:
+    """Whether a page looks like it needs a browser: almost no text read from what a plain
+    request gets (an app shell), and, when the rendered page was read, far more there."""
+    if plain_words >= SHELL_WORDS:
+        return False
+    if rendered_words is None:
+        return looks_like_app_shell(plain_html)
+    return rendered_words >= max(SHELL_WORDS, 3 * plain_words)
