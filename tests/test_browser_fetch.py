@@ -26,15 +26,17 @@ from warcio.archiveiterator import ArchiveIterator
 from tests.conftest import shared_readers
 from tests.js_site import BODY, JsSite, beacon_server, js_site
 from tests.loopback import only_loopback_port
+from tests.viewer_support import running
 from watcher.browser import BrowserLimits, BrowserPool, RenderedResult, find_chromium
 from watcher.check.gather import render_options
 from watcher.check.pipeline import CheckResult, check_page
 from watcher.check.reading import snapshot_article
 from watcher.cli import main
-from watcher.config import Settings, Watch
+from watcher.config import Settings, Watch, Watchlist
 from watcher.errors import FetchError
 from watcher.evidence.archive import export_warc
 from watcher.judge.classify import Kind
+from watcher.serve.app import create_app
 from watcher.store.store import Store
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -291,7 +293,8 @@ def test_a_killed_browser_costs_one_page(site: JsSite) -> None:
         assert "crashed" in str(outcome[0])
         story = Watch(url=site.url(), fetch="browser")
         assert "Maria Jensen" in own.render(story.url, render_options(settings, story)).text
-        assert own.browser_pids() and own.browser_pids()[0] != killed[0]
+        assert own.browser_pids()
+        assert own.browser_pids()[0] != killed[0]
 
 
 def test_the_browser_is_restarted_after_its_pages(site: JsSite) -> None:
@@ -303,18 +306,20 @@ def test_the_browser_is_restarted_after_its_pages(site: JsSite) -> None:
         for _ in range(3):
             own.render(story.url, render_options(settings, story))
             seen.append(tuple(own.browser_pids()))
-        assert seen[0] and seen[2]
+        assert seen[0]
+        assert seen[2]
         assert seen[2][0] != seen[0][0]
 
 
 def test_a_browser_watch_without_playwright_says_how_to_install_it() -> None:
     """Validation names the extra and Debian's package when Playwright is missing."""
+    watchlist = '[[watch]]\nurl = "https://example.org/a"\nfetch = "browser"\n'
     code = (
         "import sys; sys.modules['playwright'] = None\n"
         "from watcher.config import parse_watchlist\n"
         "from watcher.errors import ConfigError\n"
         "try:\n"
-        '    parse_watchlist(\'[[watch]]\\nurl = "https://example.org/a"\\nfetch = "browser"\\n\')\n'
+        f"    parse_watchlist({watchlist!r})\n"
         "except ConfigError as exc:\n"
         "    print(exc)\n"
     )
@@ -324,3 +329,47 @@ def test_a_browser_watch_without_playwright_says_how_to_install_it() -> None:
     assert "pip install 'watcher[browser]'" in out
     assert "apt-get install chromium" in out
     assert "watch[0]" in out
+
+
+def test_the_viewer_shows_the_screenshot(pool: BrowserPool, site: JsSite, store: Store) -> None:
+    """The version page shows the screenshot; its URL serves the stored PNG byte for byte."""
+    watch = Watch(url=site.url(), fetch="browser")
+    check = Checker(store, pool, watch, settings_for(site))
+    check()
+    version = store.snapshots(check.page_id)[-1]
+    assert version.screenshot_sha256 is not None
+    png = store.raw_body(version.screenshot_sha256)
+    app = create_app(store, Watchlist(watch=[watch]), reader=shared_readers())
+    with running(app) as base, requests.Session() as http:
+        page = http.get(f"{base}/versions/{version.id}", timeout=30)
+        assert page.status_code == 200
+        assert f"/versions/{version.id}/screenshot.png" in page.text
+        assert version.screenshot_sha256 in page.text
+        shot = http.get(f"{base}/versions/{version.id}/screenshot.png", timeout=30)
+        assert shot.headers["content-type"] == "image/png"
+        assert shot.content == png
+
+
+def test_inspect_browser_says_the_page_needs_one(
+    site: JsSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """inspect suggests the browser for an app shell; --browser shows both readings and
+    says the page needs it."""
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        f'[settings]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        f'allow_networks = ["127.0.0.1/32"]\nallowed_ports = [{site.port}]\n'
+        f'browser_executable = "{chromium()}"\n',
+        encoding="utf-8",
+    )
+    assert main(["-c", str(config), "inspect", site.url()]) == 0
+    plain = capsys.readouterr().out
+    assert "looks like an app shell" in plain
+    assert "--browser" in plain
+
+    assert main(["-c", str(config), "inspect", site.url(), "--browser"]) == 0
+    both = capsys.readouterr().out
+    assert "== what a plain request read ==" in both
+    assert "== what the browser read ==" in both
+    assert "headline:   Council closes the harbour bridge to cars" in both
+    assert 'this page needs a browser: set fetch = "browser"' in both
