@@ -16,13 +16,11 @@ import atexit
 import concurrent.futures
 import contextlib
 import logging
-import os
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -30,6 +28,7 @@ import requests
 
 from watcher.errors import BlockedError, FetchError
 from watcher.fetch import FetchOptions, FetchResult, fetch_page
+from watcher.procs import chromium_pids, tree_pss
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Playwright, Route
@@ -100,6 +99,8 @@ _CHROMIUM_ARGS = (
     "--no-first-run",
     "--mute-audio",
 )
+_CRASHED = "Target crashed"
+_CLOSED = "has been closed"
 _STRIPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
@@ -241,7 +242,7 @@ class BrowserPool:
 
     def memory_bytes(self) -> int:
         """Proportional memory (PSS) of every browser process of this pool."""
-        return sum(_tree_pss(pid) for pid in self.browser_pids())
+        return sum(tree_pss(pid) for pid in self.browser_pids())
 
     def close(self) -> None:
         """Close every browser and stop the loop; idempotent."""
@@ -307,7 +308,7 @@ class BrowserPool:
         if self._playwright is None:
             self._playwright = await async_playwright().start()
         executable = find_chromium(self.limits.executable)
-        before = set(_chromium_pids())
+        before = set(chromium_pids())
         try:
             browser = await self._playwright.chromium.launch(
                 executable_path=executable, args=list(_CHROMIUM_ARGS), headless=True
@@ -317,7 +318,7 @@ class BrowserPool:
                 f"{url}: browser: cannot start Chromium ({executable or 'not found'}): "
                 f"{_first_line(str(exc))}; {INSTALL_HINT}"
             ) from None
-        pids = [pid for pid in _chromium_pids() if pid not in before]
+        pids = [pid for pid in chromium_pids() if pid not in before]
         generation = _Generation(browser, pids[0] if pids else None)
         self._generations.append(generation)
         self._current = generation
@@ -336,7 +337,7 @@ class BrowserPool:
             self._forget(generation)
             return
         if not generation.is_retired:
-            memory = _tree_pss(generation.pid) if generation.pid else 0
+            memory = tree_pss(generation.pid) if generation.pid else 0
             if generation.served >= self.limits.recycle_after or memory > self.limits.memory_bytes:
                 logger.info(
                     "browser restarted pid=%s pages=%d memory=%d",
@@ -396,6 +397,12 @@ class BrowserPool:
         document = load.document
         if document is None:
             raise FetchError(f"{url}: browser: the page loaded no document")
+        if len(html.encode("utf-8")) > options.fetch.max_bytes:
+            # scripts can grow a page without bound; the stored body keeps the fetch's cap
+            raise FetchError(
+                f"{url}: browser: the rendered page is larger than {options.fetch.max_bytes} "
+                "bytes (settings.max_bytes)"
+            )
         return _rendered(document, url, final_url, html, shot, load.refused, started)
 
     def _failure(
@@ -405,10 +412,11 @@ class BrowserPool:
         exc: Exception,
         options: RenderOptions | None = None,
     ) -> FetchError:
-        if not generation.browser.is_connected():
-            self._forget(generation)
-            return FetchError(f"{url}: browser crashed while loading the page")
         text = _first_line(str(exc))
+        if not generation.browser.is_connected() or _CRASHED in text or _CLOSED in text:
+            if not generation.browser.is_connected():
+                self._forget(generation)
+            return FetchError(f"{url}: browser crashed while loading the page")
         if "Timeout" in type(exc).__name__ or "Timeout" in text:
             waited = f"'{options.wait_for}' to appear" if options and options.wait_for else ""
             limit = options.fetch.deadline_seconds if options else 0
@@ -446,8 +454,9 @@ class BrowserPool:
                 await _quietly(route.abort("blockedbyclient" if _blocked(exc) else "failed"))
                 return
         if is_document:
+            first = load.document is None
             load.document = result
-            if result.final_url != request.url:
+            if first and result.final_url != request.url:
                 # Redirects were followed (and recorded) by fetch_page; the browser is sent
                 # on to where they led, so the page's own URL and base are right.
                 load.pending[result.final_url] = result
@@ -553,64 +562,6 @@ def _site(url: str) -> str:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unknown error"
-
-
-def _chromium_pids() -> list[int]:
-    """Browser main processes that descend from this process (renderers left out)."""
-    children: dict[int, list[int]] = {}
-    commands: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            raw = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-        commands[int(entry.name)] = [arg.decode(errors="replace") for arg in raw if arg]
-    found = []
-    for pid in _descendants(os.getpid(), children):
-        argv = commands.get(pid) or []
-        if (
-            argv
-            and "chrom" in Path(argv[0]).name
-            and not any(a.startswith("--type=") for a in argv)
-        ):
-            found.append(pid)
-    return sorted(found)
-
-
-def _descendants(root: int, children: dict[int, list[int]]) -> list[int]:
-    found, stack = [], list(children.get(root, []))
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, []))
-    return found
-
-
-def _tree_pss(pid: int | None) -> int:
-    """Proportional set size of ``pid`` and its descendants, in bytes (0 if gone)."""
-    if pid is None:
-        return 0
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    total = 0
-    for each in [pid, *_descendants(pid, children)]:
-        with contextlib.suppress(OSError, ValueError):
-            for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-    return total
 
 
 _shared: BrowserPool | None = None
