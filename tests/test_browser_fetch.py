@@ -373,3 +373,21 @@ def test_inspect_browser_says_the_page_needs_one(
     assert "== what the browser read ==" in both
     assert "headline:   Council closes the harbour bridge to cars" in both
     assert 'this page needs a browser: set fetch = "browser"' in both
+
+
+def test_watcher_check_reads_a_browser_watch_and_exits(site: JsSite, tmp_path: Path) -> None:
+    """The installed command: a browser watch in watcher.toml is checked, and the process
+    (with its shared browser) exits when the pass is done."""
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        f'[settings]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        f'allow_networks = ["127.0.0.1/32"]\nallowed_ports = [{site.port}]\n'
+        f'browser_executable = "{chromium()}"\n\n'
+        f'[[watch]]\nurl = "{site.url()}"\nfetch = "browser"\nwait_for = "article h1"\n',
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "watcher", "-c", str(config), "check", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=110, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]  # a first version is no change
+    assert '"kind": "new"' in done.stdout
+    assert "Council closes the harbour bridge" in done.stdout

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from watcher.errors import BlockedError, FetchError
+from watcher.errors import BlockedError, BrowserUnavailableError, FetchError
 from watcher.fetch import FetchOptions, FetchResult, fetch_page
 from watcher.procs import chromium_pids, tree_pss
 
@@ -35,10 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-INSTALL_HINT = (
-    "install it with: pip install 'watcher[browser]' and Debian's chromium "
-    "(apt-get install chromium)"
-)
+INSTALL_HINT = BrowserUnavailableError.HINT
 # Header added to a rendered version's stored headers: its body is the DOM after rendering,
 # not the bytes the server sent.
 RENDERED_HEADER = "x-watcher-rendered-by"
@@ -184,7 +181,7 @@ class BrowserPool:
 
     def __init__(self, limits: BrowserLimits) -> None:
         if not is_available():
-            raise FetchError(f"the browser fetcher needs Playwright: {INSTALL_HINT}")
+            raise BrowserUnavailableError(f"the browser fetcher needs Playwright: {INSTALL_HINT}")
         self.limits = limits
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="browser", daemon=True)
@@ -196,7 +193,6 @@ class BrowserPool:
         self._playwright: Playwright | None = None
         self._current: _Generation | None = None
         self._generations: list[_Generation] = []
-        self._started = False
         self._closed = False
         self._thread.start()
         self._gate = self._call(self._make_gate())
@@ -314,7 +310,7 @@ class BrowserPool:
                 executable_path=executable, args=list(_CHROMIUM_ARGS), headless=True
             )
         except PlaywrightError as exc:
-            raise FetchError(
+            raise BrowserUnavailableError(
                 f"{url}: browser: cannot start Chromium ({executable or 'not found'}): "
                 f"{_first_line(str(exc))}; {INSTALL_HINT}"
             ) from None

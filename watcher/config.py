@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.errors import ConfigError
+from watcher.errors import BrowserUnavailableError, ConfigError
 from watcher.guard import DEFAULT_PORTS
 from watcher.read.extract import check_selector
 from watcher.read.normalize import compile_ignore
@@ -398,10 +398,13 @@ Fetcher = Literal["http", "browser"]
 
 def _browser_installed(fetch: Fetcher) -> None:
     """A browser watch needs the optional extra; say how to get it."""
-    from watcher.browser import INSTALL_HINT, is_available
-
-    if fetch == "browser" and not is_available():
-        raise ValueError(f'fetch = "browser" needs Playwright and Chromium: {INSTALL_HINT}')
+    if fetch != "browser":
+        return
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        hint = BrowserUnavailableError.HINT
+        raise ValueError(f'fetch = "browser" needs Playwright and Chromium: {hint}') from None
 
 
 def _browser_options(fetch: Fetcher, screenshot: bool | None, wait_for: str | None) -> None:
