@@ -247,7 +247,7 @@ def test_the_guard_refuses_the_page_itself_without_the_opt_in(
 def test_a_page_that_never_settles_ends_at_the_deadline(pool: BrowserPool, site: JsSite) -> None:
     """A page that keeps the network busy fails at the deadline, and the browser goes on."""
     watch = Watch(url=site.url("never-settles"), fetch="browser")
-    short = settings_for(site, deadline=timedelta(seconds=3))
+    short = settings_for(site, deadline=timedelta(seconds=8))
     with pytest.raises(FetchError, match="deadline"):
         pool.render(watch.url, render_options(short, watch))
     story = Watch(url=site.url(), fetch="browser")
@@ -259,7 +259,7 @@ def test_wait_for_a_selector_that_never_appears_ends_at_the_deadline(
 ) -> None:
     """wait_for bounds the wait too, and names what it waited for."""
     watch = Watch(url=site.url(), fetch="browser", wait_for="#comments")
-    short = settings_for(site, deadline=timedelta(seconds=3))
+    short = settings_for(site, deadline=timedelta(seconds=8))
     with pytest.raises(FetchError, match="#comments"):
         pool.render(watch.url, render_options(short, watch))
 

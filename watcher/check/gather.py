@@ -197,16 +197,21 @@ class Gatherer:
         elif ask.evidence is Evidence.PAGE_LINES:
             seen = replace(seen, page_lines=self.reader.run(visible_lines, load.text, self.watch))
         else:
+            render = self.render_url if self.watch.fetch == "browser" else None
             found = not_found_page(
-                self.session, self.watch, self.settings, load.final_url, self.reader
+                self.session, self.watch, self.settings, load.final_url, self.reader, render=render
             )
             seen = replace(seen, not_found=found)
         return replace(obs, first=seen) if ask.load == 0 else replace(obs, second=seen)
 
     def render(self) -> RenderedResult:
         """The watch's page loaded in the (shared) headless browser."""
+        return self.render_url(self.watch.url)
+
+    def render_url(self, url: str) -> RenderedResult:
+        """``url`` loaded in the (shared) headless browser as this watch is loaded."""
         browser = self.browser or shared_pool(browser_limits(self.settings))
-        return browser.render(self.watch.url, render_options(self.settings, self.watch))
+        return browser.render(url, render_options(self.settings, self.watch))
 
     def fetch_second(self) -> FetchResult | None:
         """The confirming look, on a fresh connection (a keep-alive would reach the same
