@@ -16,8 +16,9 @@ need_deb() {  # need_deb COMMAND PACKAGE
 # systemd-analyze checks systemd/watcher.service (tests/test_systemd.py).
 need_deb systemd-analyze systemd
 
-# Chromium: the browser tests of `watcher serve` drive Debian's build through Playwright
-# (Playwright's own browser download is not reachable from CI).
+# Chromium: the browser fetcher (fetch = "browser") and the browser tests of `watcher serve`
+# drive Debian's build through Playwright (Playwright's own browser download is not
+# reachable from CI); tests/test_browser_fetch.py fails in CI without it, never skips.
 need_deb chromium chromium
 
 # PostgreSQL: the store tests run on it as well as on SQLite, never skipped in CI.

@@ -15,3 +15,9 @@ from watcher.guard import NetworkPolicy
 LOOPBACK = NetworkPolicy(allow_private=True)
 # One line for the [settings] table of a test's watchlist.
 LOOPBACK_SETTING = "allow_private = true  # test servers listen on 127.0.0.1"
+
+
+def only_loopback_port(port: int) -> dict[str, object]:
+    """Settings that open one port of 127.0.0.1 and nothing else: a test site is reachable,
+    while a beacon on another port or loopback address is still refused by the guard."""
+    return {"allow_networks": ["127.0.0.1/32"], "allowed_ports": [port]}

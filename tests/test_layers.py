@@ -26,7 +26,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "fetch": frozenset({"read", "guard", "errors"}),
     "store": frozenset({"errors"}),
     "alerts": frozenset({"judge", "read", "store", "config", "errors"}),
-    "check": frozenset({"read", "judge", "fetch", "guard", "store", "alerts", "config", "errors"}),
+    # fetch = "browser": pages loaded in headless Chromium, each request by fetch_page
+    "browser": frozenset({"fetch", "guard", "procs", "errors"}),
+    "procs": frozenset(),
+    "check": frozenset(
+        {"read", "judge", "fetch", "browser", "guard", "store", "alerts", "config", "errors"}
+    ),
     # sources: feeds, sitemaps and section pages read, their articles recorded as pages
     "discover": frozenset({"check", "fetch", "guard", "store", "config", "errors"}),
     "service": frozenset({"discover", "check", "judge", "store", "alerts", "config", "errors"}),
@@ -40,6 +45,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # the command line and what only it uses sit on top and may import any layer
     "cli": frozenset({"*"}),
     "cli_evidence": frozenset({"*"}),
+    "cli_browser": frozenset({"*"}),
     "demo": frozenset({"*"}),
     "render": frozenset({"read", "fetch", "config", "errors"}),
     "watchlist": frozenset({"config", "errors"}),

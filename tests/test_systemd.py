@@ -80,3 +80,54 @@ def test_unit_promises() -> None:
     }.items():
         assert directives[key] == value, key
     assert directives["ExecStart"].endswith("watcher run")
+
+
+# A browser watch under the unit: the child loads a page rendered by JavaScript in
+# Chromium (tests/js_site.py) and prints what it read.
+_BROWSER_CHILD = """
+import sys
+sys.path.insert(0, {root!r})
+from tests.js_site import js_site
+from tests.loopback import only_loopback_port
+from watcher.browser import BrowserLimits, BrowserPool
+from watcher.check.gather import render_options
+from watcher.config import Settings, Watch
+with js_site() as site, BrowserPool(BrowserLimits(pages=1)) as pool:
+    watch = Watch(url=site.url(), fetch="browser")
+    settings = Settings.model_validate(only_loopback_port(site.port))
+    page = pool.render(watch.url, render_options(settings, watch))
+    print("read:", "Maria Jensen" in page.text, "screenshot:", bool(page.screenshot))
+"""
+
+
+def _browse_under(unit_text: str) -> subprocess.CompletedProcess[str]:
+    """Run a browser check in a child confined by the unit's system call filter."""
+    from tests.seccomp_support import confine, unit_filter
+
+    allowed, families, code = unit_filter(_analyzer(), unit_text)
+    return subprocess.run(
+        [sys.executable, "-c", _BROWSER_CHILD.format(root=str(ROOT))],
+        preexec_fn=confine(allowed, families, code),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_browser_watch_runs_under_the_units_system_call_filter() -> None:
+    """Chromium reads a rendered page under SystemCallFilter and RestrictAddressFamilies
+    exactly as the unit sets them (reproduced with libseccomp; systemd is not PID 1 here)."""
+    result = _browse_under(UNIT.read_text(encoding="utf-8"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "read: True screenshot: True" in result.stdout
+
+
+def test_without_capset_chromium_crashes_under_the_filter() -> None:
+    """The one relaxation is needed: without capset every renderer crashes."""
+    strict = UNIT.read_text(encoding="utf-8").replace("SystemCallFilter=capset\n", "")
+    assert "SystemCallFilter=capset" not in strict
+    result = _browse_under(strict)
+    assert result.returncode != 0
+    assert "read: True" not in result.stdout
+    assert "FetchError" in result.stderr

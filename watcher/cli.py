@@ -166,6 +166,12 @@ def _parser() -> argparse.ArgumentParser:
         help="read a body stored in the database (e.g. one a reader failed on) instead of "
         "fetching the URL; a unique prefix of its SHA-256 is enough",
     )
+    inspect.add_argument(
+        "--browser",
+        action="store_true",
+        help="also load the page in headless Chromium and show what it read next to what a "
+        "plain request read (pip install 'watcher[browser]')",
+    )
     inspect.set_defaults(handler=_cmd_inspect)
 
     schema = sub.add_parser("schema", help="print the watchlist's JSON schema")
@@ -634,7 +640,17 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             else None
         )
     normalized = normalize_article(article, compare_rules(watch)) if article else None
+    if args.browser:
+        from watcher.cli_browser import inspect_in_browser
+
+        print(inspect_in_browser(watchlist.settings, watch, fetched, normalized))
+        return EXIT_OK
     print(render_inspect(fetched, normalized, watch))
+    from watcher.cli_browser import shell_hint
+
+    hint = shell_hint(fetched, normalized)
+    if hint:
+        print(f"\n{hint}")
     return EXIT_OK
 
 

@@ -46,6 +46,7 @@ def add_commands(sub: Any) -> None:
         ("--text", "the headline, byline, date and text read from it"),
         ("--headers", "the status line, response headers and redirect hops"),
         ("--json", "everything stored about the version, as JSON"),
+        ("--png", "its screenshot (browser watches), byte for byte, verified against its SHA-256"),
     ):
         what.add_argument(flag, dest="what", action="store_const", const=flag[2:], help=helptext)
     show.set_defaults(handler=_cmd_show, what="html")
@@ -203,9 +204,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
     try:
         version = find_version(store.snapshots(_page_id(store, args.url)), args.version)
         body = store.raw_body(version.body_sha256) if args.what == "html" else b""
+        if args.what == "png":
+            if not version.screenshot_sha256:
+                raise WatcherError(
+                    f"{args.url}: version {version.id} has no screenshot "
+                    '(only fetch = "browser" watches take them)'
+                )
+            body = store.raw_body(version.screenshot_sha256)
     finally:
         store.close()
-    if args.what == "html":
+    if args.what in ("html", "png"):
         sys.stdout.flush()
         sys.stdout.buffer.write(body)  # bytes as received: no decoding, no newline added
         sys.stdout.buffer.flush()

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.errors import ConfigError
+from watcher.errors import BrowserUnavailableError, ConfigError
 from watcher.guard import DEFAULT_PORTS
 from watcher.read.extract import check_selector
 from watcher.read.normalize import compile_ignore
@@ -281,6 +281,27 @@ class Settings(_Model):
         description="Networks every watch may fetch from although the guard refuses private "
         'addresses, e.g. ["10.20.0.0/16"]: a narrower opening than allow_private.',
     )
+    browsers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description='Pages loaded at once by the shared headless browser (fetch = "browser").',
+    )
+    browser_recycle: int = Field(
+        default=100,
+        ge=1,
+        description="The browser is restarted after this many pages (leaks stay bounded).",
+    )
+    browser_memory: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=128 * 1024 * 1024,
+        description="The browser is restarted once its processes use more memory than this "
+        "(proportional set size, bytes).",
+    )
+    browser_executable: str | None = Field(
+        default=None,
+        description="Chromium to drive; default: chromium (Debian's package) found on PATH.",
+    )
     base_url: str | None = Field(
         default=None,
         pattern=r"^https?://",
@@ -385,6 +406,26 @@ class Route(_Model):
 
 
 Mode = Literal["article", "selector", "page"]
+Fetcher = Literal["http", "browser"]
+
+
+def _browser_installed(fetch: Fetcher) -> None:
+    """A browser watch needs the optional extra; say how to get it."""
+    if fetch != "browser":
+        return
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        hint = BrowserUnavailableError.HINT
+        raise ValueError(f'fetch = "browser" needs Playwright and Chromium: {hint}') from None
+
+
+def _browser_options(fetch: Fetcher, screenshot: bool | None, wait_for: str | None) -> None:
+    if fetch != "browser" and (screenshot is not None or wait_for is not None):
+        raise ValueError('screenshot and wait_for are only used with fetch = "browser"')
+    if wait_for is not None:
+        check_selector(wait_for)
+    _browser_installed(fetch)
 
 
 def _ignore_rules_compile(value: list[str]) -> list[str]:
@@ -439,6 +480,22 @@ class Watch(_Model):
         default=None,
         description='Check by age instead of every/cron: ["5m for 6h", "30m for 2d", '
         '"6h for 30d", "retire"]; age counts from the stated date, else discovery.',
+    )
+    fetch: Fetcher = Field(
+        default="http",
+        description="http: a plain request (fast, the default); browser: load the page in "
+        "headless Chromium and read the DOM after its scripts ran (pages rendered by "
+        "JavaScript; needs pip install 'watcher[browser]').",
+    )
+    screenshot: bool | None = Field(
+        default=None,
+        description='Keep a full-page PNG with every stored version (fetch = "browser"; '
+        "default true).",
+    )
+    wait_for: str | None = Field(
+        default=None,
+        description="CSS selector the browser waits for before reading (fetch = "
+        '"browser"); default: the page settles (no network for 0.5 s).',
     )
 
     @field_validator("url")
@@ -504,11 +561,17 @@ class Watch(_Model):
             raise ValueError("give either every or cron, not both")
         if self.schedule is not None and (self.every is not None or self.cron is not None):
             raise ValueError("give either schedule or every/cron, not both")
+        _browser_options(self.fetch, self.screenshot, self.wait_for)
         return self
 
     @property
     def label(self) -> str:
         return self.name or self.url
+
+    @property
+    def takes_screenshot(self) -> bool:
+        """Whether a stored version of this watch keeps a screenshot."""
+        return self.fetch == "browser" and self.screenshot is not False
 
 
 SourceKind = Literal["feed", "sitemap", "section"]
@@ -569,6 +632,17 @@ class Source(_Model):
         default=False,
         description="Read the source and its articles even on private or loopback addresses.",
     )
+    fetch: Fetcher = Field(
+        default="http",
+        description="How its articles are fetched: http, or browser (headless Chromium).",
+    )
+    screenshot: bool | None = Field(
+        default=None,
+        description='Keep a screenshot with each stored version (fetch = "browser").',
+    )
+    wait_for: str | None = Field(
+        default=None, description='CSS selector the browser waits for (fetch = "browser").'
+    )
 
     @field_validator("url")
     @classmethod
@@ -603,6 +677,7 @@ class Source(_Model):
             raise ValueError("links is only used by section pages")
         if self.schedule is not None and self.every is not None:
             raise ValueError("give either schedule or every, not both")
+        _browser_options(self.fetch, self.screenshot, self.wait_for)
         return self
 
     @property
@@ -622,6 +697,9 @@ class Source(_Model):
             schedule=self.schedule,
             notify=list(self.notify),
             allow_private=self.allow_private,
+            fetch=self.fetch,
+            screenshot=self.screenshot,
+            wait_for=self.wait_for,
         )
 
 

@@ -3,7 +3,8 @@
     WatcherError
     ├── ConfigError      the watchlist cannot be read or is invalid
     ├── FetchError       no usable HTTP response arrived (never a removal)
-    │   └── BlockedError     the network guard refused the URL or the address (watcher.guard)
+    │   ├── BlockedError     the network guard refused the URL or the address (watcher.guard)
+    │   └── BrowserUnavailableError  fetch = "browser" without Playwright or Chromium
     ├── SourceError      a feed, sitemap or section page answered with no usable listing
     ├── StoreError       the database refused or is unreachable
     ├── ReaderError      a reader process crashed, overran its time or memory
@@ -34,6 +35,15 @@ class BlockedError(FetchError):
     def __init__(self, message: str, *, rule: str) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+class BrowserUnavailableError(FetchError):
+    """A browser watch, but Playwright or Chromium is missing; ``HINT`` says how to install."""
+
+    HINT = (
+        "install it with: pip install 'watcher[browser]' and Debian's chromium "
+        "(apt-get install chromium)"
+    )
 
 
 class SourceError(WatcherError):

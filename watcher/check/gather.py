@@ -18,6 +18,7 @@ from datetime import datetime
 import requests
 
 from watcher.alerts.message import alert_event
+from watcher.browser import BrowserLimits, BrowserPool, RenderedResult, RenderOptions, shared_pool
 from watcher.check.probe import not_found_page
 from watcher.check.readers import Reader
 from watcher.check.reading import (
@@ -50,6 +51,7 @@ from watcher.judge.decide import (
 from watcher.judge.phrases import detection_rules
 from watcher.read.extract import Article
 from watcher.read.normalize import normalize_article
+from watcher.read.shell import looks_like_app_shell
 from watcher.store.models import Page, Snapshot
 from watcher.store.store import KEEP, ChangeDraft, Store, VersionRecord
 
@@ -87,9 +89,13 @@ class Gatherer:
     reader: Reader
     page_id: int
     checked_at: datetime
+    browser: BrowserPool | None = None  # None: this process's shared browser, if needed
 
     def fetch_first(self, page: Page | None, latest: Snapshot | None) -> FetchResult:
-        """The check's fetch: conditional when the stored version is a good one."""
+        """The check's fetch: conditional when the stored version is a good one; a browser
+        watch's page is loaded in the browser and its rendered DOM read like any HTML."""
+        if self.watch.fetch == "browser":
+            return self.render()
         conditional = latest is not None and latest.state == State.OK and page is not None
         # Cookies a server set for one page (paywall meters, A/B buckets) must not leak
         # into the next check: each fetch starts from the watch's own cookies only.
@@ -204,11 +210,21 @@ class Gatherer:
         elif ask.evidence is Evidence.PAGE_LINES:
             seen = replace(seen, page_lines=self.reader.run(visible_lines, load.text, self.watch))
         else:
+            render = self.render_url if self.watch.fetch == "browser" else None
             found = not_found_page(
-                self.session, self.watch, self.settings, load.final_url, self.reader
+                self.session, self.watch, self.settings, load.final_url, self.reader, render=render
             )
             seen = replace(seen, not_found=found)
         return replace(obs, first=seen) if ask.load == 0 else replace(obs, second=seen)
+
+    def render(self) -> RenderedResult:
+        """The watch's page loaded in the (shared) headless browser."""
+        return self.render_url(self.watch.url)
+
+    def render_url(self, url: str) -> RenderedResult:
+        """``url`` loaded in the (shared) headless browser as this watch is loaded."""
+        browser = self.browser or shared_pool(browser_limits(self.settings))
+        return browser.render(url, render_options(self.settings, self.watch))
 
     def fetch_second(self) -> FetchResult | None:
         """The confirming look, on a fresh connection (a keep-alive would reach the same
@@ -216,6 +232,8 @@ class Gatherer:
         if self.settings.confirm_delay:
             time.sleep(self.settings.confirm_delay.total_seconds())
         try:
+            if self.watch.fetch == "browser":
+                return self.render()  # a fresh context: no cookie or cache is shared
             with open_session(self.settings.user_agent) as fresh:
                 fresh.headers.update(self.session.headers)
                 return fetch_page(fresh, self.watch.url, fetch_options(self.settings, self.watch))
@@ -354,7 +372,30 @@ def _draft(verdict: Verdict, detected_at: datetime) -> ChangeDraft:
 
 
 def _load(fetched: FetchResult) -> Load:
-    return Load(fetched.status, fetched.final_url, has_text=bool(fetched.text))
+    # A rendered DOM is what scripts made of the page: never a shell waiting for them.
+    is_shell = not isinstance(fetched, RenderedResult) and looks_like_app_shell(fetched.text)
+    return Load(
+        fetched.status, fetched.final_url, has_text=bool(fetched.text), is_app_shell=is_shell
+    )
+
+
+def browser_limits(settings: Settings) -> BrowserLimits:
+    """The shared browser's bounds, from the watchlist's settings."""
+    return BrowserLimits(
+        pages=settings.browsers,
+        recycle_after=settings.browser_recycle,
+        memory_bytes=settings.browser_memory,
+        executable=settings.browser_executable,
+    )
+
+
+def render_options(settings: Settings, watch: Watch) -> RenderOptions:
+    """How the browser loads ``watch``: its fetch options, what it waits for, a screenshot."""
+    return RenderOptions(
+        fetch=fetch_options(settings, watch),
+        wait_for=watch.wait_for,
+        screenshot=watch.takes_screenshot,
+    )
 
 
 def _earlier(store: Store, latest: Snapshot | None) -> Earlier | None:
@@ -405,6 +446,7 @@ def version_record(
         parts=parts_json(article),
         reader=reader,
         locator=locator,
+        screenshot=fetched.screenshot if isinstance(fetched, RenderedResult) else None,
     )
 
 

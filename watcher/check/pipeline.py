@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import requests
 
+from watcher.browser import BrowserPool
 from watcher.check.gather import CheckResult, Gatherer, version_record
 from watcher.check.readers import Reader
 from watcher.check.reading import fetch_options, read_article, snapshot_article
@@ -42,6 +43,7 @@ def check_page(
     routes: Sequence[str] = (),
     reader: Reader,
     page: Page | None = None,
+    browser: BrowserPool | None = None,
 ) -> CheckResult:
     """Fetch ``watch``, let the judge decide against its stored versions, store what is new.
 
@@ -49,9 +51,12 @@ def check_page(
     asks; record. ``routes`` (``Watchlist.routes_for(watch)``) get the alerts, written with
     the change. ``reader`` parses the page in a reader process; a page that crashes or
     hangs its reader is recorded as an error of its own, with its body kept to reproduce it.
-    ``page`` is the page's row when the caller has just read it (the daemon's claim).
+    ``page`` is the page's row when the caller has just read it (the daemon's claim). A
+    ``fetch = "browser"`` watch is loaded in ``browser`` (default: this process's shared
+    browser) and its rendered HTML goes through the same stages.
     """
-    check = Gatherer(store, session, watch, settings, reader, page_id, now or datetime.now(UTC))
+    checked_at = now or datetime.now(UTC)
+    check = Gatherer(store, session, watch, settings, reader, page_id, checked_at, browser)
     if page is None:
         page = store.page_by_url(watch.url)
     latest = store.latest_snapshot(page_id)
@@ -221,13 +226,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-# Re-exported: the CLI, the demo and the benchmarks read pages the pipeline's way.
+# Re-exported: the CLI, the demo, the daemon and the benchmarks read and fetch pages the
+# pipeline's way.
 __all__ = [
     "UNPLACED",
     "CheckResult",
     "check_page",
     "check_safely",
     "fetch_options",
+    "open_session",
     "read_article",
     "run_pass",
     "snapshot_article",

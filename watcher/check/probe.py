@@ -10,6 +10,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -18,7 +19,7 @@ from watcher.check.readers import Reader
 from watcher.check.reading import fetch_options, read_article
 from watcher.config import Settings, Watch
 from watcher.errors import FetchError
-from watcher.fetch import fetch_page
+from watcher.fetch import FetchResult, fetch_page
 from watcher.read.extract import Article
 
 logger = logging.getLogger(__name__)
@@ -29,16 +30,23 @@ _not_found_lock = threading.Lock()
 
 
 def not_found_page(
-    session: requests.Session, watch: Watch, settings: Settings, url: str, reader: Reader
+    session: requests.Session,
+    watch: Watch,
+    settings: Settings,
+    url: str,
+    reader: Reader,
+    *,
+    render: Callable[[str], FetchResult] | None = None,
 ) -> Article | None:
     """What the host answers with 200 for a URL that cannot exist (cached for a day).
 
     A soft-404 page is recognised by resembling it. None when the host answers such
-    URLs properly (404) or cannot be asked.
+    URLs properly (404) or cannot be asked. ``render`` loads the probe the way a browser
+    watch is loaded (a site that renders its pages renders its "not found" page too).
     """
     parts = urlsplit(url)
     section = parts.path.strip("/").split("/", 1)[0]
-    key = f"{parts.scheme}://{parts.netloc}/{section}"
+    key = f"{watch.fetch}:{parts.scheme}://{parts.netloc}/{section}"
     now = time.monotonic()
     with _not_found_lock:
         cached = _not_found_cache.get(key)
@@ -47,7 +55,10 @@ def not_found_page(
     probe_url = urljoin(url, f"{secrets.token_hex(8)}.html")
     article: Article | None = None
     try:
-        probe = fetch_page(session, probe_url, fetch_options(settings, watch))
+        if render is not None:
+            probe = render(probe_url)
+        else:
+            probe = fetch_page(session, probe_url, fetch_options(settings, watch))
     except FetchError as exc:
         logger.info("not-found probe failed url=%s: %s", probe_url, exc)
     else:

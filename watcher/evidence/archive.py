@@ -1,7 +1,8 @@
 """WARC export of stored versions (edge: reads the database, writes one file) with warcio.
 
 Each version becomes a request/response pair dated when it was fetched, its redirect hops
-their own pairs, and a metadata record with watcher's reading. Bodies are written exactly
+their own pairs, a metadata record with watcher's reading, and its screenshot (browser
+watches) as a resource record. Bodies are written exactly
 as stored (verified against their SHA-256 first); the export never alters the database.
 """
 
@@ -70,6 +71,8 @@ def export_warc(
             for version in store.snapshots(page.id, since=since):
                 body = store.raw_body(version.body_sha256)
                 writer.version(page, version, body, by_version.get(version.id or 0))
+                if version.screenshot_sha256:
+                    writer.screenshot(version, store.raw_body(version.screenshot_sha256))
                 versions += 1
         records = writer.count
     logger.info("exported %d versions of %d pages to %s", versions, len(pages), path)
@@ -125,6 +128,22 @@ class _Writer:
         )
         self._write(metadata)
 
+    def screenshot(self, version: Snapshot, png: bytes) -> None:
+        """What the browser showed: a resource record of its own, named after the page."""
+        record = self._warc.create_warc_record(
+            f"urn:screenshot:{version.final_url}",
+            "resource",
+            payload=BytesIO(png),
+            length=len(png),
+            warc_content_type="image/png",
+            warc_headers_dict={
+                "WARC-Date": _warc_date(version.fetched_at),
+                "WARC-Payload-Digest": _sha256_digest(png),
+                "WARC-Block-Digest": _sha256_digest(png),
+            },
+        )
+        self._write(record)
+
     def _exchange(
         self, url: str, status: int, headers: list[tuple[str, str]], body: bytes, date: str
     ) -> str:
@@ -178,6 +197,7 @@ def _reading(page: Page, version: Snapshot, change: Change | None) -> dict[str, 
         "version_id": version.id,
         "fetched_at": version.fetched_at.isoformat(),
         "body_sha256": version.body_sha256,
+        "screenshot_sha256": version.screenshot_sha256,
         "record_sha256": version.record_sha256 or None,
         "previous_record_sha256": version.previous_record_sha256 or None,
         "encoding": version.encoding,

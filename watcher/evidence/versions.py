@@ -172,6 +172,7 @@ def version_json(version: Snapshot) -> dict[str, Any]:
         "published": version.published,
         "page_title": version.page_title,
         "text_sha256": version.text_sha256,
+        "screenshot_sha256": version.screenshot_sha256,
     }
 
 

@@ -30,14 +30,22 @@ from watcher.judge.classify import (
     State,
     Verdict,
     classify_change,
+    error_verdict,
     surviving_share,
 )
 from watcher.judge.confirm import Masked, same_content
+from watcher.read.diff import count_words
 from watcher.read.extract import Article
 from watcher.read.normalize import normalize_article
+from watcher.read.shell import SHELL_WORDS
 
 # Stored as a page's locator when its article could not be placed in the current version.
 UNPLACED: Final = "unplaced"
+# What a check of an app shell says (an error, never a removal or an empty "new" version).
+APP_SHELL: Final = (
+    "the page is an app shell: its article is rendered by JavaScript, which a plain "
+    'fetch does not run (set fetch = "browser" on the watch; see watcher inspect --browser)'
+)
 # A revert later than this (an editor quietly undoing an edit days later) is news.
 FLIP_WINDOW: Final = timedelta(hours=48)
 
@@ -92,6 +100,8 @@ class Load:
     status: int
     final_url: str
     has_text: bool  # a body to read (not a 304 or an empty answer)
+    # an app shell: scripts and an empty mount point, the article left to JavaScript
+    is_app_shell: bool = False
     article: Article | _Unasked | None = UNASKED  # read without ignore rules
     page_lines: tuple[str, ...] | _Unasked = UNASKED
     not_found: Article | _Unasked | None = UNASKED  # the host's "not found" page, as read
@@ -271,6 +281,9 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
         return Ask(Evidence.READING, which)
     stored = load.article if load.has_text and not isinstance(load.article, _Unasked) else None
     compared = _compared(stored, obs.ignore) if stored else None
+    if load.is_app_shell and count_words(compared.text if compared else "") < SHELL_WORDS:
+        # Nothing to read because nothing was rendered: never an article that vanished.
+        return _Seen(stored, compared, error_verdict(APP_SHELL), load=which)
     baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
     observation = Observation(
         url=obs.url, status=load.status, final_url=load.final_url, article=compared

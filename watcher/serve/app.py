@@ -88,6 +88,7 @@ def create_app(
         Route("/versions/{version_id:int}", viewer.version_html),
         Route("/api/versions/{version_id:int}", viewer.version_json),
         Route("/versions/{version_id:int}/raw", viewer.raw),
+        Route("/versions/{version_id:int}/screenshot.png", viewer.screenshot),
         Route("/feeds/changes.atom", viewer.feed_all),
         Route("/feeds/tags/{tag}.atom", viewer.feed_tag),
         Route("/feeds/pages/{page_id:int}.atom", viewer.feed_page),
@@ -331,6 +332,15 @@ class _Viewer:
             headers["Content-Disposition"] = f'attachment; filename="version-{version.id}.html"'
         media = {k.lower(): v for k, v in version.headers.items()}.get("content-type", "text/html")
         return Response(body, media_type=media, headers=headers)
+
+    def screenshot(self, request: Request) -> Response:
+        """The version's screenshot byte for byte (verified against its hash)."""
+        version, _ = self._version(request.path_params["version_id"])
+        if not version.screenshot_sha256:
+            raise WatcherError(f"version {version.id} has no screenshot")
+        png = self.store.raw_body(version.screenshot_sha256)
+        headers = {"Content-Security-Policy": ARCHIVE_CSP, "Cache-Control": "no-store"}
+        return Response(png, media_type="image/png", headers=headers)
 
     # --- feeds ---
 

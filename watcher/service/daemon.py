@@ -30,13 +30,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.check.pipeline import CheckResult, check_safely
+from watcher.check.pipeline import CheckResult, check_safely, open_session
 from watcher.check.readers import Reader, ReaderPool
 from watcher.check.reading import start_readers
 from watcher.config import Settings, Source, Watch, Watchlist, parse_watchlist
 from watcher.discover.poll import poll_due_sources, sync_sources
 from watcher.errors import ConfigError, ReaderStopped, StoreError
-from watcher.fetch import open_session
 from watcher.judge.classify import Kind
 from watcher.service import sdnotify
 from watcher.service.health import Health

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 CHAIN_FORMAT = "watcher-chain-1"
+# A version with a screenshot: the same record, plus the screenshot's SHA-256.
+CHAIN_FORMAT_SCREENSHOT = "watcher-chain-2"
 
 
 def record_sha256(
@@ -29,6 +31,7 @@ def record_sha256(
     state: str,
     removal: str | None,
     previous_record_sha256: str,
+    screenshot_sha256: str = "",
 ) -> str:
     """The record hash of one version, chained to the one stored before it ("" if first).
 
@@ -48,6 +51,10 @@ def record_sha256(
         "removal": removal,
         "previous_record_sha256": previous_record_sha256,
     }
+    if screenshot_sha256:
+        # what the page looked like is evidence too; versions without one keep format 1
+        document["format"] = CHAIN_FORMAT_SCREENSHOT
+        document["screenshot_sha256"] = screenshot_sha256
     canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -153,6 +153,9 @@ class Snapshot(SQLModel, table=True):
     record_sha256: str = Field(
         default="", sa_column=Column(String(64), nullable=False, server_default="")
     )
+    # a PNG of the page as the browser showed it (fetch = "browser"), stored as a blob; no
+    # foreign key: adding one rebuilds the whole snapshot table on SQLite (every version)
+    screenshot_sha256: str | None = Field(default=None, max_length=64)
 
 
 class Change(SQLModel, table=True):

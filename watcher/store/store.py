@@ -71,6 +71,7 @@ class VersionRecord:
     parts: str = ""  # the article's other parts, as JSON (``reading.parts_json``)
     reader: str = ""  # how ``text`` was read from the body (``reading.reader_key``)
     locator: str | None = None  # where the article stands in this page, for quick re-reads
+    screenshot: bytes | None = None  # a PNG of the page as the browser showed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +337,7 @@ class Store:
         # writer of the page may store a newer one meanwhile, which only costs bytes.
         packed = blobs.pack_body(version.body, self._keyframe(page_id))
         blob = _blob_row(body_sha256, version.body, packed, version.fetched_at)
+        screenshot = _screenshot_blob(version)
         with self._transaction(writes=True) as session:
             result = session.exec(
                 update(Page).where(col(Page.id) == page_id).values(_page_after(version))
@@ -343,7 +345,11 @@ class Store:
             if result.rowcount != 1:
                 raise StoreError(f"no page with id {page_id}")
             session.exec(self._insert_blob(blob))
-            snapshot = _chained(session, page_id, _snapshot(page_id, version, body_sha256))
+            if screenshot is not None:
+                session.exec(self._insert_blob(screenshot))
+            kept = _snapshot(page_id, version, body_sha256)
+            kept.screenshot_sha256 = screenshot["sha256"] if screenshot is not None else None
+            snapshot = _chained(session, page_id, kept)
             snapshot_id = _require_id(snapshot.id)
             change_id: int | None = None
             if change is not None:
@@ -684,6 +690,16 @@ def _unpacked(
     return body
 
 
+def _screenshot_blob(version: VersionRecord) -> dict[str, Any] | None:
+    """The blob row of a version's screenshot: content-addressed like bodies, stored whole
+    (a PNG shares little with the page's previous one)."""
+    if not version.screenshot:
+        return None
+    sha256 = hashlib.sha256(version.screenshot).hexdigest()
+    packed = blobs.pack_body(version.screenshot)
+    return _blob_row(sha256, version.screenshot, packed, version.fetched_at)
+
+
 def _version_ref(snapshot: Snapshot) -> dict[str, Any]:
     """How an alert names the version it reports: id, body hash and record hash."""
     return {
@@ -728,6 +744,7 @@ def chained_record(page_url: str, snapshot: Snapshot) -> str:
         state=snapshot.state,
         removal=snapshot.removal,
         previous_record_sha256=snapshot.previous_record_sha256,
+        screenshot_sha256=snapshot.screenshot_sha256 or "",
     )
 
 

@@ -10,7 +10,7 @@ verify`` still reports it). The codec is written out
 here, not imported, so this revision keeps doing what it did.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-03
 """
 
@@ -24,7 +24,7 @@ import zstandard
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
