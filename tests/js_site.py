@@ -111,16 +111,9 @@ def js_site(host: str = "127.0.0.1") -> Iterator[JsSite]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, 0), Handler)
-    site.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(host, Handler) as port:
+        site.port = port
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @dataclass
@@ -154,12 +147,19 @@ def beacon_server(host: str = "127.0.0.1") -> Iterator[Beacon]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, 0), Handler)
-    found.port = server.server_address[1]
+    with _serving(host, Handler) as port:
+        found.port = port
+        yield found
+
+
+@contextmanager
+def _serving(host: str, handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve ``handler`` on ``host`` and a free port, from a thread; yields the port."""
+    server = ThreadingHTTPServer((host, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield found
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()

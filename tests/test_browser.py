@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ import pytest
 from tests.conftest import shared_readers
 from tests.evidence_support import Version, five_versions, page_html, store_versions
 from tests.factories import make_article
+from tests.js_site import Beacon, beacon_server
 from tests.viewer_support import running
 from watcher.config import Watch, Watchlist
 from watcher.fetch import Hop
@@ -30,47 +28,11 @@ CHROMIUM = "/usr/bin/chromium"
 URL = "https://news.example/2026/bridge"
 
 
-@dataclass
-class Beacon:
-    """A local HTTP server that records every request it gets: the archive must send none."""
-
-    port: int
-    hits: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path}"
-
-
 @pytest.fixture
 def beacon() -> Iterator[Beacon]:
-    found = Beacon(0)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            with found.lock:
-                found.hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        do_POST = do_GET
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    found.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    """A local HTTP server that records every request it gets: the archive must send none."""
+    with beacon_server() as found:
         yield found
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
