@@ -31,7 +31,9 @@ from watcher.store.lease import claim_with_lease
 from watcher.store.models import Alert, Outage
 
 # Serializes alert claims on PostgreSQL: a second claimer would otherwise pass over a
-# route's rows locked by the first and take its later ones, out of order.
+# route's rows locked by the first and take its later ones, out of order. Writers of alert
+# rows hold it shared until they commit (``add_alerts``), so a claim never sees a later id
+# committed while an earlier one is still in flight.
 _CLAIM_LOCK_KEY = 0x616C657274  # "alert"
 
 
@@ -302,7 +304,19 @@ def add_alerts(
     event: Mapping[str, Any],
     detected_at: datetime,
 ) -> None:
-    """One outbox row per route, due at once; written inside the caller's transaction."""
+    """One outbox row per route, due at once; written inside the caller's transaction.
+
+    On PostgreSQL ids come from a sequence, so concurrent writers may commit them out of
+    order: one that took id 7 can commit after one that took id 8. A claim in between would
+    send 8, then 7. The shared claim lock, held from before the ids are taken to the commit,
+    makes a claim wait for such writers (writers do not wait for each other).
+    """
+    if not routes:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(
+            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _CLAIM_LOCK_KEY}
+        )
     for route in dict.fromkeys(routes):
         session.add(
             Alert(
