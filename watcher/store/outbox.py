@@ -14,11 +14,22 @@ send that was in flight.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RootTransaction,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
@@ -58,14 +69,14 @@ class Outbox:
     @contextmanager
     def recorder(self) -> Iterator[Recorder]:
         """A connection checked out (and pinged) before sending, so that recording an
-        accepted send after it is the write alone: the window in which a crash repeats a
-        send is as short as it can be."""
+        accepted send after it is as little as it can be (on PostgreSQL, a COMMIT): the
+        window in which a crash repeats a send is as short as it can be."""
         try:
             connection = self._engine.connect()
         except SQLAlchemyError as exc:
             raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
         with connection:
-            yield Recorder(connection)
+            yield Recorder(connection, self._dialect)
 
     def claim_alerts(
         self,
@@ -229,28 +240,66 @@ class Outbox:
 
 
 class Recorder:
-    """Records accepted sends on a connection checked out before the send (``recorder``);
-    each record is its own short transaction. Raises ``StoreError``: the caller then
-    records through ``Outbox`` on a fresh connection."""
+    """Records an accepted send on a connection checked out before it (``recorder``), in
+    its own short transaction.
 
-    def __init__(self, connection: Connection) -> None:
+    The write is ``prepare``d before the send and ``commit``ted once the service accepted:
+    on PostgreSQL the row is updated before the send, so after the accept only COMMIT is
+    left to go out, and a process killed later than that sends nothing twice. On SQLite
+    the write runs at ``commit`` (an open write transaction would hold every other writer
+    for the length of the send). ``commit`` raises ``StoreError``: the caller then records
+    through ``Outbox`` on a fresh connection.
+    """
+
+    def __init__(self, connection: Connection, dialect: str) -> None:
         self._connection = connection
+        self._dialect = dialect
+        self._statement: Any = None
+        self._open: RootTransaction | None = None
 
-    def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
-        """``Outbox.mark_alerts_sent`` on the waiting connection."""
-        self._write(_sent(alert_ids, now))
+    def prepare_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """``Outbox.mark_alerts_sent``, to be committed once the service accepts."""
+        self._prepare(_sent(alert_ids, now))
 
-    def note_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
-        """``Outbox.note_delivered`` on the waiting connection."""
-        self._write(_delivered(alert_ids, delivered))
+    def prepare_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
+        """``Outbox.note_delivered``, to be committed once the service accepts."""
+        self._prepare(_delivered(alert_ids, delivered))
 
-    def _write(self, statement: Any) -> None:
+    def commit(self) -> None:
+        """The service accepted: make the prepared write permanent."""
         try:
+            if self._open is not None:
+                self._open.commit()
+                self._open = None
+                return
             self._connection.execution_options(**{WRITES: True})
             with self._connection.begin():
-                self._connection.execute(statement)
+                self._connection.execute(self._statement)
         except SQLAlchemyError as exc:
             raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
+
+    def discard(self) -> None:
+        """The send failed: nothing to record; the rows are unlocked at once."""
+        if self._open is not None:
+            with suppress(SQLAlchemyError):
+                self._open.rollback()
+            self._open = None
+
+    def _prepare(self, statement: Any) -> None:
+        self.discard()
+        self._statement = statement
+        if self._dialect != "postgresql":
+            return
+        try:
+            self._connection.execution_options(**{WRITES: True})
+            self._open = self._connection.begin()
+            self._connection.execute(statement)
+        except SQLAlchemyError:
+            # A connection that just failed: ``commit`` writes afresh, and raises if it
+            # cannot, which makes the caller use a fresh connection.
+            self.discard()
+            with suppress(SQLAlchemyError):
+                self._connection.rollback()
 
 
 def _sent(alert_ids: Sequence[int], now: datetime) -> Any:
