@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from watcher.errors import StoreError
 from watcher.store import workers
 from watcher.store.database import WRITES
-from watcher.store.lease import claim_with_lease
+from watcher.store.lease import claim_with_lease, takeover_holders
 from watcher.store.models import Alert, Outage
 
 # Serializes alert claims on PostgreSQL: a second claimer would otherwise pass over a
@@ -106,18 +106,15 @@ class Outbox:
                 session.connection().execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY}
                 )
-            workers.beat(session, owner, now, dialect=self._dialect)
-            holders = session.exec(
-                select(col(Alert.leased_by))
-                .where(
-                    col(Alert.due_at).is_not(None),
-                    col(Alert.leased_by).is_not(None),
-                    col(Alert.leased_by) != owner,
-                    col(Alert.lease_until) >= now,
-                )
-                .distinct()
-            ).all()
-            takeover = [owner, *workers.dead_holders(session, [h for h in holders if h], now)]
+            takeover = takeover_holders(
+                session,
+                Alert,
+                owner=owner,
+                now=now,
+                dialect=self._dialect,
+                where=(col(Alert.due_at).is_not(None),),
+                own=True,
+            )
             alerts = claim_with_lease(
                 session,
                 Alert,
