@@ -394,6 +394,11 @@ def _count_receipts(sink: SlackSink, alerts: Any, outcome: Outcome, killed_at: l
             first = first_at[(path, alert_id)]
             kills = [killed - first for killed in killed_at if first <= killed <= at]
             outcome.duplicate_windows.append(min(kills) if kills else float("inf"))
+            if not kills:
+                outcome.notes.append(
+                    f"alert {alert_id} (version {version}) sent to {path} again "
+                    f"{at - first:.1f} s later, with no kill in between"
+                )
             continue
         first_at[(path, alert_id)] = at
         if alert_id < newest.get(path, 0):
