@@ -200,9 +200,9 @@ def reap() -> None:
 class Watcher:
     """One real ``watcher check`` or ``watcher run`` process, its stderr in a log file.
 
-    Daemons in a kill loop are started with short page leases (``RUN_ARGS``): a killed
-    daemon's pages wait for their leases to expire (about two minutes by default), which
-    would leave a loop of short-lived daemons nothing to check.
+    Daemons in a kill loop are started with short page leases (``RUN_ARGS``). A killed
+    daemon's pages are taken over at once by the next one (its pid is gone), so the short
+    leases only keep the loops as they were when the soak's earlier figures were measured.
     """
 
     def __init__(self, config: Path, sink: SlackSink, log: Path, command: str, *args: str) -> None:
