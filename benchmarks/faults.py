@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=300)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--pages", type=int, default=10)
+    parser.add_argument("--keep", type=Path, help="a directory to keep the processes' logs in")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     started = time.monotonic()
@@ -55,6 +56,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="watcher-faults-") as tmp:
         work = Path(tmp)
+        logs = args.keep or work
+        logs.mkdir(parents=True, exist_ok=True)
         sqlite_site, sqlite_sink = NewsSite(args.pages), SlackSink()
         pg_site, pg_sink = NewsSite(args.pages), SlackSink()
         sqlite_url = f"sqlite:///{work / 'watcher.db'}"
@@ -76,7 +79,7 @@ def main() -> int:
                     kills["check"] += kill_loop(
                         sqlite_config,
                         sqlite_sink,
-                        work / "check.log",
+                        logs / "check.log",
                         command="check",
                         kills=10,
                         life=(0.0, 4.0),  # a whole pass takes about 3 s once started
@@ -89,7 +92,7 @@ def main() -> int:
                     kills["run"] += _run_round(
                         pg_config,
                         pg_sink,
-                        work / "run.log",
+                        logs / "run.log",
                         postgres,
                         random.Random(rng.random()),
                         terminated,
@@ -121,7 +124,7 @@ def main() -> int:
                     f"SIGKILL; {sum(terminated)} connections terminated",
                 ),
             ):
-                daemon = Watcher(config, sink, work / "final.log", "run", *RUN_ARGS)
+                daemon = Watcher(config, sink, logs / "final.log", "run", *RUN_ARGS)
                 daemon.wait_started("watching")
                 time.sleep(5.0)
                 exit_code = daemon.stop()

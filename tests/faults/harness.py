@@ -200,9 +200,9 @@ def reap() -> None:
 class Watcher:
     """One real ``watcher check`` or ``watcher run`` process, its stderr in a log file.
 
-    Daemons in a kill loop are started with short page leases (``RUN_ARGS``): a killed
-    daemon's pages wait for their leases to expire (about two minutes by default), which
-    would leave a loop of short-lived daemons nothing to check.
+    Daemons in a kill loop are started with short page leases (``RUN_ARGS``). A killed
+    daemon's pages are taken over at once by the next one (its pid is gone), so the short
+    leases only keep the loops as they were when the soak's earlier figures were measured.
     """
 
     def __init__(self, config: Path, sink: SlackSink, log: Path, command: str, *args: str) -> None:
@@ -394,6 +394,11 @@ def _count_receipts(sink: SlackSink, alerts: Any, outcome: Outcome, killed_at: l
             first = first_at[(path, alert_id)]
             kills = [killed - first for killed in killed_at if first <= killed <= at]
             outcome.duplicate_windows.append(min(kills) if kills else float("inf"))
+            if not kills:
+                outcome.notes.append(
+                    f"alert {alert_id} (version {version}) sent to {path} again "
+                    f"{at - first:.1f} s later, with no kill in between"
+                )
             continue
         first_at[(path, alert_id)] = at
         if alert_id < newest.get(path, 0):

@@ -8,14 +8,18 @@ import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from tests.conftest import SlackEndpoint, SmtpServer
 from tests.loopback import LOOPBACK_SETTING
 from tests.test_notify import store_alert
-from tests.test_outbox import black_hole
+from tests.test_outbox import black_hole, slack_watchlist
 from tests.test_pipeline import Site
 from watcher.alerts.notify import deliver_due
 from watcher.config import load_watchlist
@@ -76,3 +80,70 @@ def test_killed_between_two_targets_never_resends_to_the_first(
         assert store.outbox.alert_counts() == {"pending": 0, "sent": 1, "given_up": 0}
     assert len(slack.payloads) == 1
     assert len(smtp.messages) == 1
+
+
+# Delivers what is due, as the daemon's job does, with apprise's Slack plugin posting to argv[2].
+_DELIVER = """
+import sys
+from apprise.plugins.slack import NotifySlack
+from watcher.alerts.notify import deliver_due
+from watcher.config import Watchlist
+from watcher.store.store import Store
+NotifySlack.webhook_url, NotifySlack.request_rate_per_sec = sys.argv[2], 0
+watchlist = Watchlist.model_validate(
+    {"notify": {"desk": {"urls": ["slack://T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"]}}}
+)
+with Store(sys.argv[1]) as store:
+    deliver_due(store, watchlist, owner="sender")
+"""
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_the_record_of_a_send_is_written_before_the_service_has_it(
+    db: Store, db_url: str, slack: SlackEndpoint
+) -> None:
+    """PostgreSQL: while the service receives an alert, the sender has already marked it
+    sent in a transaction it has not committed, so after the accept only a COMMIT is left
+    (the window in which a kill makes a duplicate). Killed before the service answers, the
+    sender's mark is rolled back: the alert is not lost, the next deliverer sends it."""
+    store_alert(db, "desk", when=datetime.now(UTC), text="a0")
+    (alert,) = db.outbox.alerts()
+    seen: list[str] = []
+    sender: list[subprocess.Popen[bytes]] = []
+
+    class Service(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with db.engine.connect() as connection:
+                try:
+                    connection.execute(
+                        text("SELECT id FROM alert WHERE id = :id FOR UPDATE NOWAIT"),
+                        {"id": alert.id},
+                    )
+                    seen.append("free")
+                except OperationalError:
+                    seen.append("marked, not committed")
+            sender[0].kill()  # before the service answers: the send is not known to be done
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    service = ThreadingHTTPServer(("127.0.0.1", 0), Service)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{service.server_address[1]}/services"
+        sender.append(subprocess.Popen([sys.executable, "-c", _DELIVER, db_url, url]))
+        assert sender[0].wait(120) == -9
+    finally:
+        service.shutdown()
+        service.server_close()
+
+    assert seen == ["marked, not committed"]
+    (after,) = db.outbox.alerts()
+    assert after.sent_at is None
+    assert after.due_at is not None
+    watchlist = slack_watchlist(slack)
+    assert deliver_due(db, watchlist, now=datetime.now(UTC), owner="next") == 1
+    assert len(slack.payloads) == 1

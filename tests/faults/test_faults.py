@@ -90,6 +90,11 @@ def complete_pass(config: Path, sink: SlackSink, log: Path) -> None:
     assert Watcher(config, sink, log, "check").popen.wait(120) in (0, 1)
 
 
+# A kill loop's length is its processes' start-ups: seconds each on a loaded machine.
+KILL_LOOP_TIMEOUT = pytest.mark.timeout(400)
+
+
+@KILL_LOOP_TIMEOUT
 def test_watcher_check_killed_at_random_while_slack_fails_then_recovers(
     tmp_path: Path, site: NewsSite, sink: SlackSink
 ) -> None:
@@ -118,6 +123,7 @@ def test_watcher_check_killed_at_random_while_slack_fails_then_recovers(
 
 
 @pytest.mark.postgres
+@KILL_LOOP_TIMEOUT
 def test_watcher_run_killed_at_random_while_connections_are_terminated(
     tmp_path: Path, site: NewsSite, sink: SlackSink, postgres: PostgresDatabase
 ) -> None:

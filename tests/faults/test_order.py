@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import text, update
 from sqlmodel import Session
 
 from tests.conftest import SlackEndpoint
@@ -15,6 +18,7 @@ from tests.test_notify import store_alert
 from tests.test_outbox import slack_watchlist
 from watcher.alerts.notify import deliver_due
 from watcher.store.models import Worker
+from watcher.store.outbox import add_alerts
 from watcher.store.store import Store
 from watcher.store.workers import STALE_SECONDS
 
@@ -88,3 +92,64 @@ def test_an_alert_written_after_a_failed_one_does_not_overtake_it(
     assert deliver_due(db, watchlist, now=T0 + timedelta(seconds=10), owner="d") == 0
     assert deliver_due(db, watchlist, now=T0 + timedelta(seconds=31), owner="d") == 2
     assert sent_order(slack) == ["a0", "a1"]
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_an_alert_committed_late_is_not_overtaken_by_a_later_one(
+    db: Store, slack: SlackEndpoint
+) -> None:
+    """PostgreSQL: a check's transaction takes alert id n and is still committing when
+    another check commits n+1 (ids come from a sequence, not in commit order). A delivery
+    in between waits for the first, so the route still gets n, then n+1."""
+    now = datetime.now(UTC)
+    page_id = db.sync_pages([("https://news.example/a0", "page a0")], now)[
+        "https://news.example/a0"
+    ]
+    written, release = threading.Event(), threading.Event()
+
+    def slow_check() -> None:
+        with Session(db.engine) as session:
+            add_alerts(
+                session,
+                ["desk"],
+                page_id=page_id,
+                change_id=None,
+                kind="changed",
+                event={"summary": "edited a0", "parts": ["body"], "body": None},
+                detected_at=now,
+            )
+            session.flush()  # its id is taken; the commit is still to come
+            written.set()
+            release.wait(60)
+            session.commit()
+
+    writer = threading.Thread(target=slow_check)
+    writer.start()
+    try:
+        assert written.wait(60)
+        store_alert(db, "desk", when=now, text="a1")  # the later id, committed first
+        watchlist = slack_watchlist(slack)
+        delivery = threading.Thread(
+            target=deliver_due, args=(db, watchlist), kwargs={"now": now, "owner": "d"}
+        )
+        delivery.start()
+        # Until the delivery is done, or waits for the lock the slow check holds.
+        while delivery.is_alive() and not _waiting_for_a_lock(db):
+            time.sleep(0.05)
+    finally:
+        release.set()
+        writer.join(60)
+    delivery.join(60)
+    deliver_due(db, watchlist, now=now, owner="d")  # whatever the first pass left
+
+    assert sent_order(slack) == ["a0", "a1"]
+
+
+def _waiting_for_a_lock(db: Store) -> bool:
+    with db.engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        ).scalar_one()
+    return bool(waiting)

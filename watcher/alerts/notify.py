@@ -194,15 +194,21 @@ def _deliver(
         # Targets in ``done`` accepted on an earlier attempt: they are never sent it again.
         waiting = [target for target in targets if target.fingerprint not in done]
         for position, target in enumerate(waiting):
+            is_last = error is None and position == len(waiting) - 1
             with store.outbox.recorder() as recorder:  # connected before the send
+                # Prepared before the send, committed right after the accept, each in its
+                # own short transaction: a crash from then on repeats nothing accepted.
+                if is_last:
+                    recorder.prepare_sent(ids, now)
+                else:
+                    recorder.prepare_delivered(ids, sorted({*done, target.fingerprint}))
                 problem = send_message(target, messages)
                 if problem is not None:
+                    recorder.discard()
                     error = problem if error is None else f"{error}; {problem}"
                     continue
                 done.add(target.fingerprint)
-                # Record the accept at once, each in its own short transaction: a crash
-                # from here on repeats nothing that was accepted.
-                if error is None and position == len(waiting) - 1:
+                if is_last:
                     _record(recorder, store, "mark_alerts_sent", ids, now)
                     is_marked = True
                 else:
@@ -223,11 +229,11 @@ def _record(
     ids: Sequence[int],
     value: datetime | Sequence[str],
 ) -> None:
-    """Record an accepted send on the connection that waited for it; if the database
-    failed it (a connection killed, a failover), again on fresh connections: until it is
-    recorded, the send may be repeated."""
+    """Commit the accepted send's record prepared on the connection that waited for it;
+    if the database failed it (a connection killed, a failover), write it again on fresh
+    connections: until it is recorded, the send may be repeated."""
     try:
-        getattr(recorder, what)(ids, value)
+        recorder.commit()
         return
     except StoreError as exc:
         logger.warning("could not record an accepted alert, trying again: %s", exc)

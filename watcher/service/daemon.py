@@ -545,13 +545,17 @@ class Daemon:
 
     def renew_leases(self) -> int:
         """Extend the leases of the pages this process is checking (a periodic job): a
-        slow check keeps its page, and no other daemon starts it again meanwhile."""
+        slow check keeps its page, and no other daemon starts it again meanwhile. The
+        heartbeat is written too, so a daemon busy with long checks and sends is never
+        taken for dead (``workers.STALE_SECONDS``) by daemons on other machines."""
         with self._lock:
             page_ids = sorted(self._in_flight)
-        if not page_ids:
-            return 0
-        until = self._clock() + timedelta(seconds=self.lease_seconds)
+        now = self._clock()
+        until = now + timedelta(seconds=self.lease_seconds)
         try:
+            self.store.outbox.beat(self.owner, now)
+            if not page_ids:
+                return 0
             return self.store.renew_leases(page_ids, self.owner, until)
         except StoreError as exc:
             logger.warning("could not renew %d leases: %s", len(page_ids), exc)

@@ -4,7 +4,7 @@ A lease is ``lease_until`` and ``leased_by`` on the row. Claiming is one
 ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` statement: a SELECT
 followed by a separate UPDATE double-claims on SQLite, which drops ``FOR UPDATE``. An
 expired lease makes the row claimable again, and so does the lease of a holder the caller
-knows to be dead (``takeover``, from ``workers.dead_holders``). Never commits: the caller's
+knows to be dead (``takeover``, from ``takeover_holders``). Never commits: the caller's
 transaction does.
 """
 
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from watcher.store import workers
 from watcher.store.models import Alert, Page, SourceRecord
 
 Leased = TypeVar("Leased", Page, Alert, SourceRecord)
@@ -63,3 +64,36 @@ def claim_with_lease(
         .execution_options(synchronize_session=False)
     )
     return list(session.exec(claim).scalars())
+
+
+def takeover_holders(
+    session: Session,
+    table: type[Leased],
+    *,
+    owner: str,
+    now: datetime,
+    dialect: str,
+    where: tuple[Any, ...] = (),
+    own: bool = False,
+) -> list[str]:
+    """Record ``owner``'s heartbeat, then name the holders of live leases on ``table``'s
+    rows matching ``where`` that are known dead (``workers.dead_holders``): their leases
+    may be claimed at once instead of when they expire. With ``own``, ``owner`` itself too
+    (leases left by its own interrupted run); never for rows it may still be working on.
+
+    The heartbeat is written in the caller's transaction, before its claim, so a process
+    holding leases always has a heartbeat row.
+    """
+    workers.beat(session, owner, now, dialect=dialect)
+    holders = session.exec(
+        select(col(table.leased_by))
+        .where(
+            *where,
+            col(table.leased_by).is_not(None),
+            col(table.leased_by) != owner,
+            col(table.lease_until) >= now,
+        )
+        .distinct()
+    ).all()
+    dead: list[str] = workers.dead_holders(session, [h for h in holders if h], now)
+    return [owner, *dead] if own else dead

@@ -14,11 +14,23 @@ send that was in flight.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, or_, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RootTransaction,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
@@ -27,11 +39,13 @@ from sqlmodel import Session, col, select
 from watcher.errors import StoreError
 from watcher.store import workers
 from watcher.store.database import WRITES
-from watcher.store.lease import claim_with_lease
+from watcher.store.lease import claim_with_lease, takeover_holders
 from watcher.store.models import Alert, Outage
 
 # Serializes alert claims on PostgreSQL: a second claimer would otherwise pass over a
-# route's rows locked by the first and take its later ones, out of order.
+# route's rows locked by the first and take its later ones, out of order. Writers of alert
+# rows hold it shared until they commit (``add_alerts``), so a claim never sees a later id
+# committed while an earlier one is still in flight.
 _CLAIM_LOCK_KEY = 0x616C657274  # "alert"
 _OUTAGES: Table = Outage.__table__  # type: ignore[attr-defined]
 
@@ -57,14 +71,14 @@ class Outbox:
     @contextmanager
     def recorder(self) -> Iterator[Recorder]:
         """A connection checked out (and pinged) before sending, so that recording an
-        accepted send after it is the write alone: the window in which a crash repeats a
-        send is as short as it can be."""
+        accepted send after it is as little as it can be (on PostgreSQL, a COMMIT): the
+        window in which a crash repeats a send is as short as it can be."""
         try:
             connection = self._engine.connect()
         except SQLAlchemyError as exc:
             raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
         with connection:
-            yield Recorder(connection)
+            yield Recorder(connection, self._dialect)
 
     def claim_alerts(
         self,
@@ -94,18 +108,15 @@ class Outbox:
                 session.connection().execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY}
                 )
-            workers.beat(session, owner, now, dialect=self._dialect)
-            holders = session.exec(
-                select(col(Alert.leased_by))
-                .where(
-                    col(Alert.due_at).is_not(None),
-                    col(Alert.leased_by).is_not(None),
-                    col(Alert.leased_by) != owner,
-                    col(Alert.lease_until) >= now,
-                )
-                .distinct()
-            ).all()
-            takeover = [owner, *workers.dead_holders(session, [h for h in holders if h], now)]
+            takeover = takeover_holders(
+                session,
+                Alert,
+                owner=owner,
+                now=now,
+                dialect=self._dialect,
+                where=(col(Alert.due_at).is_not(None),),
+                own=True,
+            )
             alerts = claim_with_lease(
                 session,
                 Alert,
@@ -228,28 +239,66 @@ class Outbox:
 
 
 class Recorder:
-    """Records accepted sends on a connection checked out before the send (``recorder``);
-    each record is its own short transaction. Raises ``StoreError``: the caller then
-    records through ``Outbox`` on a fresh connection."""
+    """Records an accepted send on a connection checked out before it (``recorder``), in
+    its own short transaction.
 
-    def __init__(self, connection: Connection) -> None:
+    The write is ``prepare``d before the send and ``commit``ted once the service accepted:
+    on PostgreSQL the row is updated before the send, so after the accept only COMMIT is
+    left to go out, and a process killed later than that sends nothing twice. On SQLite
+    the write runs at ``commit`` (an open write transaction would hold every other writer
+    for the length of the send). ``commit`` raises ``StoreError``: the caller then records
+    through ``Outbox`` on a fresh connection.
+    """
+
+    def __init__(self, connection: Connection, dialect: str) -> None:
         self._connection = connection
+        self._dialect = dialect
+        self._statement: Any = None
+        self._open: RootTransaction | None = None
 
-    def mark_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
-        """``Outbox.mark_alerts_sent`` on the waiting connection."""
-        self._write(_sent(alert_ids, now))
+    def prepare_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """``Outbox.mark_alerts_sent``, to be committed once the service accepts."""
+        self._prepare(_sent(alert_ids, now))
 
-    def note_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
-        """``Outbox.note_delivered`` on the waiting connection."""
-        self._write(_delivered(alert_ids, delivered))
+    def prepare_delivered(self, alert_ids: Sequence[int], delivered: Sequence[str]) -> None:
+        """``Outbox.note_delivered``, to be committed once the service accepts."""
+        self._prepare(_delivered(alert_ids, delivered))
 
-    def _write(self, statement: Any) -> None:
+    def commit(self) -> None:
+        """The service accepted: make the prepared write permanent."""
         try:
+            if self._open is not None:
+                self._open.commit()
+                self._open = None
+                return
             self._connection.execution_options(**{WRITES: True})
             with self._connection.begin():
-                self._connection.execute(statement)
+                self._connection.execute(self._statement)
         except SQLAlchemyError as exc:
             raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
+
+    def discard(self) -> None:
+        """The send failed: nothing to record; the rows are unlocked at once."""
+        if self._open is not None:
+            with suppress(SQLAlchemyError):
+                self._open.rollback()
+            self._open = None
+
+    def _prepare(self, statement: Any) -> None:
+        self.discard()
+        self._statement = statement
+        if self._dialect != "postgresql":
+            return
+        try:
+            self._connection.execution_options(**{WRITES: True})
+            self._open = self._connection.begin()
+            self._connection.execute(statement)
+        except SQLAlchemyError:
+            # A connection that just failed: ``commit`` writes afresh, and raises if it
+            # cannot, which makes the caller use a fresh connection.
+            self.discard()
+            with suppress(SQLAlchemyError):
+                self._connection.rollback()
 
 
 def _sent(alert_ids: Sequence[int], now: datetime) -> Any:
@@ -303,7 +352,19 @@ def add_alerts(
     event: Mapping[str, Any],
     detected_at: datetime,
 ) -> None:
-    """One outbox row per route, due at once; written inside the caller's transaction."""
+    """One outbox row per route, due at once; written inside the caller's transaction.
+
+    On PostgreSQL ids come from a sequence, so concurrent writers may commit them out of
+    order: one that took id 7 can commit after one that took id 8. A claim in between would
+    send 8, then 7. The shared claim lock, held from before the ids are taken to the commit,
+    makes a claim wait for such writers (writers do not wait for each other).
+    """
+    if not routes:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(
+            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _CLAIM_LOCK_KEY}
+        )
     for route in dict.fromkeys(routes):
         session.add(
             Alert(

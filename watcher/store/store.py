@@ -29,7 +29,7 @@ from watcher.errors import StoreError
 from watcher.store import blobs, outbox, sources
 from watcher.store.chain import record_sha256
 from watcher.store.database import WRITES, is_schema_current, open_engine, upgrade_schema
-from watcher.store.lease import claim_with_lease
+from watcher.store.lease import claim_with_lease, takeover_holders
 from watcher.store.models import Blob, Change, Page, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -496,18 +496,24 @@ class Store:
     ) -> list[Page]:
         """Lease up to ``limit`` due pages to ``owner``, most overdue first.
 
-        Claimed the one way pages and alerts are (``lease.claim_with_lease``).
+        Claimed the one way pages and alerts are (``lease.claim_with_lease``); the leases
+        of a holder known dead (``lease.takeover_holders``) are taken over at once.
         """
+        due = (col(Page.is_active), col(Page.next_check_at) <= now)
         with self._transaction(writes=True) as session:
+            takeover = takeover_holders(
+                session, Page, owner=owner, now=now, dialect=self.dialect, where=due
+            )
             pages = claim_with_lease(
                 session,
                 Page,
-                where=(col(Page.is_active), col(Page.next_check_at) <= now),
+                where=due,
                 order_by=(col(Page.next_check_at), col(Page.id)),
                 limit=limit,
                 now=now,
                 lease_seconds=lease_seconds,
                 owner=owner,
+                takeover=takeover,
             )
         pages.sort(key=lambda page: (page.next_check_at or now, page.id or 0))
         return pages
