@@ -74,7 +74,8 @@ _FURNITUREISH = re.compile(
     re.IGNORECASE,
 )
 # Dates and times written out: day, month and year in any order and script, clock times.
-_MONTH = r"[A-Za-zÀ-ÿĀ-žА-яЁё]{3,}\.?"  # a month name, in any Latin or Cyrillic alphabet
+# A month name, in any alphabet ("Nov.", "novembre", "ноября", "فيفري", "Νοεμβρίου").
+_MONTH = r"[^\W\d_]{3,}\.?"
 _DATE = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
     r"|\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
