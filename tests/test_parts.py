@@ -273,6 +273,40 @@ def test_any_one_character_a_reader_sees_is_reported(data: st.DataObject, part: 
     assert _verdict(article_page(parts), article_page(edited)) is Kind.CHANGED
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    dateline=st.sampled_from(
+        [
+            "الجمعة 8 فيفري 2019",  # Tunisian Arabic
+            "الثلاثاء 19 نوفمبر 2019 13:43",
+            "Τρίτη 19 Νοεμβρίου 2019",
+            "19 ноября 2019, 13:43",
+            "mardi 19 novembre 2019",
+        ]
+    ),
+)
+def test_a_dateline_in_any_alphabet_is_reported(data: st.DataObject, dateline: str) -> None:
+    """A dateline whose month is written in any alphabet is read as one: a day, year or
+    time in it changed by one digit is reported."""
+    digits = [i for i, c in enumerate(dateline) if c.isdigit()]
+    i = data.draw(st.sampled_from(digits), label="position")
+    digit = data.draw(st.sampled_from("0123456789").filter(lambda c: c != dateline[i]))
+    changed = dateline[:i] + digit + dateline[i + 1 :]
+    # shown in a plain <span> in the article's <footer> (Drupal's "submitted" line): only
+    # reading it as a date makes it the article's
+    before, after = (
+        re.sub(
+            r"<time [^>]*>(.*?)</time>",
+            r'<footer class="submitted"><span>\1</span></footer>',
+            article_page(Parts().but(dateline=d)),
+        )
+        for d in (dateline, changed)
+    )
+    assert f"<span>{changed}</span>" in after
+    assert _verdict(before, after) is Kind.CHANGED
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), where=st.sampled_from(["nav", "teaser", "standfirst", "footer"]))
 def test_changes_confined_to_boilerplate_are_not_reported(data: st.DataObject, where: str) -> None:
