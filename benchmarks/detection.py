@@ -715,7 +715,7 @@ def reader_block(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
         held += len(squash(el.text or "")) + sum(
             len(squash(child.tail or "")) for child in el if isinstance(child.tag, str)
         )
-        if held > score:
+        if held > score and _shown(el):
             best, score = el, held
     return best
 
@@ -728,11 +728,35 @@ def _boilerplate(el: lxml.html.HtmlElement) -> bool:
     """Inside what every reader takes for the site's furniture, not a story: navigation,
     a footer, a sidebar, a form, a cookie or newsletter notice."""
     for node in (el, *el.iterancestors()):
+        if node.tag in ("body", "html"):
+            return False  # a page's own classes ("cookies-not-set") say nothing of a block
         if node.tag in _BOILERPLATE_TAGS:
             return True
         if _BOILERPLATE_NAME.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
             return True
     return False
+
+
+def story_container(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The element holding the whole story: the story's block, or the nearest element
+    around it that holds most of the prose a reader sees outside the site's furniture
+    (a story split over several blocks, as some sites lay it out)."""
+    block = reader_block(root)
+    prose = [
+        (owner(slot), len(text))
+        for slot in shown_slots(root)
+        if len(text := squash(get_slot(slot))) >= (20 if _HAN.search(text) else 60)
+        and not _boilerplate(owner(slot))
+        and not _linked(owner(slot))
+    ]
+    total = sum(size for _, size in prose)
+    for box in (block, *block.iterancestors()):
+        if box.tag in ("body", "html"):
+            return block
+        held = sum(size for el, size in prose if _is_in(el, box))
+        if held >= 0.8 * total:
+            return box
+    return block
 
 
 def _article_region(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
@@ -1340,7 +1364,7 @@ def load_page(path: Path) -> Page:
     root = parse(text)
     html = serialize(root)
     root = parse(html)
-    box = reader_block(root)
+    box = story_container(root)
     name = path.name.removesuffix(".html.gz")
     seed = sum(name.encode())
     return Page(

@@ -112,6 +112,8 @@ def is_extraction_shift(
     """
     if old.title != new.title or _dates_differ(old.published, new.published):
         return False
+    if _stated(old) != _stated(new):
+        return False  # the metadata changed: no edge the extractor draws moves that
     # the body, and the lines the extractor may draw in or out of it with the same move
     old_lines = (*old.paragraphs, *old.notes, *old.captions)
     new_lines = (*new.paragraphs, *new.notes, *new.captions)
@@ -142,6 +144,11 @@ def is_extraction_shift(
     old_folded, new_folded = old_text.text.casefold(), new_text.text.casefold()
     names = [n.casefold() for byline in (old.byline, new.byline) for n in _names(byline)]
     return bool(names) and all(n in old_folded and n in new_folded for n in names)
+
+
+def _stated(article: Article) -> tuple[str, ...]:
+    """What the metadata states of headline, byline and date (``Article.stated``)."""
+    return tuple(sorted(article.stated))
 
 
 def _same_order(old: Sequence[str], new: Sequence[str]) -> bool:

@@ -258,18 +258,27 @@ def _add_date(datelines: list[str], text: str, *, joined_on: bool) -> None:
 
 
 def headline_element(root: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
-    """The ``<h1>`` a reader takes for the headline: the one that reads as ``title``, else
-    the first visible one."""
+    """The heading a reader takes for the headline: the longest ``<h1>`` or ``<h2>`` that
+    reads as ``title`` (or as part of it), else the first visible ``<h1>``.
+
+    The longest, because a site's name often stands in the first ``<h1>`` (its logo) and
+    in the page's title too; some templates put the story's headline in an ``<h2>``.
+    """
     wanted = _compact(title)
-    first = None
-    for el in root.iter("h1"):
+    first, best, size = None, None, 0
+    for el in root.iter("h1", "h2"):
         text = _compact(el.text_content())
         if not text:
             continue
-        if wanted and (text == wanted or (len(text) >= 4 and (text in wanted or wanted in text))):
-            return el
-        first = first if first is not None else el
-    return first
+        if el.tag == "h1" and first is None:
+            first = el
+        if not wanted or not (
+            text == wanted or (len(text) >= 4 and (text in wanted or wanted in text))
+        ):
+            continue
+        if len(text) > size:
+            best, size = el, len(text)
+    return best if best is not None else first
 
 
 def head_indexes(
