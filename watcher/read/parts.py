@@ -156,11 +156,12 @@ def read_parts(
     passed_body: list[bool] = []
 
     def ends_head(i: int) -> bool:
-        """A line of prose, or the first line outside the article block once two lines of
-        the body went by: the neighbourhood never runs on into a sidebar or a footer."""
+        """A line of prose (not a picture's caption, however long), or the first line
+        outside the article block once two lines of the body went by: the neighbourhood
+        never runs on into a sidebar or a footer."""
         text, owner = lines[i]
-        if _is_prose(text):
-            return True
+        if _is_prose(text) and not _is_caption(owner, None):
+            return True  # a lead picture's long caption is no prose: the head goes on
         if len(passed_body) >= 2 and block is not None and not _within(owner, block):
             return True
         if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, whole, joined):
