@@ -9,6 +9,11 @@ checked with ``watcher.check.pipeline.check_page`` against a real SQLite store a
 
     python benchmarks/detection.py [--pages N | --quick] [--only NAME] [--trace] [--verbose]
 
+What each edit changes is chosen from the page as a reader finds it (the shown text of the
+block holding most of the page's paragraphs, the heading the page's title names, the lines
+under it, the captions, the metadata as stated), never through watcher's own reading: a
+benchmark that asked watcher what the article is would only ever edit text watcher reads.
+
 Every load carries fresh noise, the confirming re-fetch included: the server answers the
 second request of a step with the same version under another kind of noise. The watch has
 no ``ignore`` rules or ``exclude`` selectors of its own: what is measured is what watcher
