@@ -431,9 +431,10 @@ def page_headline(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """The heading a reader takes for the headline: the longest <h1> or <h2> that the
     page's title or og:title repeats (a site's name in an <h1> is repeated too, but is
     shorter), else the first <h1> shown."""
-    titles = [squash(el.text_content()) for el in root.iter("title")]
+    # the document's own <title> (an inline SVG's <title> names an icon: "menu", "no")
+    titles = [squash(el.text_content()) for el in root.xpath("/html/head/title")]
     titles += [squash(el.get("content")) for el in _meta(root, ("og:title", "twitter:title"))]
-    titles = [t for t in titles if t]
+    titles = [t for t in titles if len(t) >= 4]
     best, size = None, 0
     for el in root.iter("h1", "h2"):
         text = squash(el.text_content())
