@@ -9,6 +9,11 @@ checked with ``watcher.check.pipeline.check_page`` against a real SQLite store a
 
     python benchmarks/detection.py [--pages N | --quick] [--only NAME] [--trace] [--verbose]
 
+What each edit changes is chosen from the page as a reader finds it (the shown text of the
+block holding most of the page's paragraphs, the heading the page's title names, the lines
+under it, the captions, the metadata as stated), never through watcher's own reading: a
+benchmark that asked watcher what the article is would only ever edit text watcher reads.
+
 Every load carries fresh noise, the confirming re-fetch included: the server answers the
 second request of a step with the same version under another kind of noise. The watch has
 no ``ignore`` rules or ``exclude`` selectors of its own: what is measured is what watcher
@@ -35,7 +40,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -48,7 +52,6 @@ from watcher.check.readers import ReaderPool
 from watcher.config import Settings, Watch
 from watcher.judge.classify import Kind
 from watcher.read.decode import decode_body
-from watcher.read.extract import Article
 from watcher.read.normalize import builtin_ignore
 from watcher.store.store import Store
 
@@ -171,64 +174,49 @@ def owner(slot: Slot) -> lxml.html.HtmlElement:
     return el if which == "text" or parent is None else parent
 
 
-def article_slots(
-    root: lxml.html.HtmlElement, article: Article, *, unique: bool = True
-) -> list[Slot]:
-    """Text nodes of ``root`` that are part of the extracted article paragraphs.
+# -- the story as a reader finds it -----------------------------------------------------------
+#
+# Every edit finds what to change by walking the page as a reader sees it: the headline
+# (the <h1> that reads as the page's title), the short lines right after it, <figcaption>s,
+# the block holding most of the page's paragraphs, and what the metadata states. None of
+# them asks watcher how it reads the page: targets chosen through watcher's own reading
+# would only ever be text watcher already reads.
 
-    With ``unique``, only text that occurs once in the page's HTML (so the node edited is
-    the one extracted) and that no built-in volatile rule touches (a counter is not prose).
+
+def story_slots(root: lxml.html.HtmlElement, *, unique: bool = True) -> list[Slot]:
+    """The story's lines as a reader finds them: shown text nodes of the block that holds
+    most of the page's paragraphs, outside links and teasers.
+
+    With ``unique``, only text shown once on the page (a line repeated as a teaser is not
+    the story's own) and that no built-in volatile rule touches (a counter is not prose).
     """
-    joined = "\n".join(article.paragraphs)
-    html = squash(serialize(root))  # metadata and scripts often repeat a lede or a name
-    slots = list(text_slots(root))
-    seen = Counter(squash(get_slot(slot)) for slot in slots)
+    block = reader_block(root)
+    shown = shown_slots(root)
+    seen = Counter(squash(get_slot(slot)) for slot in shown)
     found = []
-    for slot in slots:
+    for slot in shown:
+        el = owner(slot)
         text = squash(get_slot(slot))
-        minimum = 4 if _HAN.search(text) else 12
-        if len(text) < minimum or text not in joined:
+        if not _is_in(el, block) or len(text) < (4 if _HAN.search(text) else 12):
             continue
-        if not unique:
-            found.append(slot)
+        if _linked(el) or _in_teaser(el, block):
             continue
-        if seen[text] > 1 or joined.count(text) != 1:
-            continue
-        if html.count(text) > 1 or html.count(escape(text, quote=False)) > 1:
-            continue
-        if any(rule.search(text) for rule in _VOLATILE):
+        if unique and (seen[text] > 1 or any(rule.search(text) for rule in _VOLATILE)):
             continue
         found.append(slot)
     return found
 
 
-def container_of(root: lxml.html.HtmlElement, slots: list[Slot]) -> lxml.html.HtmlElement:
-    """The deepest element holding at least 95% of the article's text: the article body."""
-    tree = root.getroottree()
-    weight: dict[str, int] = defaultdict(int)
-    total = 0
-    for slot in slots:
-        size = len(squash(get_slot(slot)))
-        total += size
-        el: lxml.html.HtmlElement | None = owner(slot)
-        while el is not None:
-            weight[tree.getpath(el)] += size
-            el = el.getparent()
-    body = root.body
-    if not total:
-        return body
-    best = max((p for p, w in weight.items() if w >= 0.95 * total), key=lambda p: p.count("/"))
-    found = root.xpath(best)
-    if not found:
-        return body
-    box: lxml.html.HtmlElement = found[0]
-    # a single paragraph holding the article means the body is its parent block
-    parent = box.getparent()
-    return parent if box.tag in ("p", "span", "font", "b", "strong") and parent is not None else box
+def _linked(el: lxml.html.HtmlElement) -> bool:
+    return any(a.tag == "a" for a in (el, *el.iterancestors()))
 
 
-def is_cjk(article: Article) -> bool:
-    text = article.text
+def story_text(root: lxml.html.HtmlElement) -> str:
+    return "\n".join(squash(get_slot(slot)) for slot in story_slots(root, unique=False))
+
+
+def page_is_cjk(root: lxml.html.HtmlElement) -> bool:
+    text = story_text(root)
     return bool(text) and len(_HAN.findall(text)) > 0.3 * len(text)
 
 
@@ -239,8 +227,8 @@ class NotApplicable(Exception):
     """The page has nothing this edit could apply to (e.g. no number in the article)."""
 
 
-def _vocabulary(article: Article) -> list[str]:
-    return sorted(set(_LATIN_WORD.findall(article.text)))
+def _vocabulary(root: lxml.html.HtmlElement) -> list[str]:
+    return sorted(set(_LATIN_WORD.findall(story_text(root))))
 
 
 def _other_word(word: str, vocabulary: list[str], rng: random.Random) -> str:
@@ -260,10 +248,10 @@ def _pick(slots: list[Slot], rng: random.Random, test: Callable[[str], bool]) ->
     return rng.choice(usable)
 
 
-def edit_word(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_word(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """One word replaced by another (two Han characters on CJK pages)."""
-    slots = article_slots(root, article)
-    if is_cjk(article):
+    slots = story_slots(root)
+    if page_is_cjk(root):
         slot = _pick(slots, rng, lambda t: re.search(r"[\u4e00-\u9fff]{2}", t) is not None)
         text = get_slot(slot)
         spots = [m.start() for m in re.finditer(r"(?=[\u4e00-\u9fff]{2})", text)]
@@ -274,13 +262,13 @@ def edit_word(root: lxml.html.HtmlElement, article: Article, rng: random.Random)
     slot = _pick(slots, rng, lambda t: _LATIN_WORD.search(t) is not None)
     text = get_slot(slot)
     m = rng.choice(list(_LATIN_WORD.finditer(text)))
-    new = _other_word(m.group(), _vocabulary(article), rng)
+    new = _other_word(m.group(), _vocabulary(root), rng)
     set_slot(slot, text[: m.start()] + new + text[m.end() :])
 
 
-def edit_number(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_number(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """One figure changed: one digit of a number in the article."""
-    slot = _pick(article_slots(root, article), rng, lambda t: _DIGITS.search(t) is not None)
+    slot = _pick(story_slots(root), rng, lambda t: _DIGITS.search(t) is not None)
     text = get_slot(slot)
     m = rng.choice(list(_DIGITS.finditer(text)))
     i = m.start() + rng.randrange(len(m.group()))
@@ -299,36 +287,37 @@ def _multi_sentence(text: str) -> bool:
     return len([s for s in _sentences(text) if len(s.strip()) >= 8]) >= 2
 
 
-def edit_sentence_delete(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_sentence_delete(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """One sentence deleted from a paragraph that has several."""
-    slot = _pick(article_slots(root, article), rng, _multi_sentence)
+    slot = _pick(story_slots(root), rng, _multi_sentence)
     parts = _sentences(get_slot(slot))
     del parts[rng.randrange(len(parts))]
-    joiner = "" if is_cjk(article) else " "
+    joiner = "" if page_is_cjk(root) else " "
     set_slot(slot, joiner.join(parts))
 
 
-def edit_sentence_insert(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_sentence_insert(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """One new sentence inserted after the end of an existing one."""
-    slots = article_slots(root, article)
-    slot = _pick(slots, rng, lambda t: re.search(r"[.!?。！？]", t) is not None)
+    slot = _pick(story_slots(root), rng, lambda t: re.search(r"[.!?。！？]", t) is not None)
     text = get_slot(slot)
     ends = [m.end() for m in re.finditer(r"[.!?。！？]", text)]
     i = rng.choice(ends)
-    if is_cjk(article):
+    if page_is_cjk(root):
         sentence = "有关方面随后对这一说法提出了异议。"
     else:
         sentence = " Officials later disputed this account."
     set_slot(slot, text[:i] + sentence + text[i:])
 
 
-def edit_sentence_change(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_sentence_change(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """One sentence reworded: a few words (or Han characters) in its middle replaced."""
-    slots = article_slots(root, article)
-    if is_cjk(article):
+    slots = story_slots(root)
+    if page_is_cjk(root):
         slot = _pick(slots, rng, lambda t: len(_HAN.findall(t)) >= 12)
         text = get_slot(slot)
         spots = [m.start() for m in re.finditer(r"(?=[\u4e00-\u9fff]{3})", text)]
+        if not spots:
+            raise NotApplicable
         i = rng.choice(spots)
         new = "".join(_other_han(c, rng) for c in text[i : i + 3])
         set_slot(slot, text[:i] + new + text[i + 3 :])
@@ -337,25 +326,28 @@ def edit_sentence_change(root: lxml.html.HtmlElement, article: Article, rng: ran
     text = get_slot(slot)
     words = list(_LATIN_WORD.finditer(text))
     start = rng.randrange(1, len(words) - 3)
-    vocabulary = _vocabulary(article)
+    vocabulary = _vocabulary(root)
     for m in reversed(words[start : start + 3]):
         text = text[: m.start()] + _other_word(m.group(), vocabulary, rng) + text[m.end() :]
     set_slot(slot, text)
 
 
-def edit_paragraph_delete(
-    root: lxml.html.HtmlElement, article: Article, rng: random.Random
-) -> None:
-    """One whole paragraph element removed from the article."""
-    if len(article.paragraphs) < 2:
-        raise NotApplicable
-    paragraphs = set(article.paragraphs)
+_BLOCK_TAGS = frozenset({"p", "div", "li", "blockquote", "section", "table", "ul", "ol"})
+
+
+def edit_paragraph_delete(root: lxml.html.HtmlElement, rng: random.Random) -> None:
+    """One whole paragraph element of the story's block removed (a <p>, a list item, a
+    quote, or a <div> that holds no other block)."""
     candidates = []
-    for slot in article_slots(root, article):
+    for slot in story_slots(root):
         el = owner(slot)
-        if el.tag in ("p", "div", "li", "blockquote") and squash(el.text_content()) in paragraphs:
+        if el.tag not in ("p", "div", "li", "blockquote"):
+            continue
+        if any(d.tag in _BLOCK_TAGS for d in el.iterdescendants() if isinstance(d.tag, str)):
+            continue
+        if len(squash(el.text_content())) >= 40 and el not in candidates:
             candidates.append(el)
-    if not candidates:
+    if len(candidates) < 2:
         raise NotApplicable
     rng.choice(candidates).drop_tree()
 
@@ -413,7 +405,8 @@ def _mutate_field(value: str, rng: random.Random) -> str:
 
 
 def _raw_forms(root: lxml.html.HtmlElement, value: str) -> list[str]:
-    """How ``value`` (normalised) is actually written in the page's text and attributes."""
+    """How ``value`` (white space squashed) is actually written in the page's text and
+    attributes."""
     forms = []
     for el, attr in _values(root):
         texts = [el.get(attr) or ""] if attr else [el.text or "", el.tail or ""]
@@ -422,41 +415,88 @@ def _raw_forms(root: lxml.html.HtmlElement, value: str) -> list[str]:
                 forms.append(value)
             elif squash(text) == value:
                 forms.append(text)
-    return list(dict.fromkeys(forms)) or [value]
+    return list(dict.fromkeys(forms))
 
 
-def edit_headline(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
-    """The headline rewritten by one word (or one Han character) wherever the page states it."""
-    if not article.title:
+def _meta(root: lxml.html.HtmlElement, keys: tuple[str, ...]) -> list[lxml.html.HtmlElement]:
+    return [
+        el
+        for el in root.iter("meta")
+        if el.get("content")
+        and (el.get("property") or el.get("name") or el.get("itemprop") or "").lower() in keys
+    ]
+
+
+def page_headline(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The heading a reader takes for the headline: the longest <h1> or <h2> that the
+    page's title or og:title repeats (a site's name in an <h1> is repeated too, but is
+    shorter), else the first <h1> shown."""
+    # the document's own <title> (an inline SVG's <title> names an icon: "menu", "no")
+    titles = [squash(el.text_content()) for el in root.xpath("/html/head/title")]
+    titles += [squash(el.get("content")) for el in _meta(root, ("og:title", "twitter:title"))]
+    titles = [t for t in titles if len(t) >= 4]
+    best, size = None, 0
+    for el in root.iter("h1", "h2"):
+        text = squash(el.text_content())
+        if len(text) > size and _shown(el) and any(text in t or t in text for t in titles):
+            best, size = el, len(text)
+    if best is not None and size >= 4:
+        return best
+    shown = [el for el in root.iter("h1") if _shown(el) and squash(el.text_content())]
+    if not shown:
         raise NotApplicable
-    new = _mutate_field(article.title, rng)
-    count = sum(_replace_everywhere(root, form, new) for form in _raw_forms(root, article.title))
-    if not count:
-        raise NotApplicable
+    return shown[0]
 
 
-def _credited(root: lxml.html.HtmlElement, name: str) -> bool:
-    """Whether the page credits ``name`` where a reader or a feed sees it: visible text,
-    author metadata or JSON-LD. The extractor's byline can come from elsewhere (an
-    image's alt text, a script); changing it there is no edit anyone could notice."""
-    if any(name in get_slot(slot) for slot in text_slots(root)):
-        return True
-    for el in root.iter("meta"):
-        key = (el.get("name") or el.get("property") or "").lower()
-        if key in ("author", "article:author", "byl", "dc.creator") and name in (
-            el.get("content") or ""
-        ):
-            return True
-    return any(
-        (el.get("type") or "").lower() == "application/ld+json" and name in (el.text or "")
-        for el in root.iter("script")
-    )
+def edit_headline(root: lxml.html.HtmlElement, rng: random.Random) -> None:
+    """The headline rewritten by one word (or one Han character) where a reader sees it,
+    and wherever else the page states it (its title, og:title, JSON-LD)."""
+    h1 = page_headline(root)
+    old = squash(h1.text_content())
+    slots = [s for s in shown_slots(root) if _is_in(owner(s), h1)]
+    slot = _pick(slots, rng, lambda t: re.search(r"[^\W\d_]{3,}|[\u4e00-\u9fff]", t) is not None)
+    set_slot(slot, _mutate_field(get_slot(slot), rng))
+    new = squash(h1.text_content())
+    for form in _raw_forms(root, old):
+        _replace_everywhere(root, form, new)
 
 
-def edit_byline(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+_AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author")
+_TIME_META = ("article:published_time", "og:published_time", "datepublished", "pubdate")
+_NAME_SPLIT = re.compile(r"\s*(?:[;,|&/]|\band\b|\bund\b|\bet\b|\by\b|、)\s*")
+_BY = re.compile(r"^\s*(?:by|von|par|por)\s+", re.IGNORECASE)
+
+
+def _ld_authors(root: lxml.html.HtmlElement) -> list[str]:
+    names = []
+    for el in root.iter("script"):
+        if (el.get("type") or "").lower() != "application/ld+json" or not el.text:
+            continue
+        for m in re.finditer(r'"author"\s*:\s*(\{[^{}]*\}|\[[^\[\]]*\]|"[^"]*")', el.text):
+            found = re.findall(r'"name"\s*:\s*"([^"]+)"', m.group(1))
+            names += found or [m.group(1).strip('"')]
+    return names
+
+
+def stated_names(root: lxml.html.HtmlElement) -> list[str]:
+    """Authors' names as the page states them: author metadata, JSON-LD and the credit
+    shown under the headline."""
+    raw = [el.get("content") or "" for el in _meta(root, _AUTHOR_META)] + _ld_authors(root)
+    raw += [get_slot(slot) for slot in shown_credits(root)]
+    names = []
+    for value in raw:
+        if "://" in value or "{" in value:
+            continue
+        for name in _NAME_SPLIT.split(_BY.sub("", _CREDIT_CN.sub(" ", value))):
+            name = name.strip(" :：-–—·•()")
+            if 3 <= len(name) <= 40 and re.search(r"[^\W\d_]{2,}|[\u4e00-\u9fff]", name):
+                names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def edit_byline(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """An author's name changed wherever the page states it (metadata and visible credit)."""
-    names = [n.strip() for n in re.split(r"[;,|]", article.byline) if len(n.strip()) >= 2]
-    names = [n for n in names if _credited(root, n)]
+    names = stated_names(root)
     if not names:
         raise NotApplicable
     name = rng.choice(names)
@@ -465,7 +505,7 @@ def edit_byline(root: lxml.html.HtmlElement, article: Article, rng: random.Rando
         raise NotApplicable
 
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July")
+_MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July")
 _MONTHS += ("August", "September", "October", "November", "December")
 
 
@@ -485,12 +525,25 @@ def _date_forms(day: date) -> list[str]:
     ]
 
 
-def edit_date(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def stated_day(root: lxml.html.HtmlElement) -> date:
+    """The publication day the page states: its metadata, JSON-LD, or the first
+    <time datetime> of the story."""
+    values = [el.get("content") or "" for el in _meta(root, _TIME_META)]
+    for el in root.iter("script"):
+        if (el.get("type") or "").lower() == "application/ld+json" and el.text:
+            values += re.findall(r'"datePublished"\s*:\s*"([^"]+)"', el.text)
+    values += [el.get("datetime") or "" for el in root.iter("time")]
+    for value in values:
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            continue
+    raise NotApplicable
+
+
+def edit_date(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """The article backdated by a few days everywhere the date is stated."""
-    try:
-        day = date.fromisoformat(article.published[:10])
-    except ValueError:
-        raise NotApplicable from None
+    day = stated_day(root)
     new = day - timedelta(days=rng.randrange(2, 9))
     count = 0
     for old, rep in zip(_date_forms(day), _date_forms(new), strict=True):
@@ -499,22 +552,19 @@ def edit_date(root: lxml.html.HtmlElement, article: Article, rng: random.Random)
         raise NotApplicable
 
 
-def edit_cjk_char(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_cjk_char(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """Exactly one Han character of the article body replaced by another."""
-    if not is_cjk(article):
+    if not page_is_cjk(root):
         raise NotApplicable
-    slot = _pick(article_slots(root, article), rng, lambda t: _HAN.search(t) is not None)
+    slot = _pick(story_slots(root), rng, lambda t: _HAN.search(t) is not None)
     text = get_slot(slot)
     i = rng.choice([m.start() for m in _HAN.finditer(text)])
     set_slot(slot, text[:i] + _other_han(text[i], rng) + text[i + 1 :])
 
 
-# -- edits found from what a reader sees ------------------------------------------------------
+# -- edits of one part as shown or as stated ---------------------------------------------------
 #
-# The edits below find what to change by walking the page as a reader sees it: the first
-# headline, the short lines right after it, <figcaption>s, the block holding most of the
-# page's paragraphs. They never ask watcher how it reads the page (``article`` is unused),
-# and they change only the one thing named: the visible byline and not the author
+# The edits below change only the one thing named: the visible byline and not the author
 # metadata, the metadata and not what is shown.
 
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -544,25 +594,15 @@ def shown_slots(root: lxml.html.HtmlElement) -> list[Slot]:
     return [s for s in text_slots(root) if _shown(owner(s)) and get_slot(s).strip()]
 
 
-def headline_slot(slots: list[Slot]) -> int:
-    """Index of the first text node inside the first <h1> a reader sees."""
-    for i, slot in enumerate(slots):
-        if any(a.tag == "h1" for a in (owner(slot), *owner(slot).iterancestors())):
-            return i
-    raise NotApplicable
-
-
 def header_zone(root: lxml.html.HtmlElement) -> list[Slot]:
     """The text nodes right after the headline, up to the first line of prose."""
+    h1 = page_headline(root)
     slots = shown_slots(root)
-    start = headline_slot(slots)
-    h1 = next(
-        a for a in (owner(slots[start]), *owner(slots[start]).iterancestors()) if a.tag == "h1"
-    )
-    zone = []
-    for slot in slots[start + 1 :]:
-        if _is_in(owner(slot), h1):
-            continue
+    inside = [i for i, slot in enumerate(slots) if _is_in(owner(slot), h1)]
+    if not inside:
+        raise NotApplicable
+    zone: list[Slot] = []
+    for slot in slots[inside[-1] + 1 :]:
         if len(squash(get_slot(slot))) >= _PROSE_CHARS or len(zone) >= _ZONE_SLOTS:
             break
         zone.append(slot)
@@ -596,9 +636,12 @@ def _name_spots(text: str) -> list[tuple[int, int]]:
     return spots
 
 
-def edit_byline_shown(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
-    """A name in the byline shown under the headline changed; author metadata untouched."""
-    zone = header_zone(root)
+def shown_credits(root: lxml.html.HtmlElement) -> list[Slot]:
+    """The lines of the header zone that credit someone and name them."""
+    try:
+        zone = header_zone(root)
+    except NotApplicable:
+        return []
     credits: list[Slot] = []
     for i, slot in enumerate(zone):
         text = get_slot(slot)
@@ -607,7 +650,12 @@ def edit_byline_shown(root: lxml.html.HtmlElement, article: Article, rng: random
             credits.append(zone[i + 1])  # "By" then the name in its own element
         elif _CREDIT_WORD.match(text) or _CREDIT_CN.search(text) or _person_classed(owner(slot)):
             credits.append(slot)
-    credits = [s for s in credits if _name_spots(get_slot(s))]
+    return [s for s in credits if _name_spots(get_slot(s))]
+
+
+def edit_byline_shown(root: lxml.html.HtmlElement, rng: random.Random) -> None:
+    """A name in the byline shown under the headline changed; author metadata untouched."""
+    credits = shown_credits(root)
     if not credits:
         raise NotApplicable
     slot = rng.choice(credits)
@@ -631,7 +679,7 @@ def _date_slots(root: lxml.html.HtmlElement) -> list[Slot]:
     return [s for s in header_zone(root) if any(f.search(get_slot(s)) for f in _DAY_FORMS)]
 
 
-def edit_dateline_day(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_dateline_day(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """The day in the dateline shown under the headline moved; date metadata untouched."""
     found = []
     for slot in header_zone(root):
@@ -649,7 +697,7 @@ def edit_dateline_day(root: lxml.html.HtmlElement, article: Article, rng: random
     set_slot(slot, text[: m.start(2)] + digits + text[m.end(2) :])
 
 
-def edit_dateline_time(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_dateline_time(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """The time of day in the dateline shown under the headline moved by an hour."""
     found = [(s, m) for s in header_zone(root) for m in _TIME_FORM.finditer(get_slot(s))]
     found = [(s, m) for s, m in found if int(m.group(1)) <= 23]
@@ -666,23 +714,61 @@ def reader_block(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """The element whose own paragraphs hold the most text: where a reader reads the story."""
     best, score = root.body, 0
     for el in root.body.iter():
-        if not isinstance(el.tag, str) or el.tag in _NOT_SHOWN:
+        if not isinstance(el.tag, str) or el.tag in _NOT_SHOWN or _boilerplate(el):
             continue
         # its paragraphs, and its own text between <br>s (old layouts have no <p>)
         held = sum(len(squash(p.text_content())) for p in el if p.tag == "p" and _shown(p))
         held += len(squash(el.text or "")) + sum(
             len(squash(child.tail or "")) for child in el if isinstance(child.tag, str)
         )
-        if held > score:
+        if held > score and _shown(el):
             best, score = el, held
     return best
+
+
+_BOILERPLATE_TAGS = frozenset({"nav", "footer", "aside", "form"})
+_BOILERPLATE_NAME = re.compile(r"cookie|consent|gdpr|privacy|newsletter|subscri|footer", re.I)
+
+
+def _boilerplate(el: lxml.html.HtmlElement) -> bool:
+    """Inside what every reader takes for the site's furniture, not a story: navigation,
+    a footer, a sidebar, a form, a cookie or newsletter notice."""
+    for node in (el, *el.iterancestors()):
+        if node.tag in ("body", "html"):
+            return False  # a page's own classes ("cookies-not-set") say nothing of a block
+        if node.tag in _BOILERPLATE_TAGS:
+            return True
+        if _BOILERPLATE_NAME.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+            return True
+    return False
+
+
+def story_container(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The element holding the whole story: the story's block, or the nearest element
+    around it that holds most of the prose a reader sees outside the site's furniture
+    (a story split over several blocks, as some sites lay it out)."""
+    block = reader_block(root)
+    prose = [
+        (owner(slot), len(text))
+        for slot in shown_slots(root)
+        if len(text := squash(get_slot(slot))) >= (20 if _HAN.search(text) else 60)
+        and not _boilerplate(owner(slot))
+        and not _linked(owner(slot))
+    ]
+    total = sum(size for _, size in prose)
+    for box in (block, *block.iterancestors()):
+        if box.tag in ("body", "html"):
+            return block
+        held = sum(size for el, size in prose if _is_in(el, box))
+        if held >= 0.8 * total:
+            return box
+    return block
 
 
 def _article_region(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """The headline and the story's block together (the block alone if only <body> holds both)."""
     block = reader_block(root)
-    slots = shown_slots(root)
-    h1 = owner(slots[headline_slot(slots)])
+    h1 = page_headline(root)
     for el in (block, *block.iterancestors()):
         if _is_in(h1, el):
             return block if el.tag in ("body", "html") else el
@@ -706,7 +792,7 @@ def _mutate_spot(slot: Slot, rng: random.Random) -> None:
     set_slot(slot, text[:start] + new + text[end:])
 
 
-def edit_caption(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_caption(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """A name, word or number in a picture caption of the article changed."""
     region = _article_region(root)
     captions = [
@@ -728,7 +814,7 @@ def edit_caption(root: lxml.html.HtmlElement, article: Article, rng: random.Rand
     _mutate_spot(rng.choice(slots), rng)
 
 
-def edit_notes(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_notes(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """A line in the story's block that the extractor leaves out of the text it extracts
     (a reference list, an editor's note, a credit line) changed."""
     import trafilatura  # the extractor itself, called directly: which lines it leaves out
@@ -752,7 +838,7 @@ def edit_notes(root: lxml.html.HtmlElement, article: Article, rng: random.Random
     _mutate_spot(rng.choice(slots), rng)
 
 
-def edit_block_word(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_block_word(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """One word (one Han character) of a line of prose in the story's block changed, the
     block found as a reader finds it (where most of the paragraphs are), not as watcher
     extracts it."""
@@ -806,7 +892,7 @@ def _shift_time(value: str) -> str:
     return f"{m.group(1)}{day - 1 if day > 1 else day + 1:02d}{value[m.end() :]}"
 
 
-def edit_metadata(root: lxml.html.HtmlElement, article: Article, rng: random.Random) -> None:
+def edit_metadata(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """Only what the page states for machines changed: its author or its publication time
     in <meta> and JSON-LD. Nothing a reader sees moves."""
     options: list[Callable[[], int]] = []
@@ -882,7 +968,7 @@ def furniture_page(page: Page) -> str | None:
     return serialize(root)
 
 
-Edit = Callable[[lxml.html.HtmlElement, Article, random.Random], None]
+Edit = Callable[[lxml.html.HtmlElement, random.Random], None]
 EDITS: dict[str, Edit] = {
     "one word": edit_word,
     "one number": edit_number,
@@ -941,7 +1027,6 @@ class Page:
 
     name: str
     html: str  # the current version, re-serialised
-    article: Article
     cjk: bool
     lang: str
     container_path: str
@@ -1099,7 +1184,7 @@ def noise_reflow(root: lxml.html.HtmlElement, page: Page, rng: random.Random) ->
     for el in root.body.iter("p", "div", "li"):
         if el.tail is None or not el.tail.strip():
             el.tail = rng.choice(("\n", "\n  ", "\n\n      ", " "))
-    for slot in article_slots(root, page.article)[:5]:
+    for slot in story_slots(root, unique=False)[:5]:
         el, which = slot
         text = get_slot(slot)
         m = _LATIN_WORD.search(text) or _HAN.search(text)
@@ -1284,17 +1369,14 @@ def load_page(path: Path) -> Page:
     text, _codec = decode_body(raw, "text/html")
     root = parse(text)
     html = serialize(root)
-    article = read_article(html, Watch(url="http://127.0.0.1/"))
     root = parse(html)
-    slots = article_slots(root, article, unique=False)
-    box = container_of(root, slots)
+    box = story_container(root)
     name = path.name.removesuffix(".html.gz")
     seed = sum(name.encode())
     return Page(
         name=name,
         html=html,
-        article=article,
-        cjk=is_cjk(article),
+        cjk=page_is_cjk(root),
         lang=(root.get("lang") or "").lower(),
         container_path=root.getroottree().getpath(box),
         rng=random.Random(seed),
@@ -1314,7 +1396,7 @@ def scenario(page: Page, paths: dict[str, str]) -> Iterator[Step]:
     def apply_edit(name: str) -> str | None:
         root = parse(page.html)
         try:
-            EDITS[name](root, page.article, rng)
+            EDITS[name](root, rng)
         except NotApplicable:
             return None
         html = serialize(root)
@@ -1324,7 +1406,6 @@ def scenario(page: Page, paths: dict[str, str]) -> Iterator[Step]:
 
     def commit(html: str) -> None:
         page.html = html
-        page.article = read_article(html, Watch(url="http://127.0.0.1/"))
 
     yield Step(
         "first", "first version", ok(with_noise(page, ["nonces, cache-busters"], rng)), "any"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -235,3 +237,50 @@ def test_a_new_character_in_the_article_is_never_a_shift(
     new_body = [*body[:index], changed, *body[index + 1 :]]
     old_page, new_page = ("nav", *body, "footer"), ("nav", *new_body, "footer")
     assert not is_extraction_shift(article(*body), article(*new_body), old_page, new_page)
+
+
+def test_a_date_one_load_could_not_read_does_not_keep_a_shift_from_being_one() -> None:
+    """The body moved and this load's only date source read "3 minutes ago": the date
+    is not another date (the classifier does not count it), the body only moved."""
+    old, new = article(*BODY), article(BODY[0], BODY[1], published="")
+    assert is_extraction_shift(old, new, PAGE, PAGE)
+
+
+def test_a_date_that_names_another_day_still_stops_a_shift() -> None:
+    old, new = article(*BODY), article(BODY[0], BODY[1], published="2026-11-20")
+    assert not is_extraction_shift(old, new, PAGE, PAGE)
+
+
+def test_lines_moved_from_the_body_to_the_notes_are_a_shift() -> None:
+    """The extractor left two paragraphs out; the block's reading keeps them as notes."""
+    old = article(*BODY)
+    new = replace(article(BODY[0]), notes=BODY[1:])
+    assert is_extraction_shift(old, new, PAGE, PAGE)
+
+
+def test_paragraphs_put_in_another_order_are_not_a_shift() -> None:
+    """The same lines in another order are an editorial change, notes or not."""
+    reordered = (BODY[1], BODY[0], BODY[2])
+    assert not is_extraction_shift(article(*BODY), article(*reordered), PAGE, PAGE)
+    old = replace(article(BODY[0]), notes=(BODY[1], BODY[2]))
+    new = replace(article(BODY[0]), notes=(BODY[2], BODY[1]))
+    assert not is_extraction_shift(old, new, PAGE, PAGE)
+
+
+@given(cut=st.integers(0, 3), data=st.data())
+def test_a_changed_line_is_never_a_shift_wherever_the_extractor_cut(
+    cut: int, data: st.DataObject
+) -> None:
+    """However the lines split between body and notes on either load, one character
+    changed in one of them (or a day that moved) is never explained away."""
+    lines = (*BODY, "More information: Example Journal, 2026.")
+    index = data.draw(st.integers(0, len(lines) - 1))
+    at = data.draw(st.integers(0, len(lines[index]) - 1))
+    changed = lines[index][:at] + "Z" + lines[index][at + 1 :]
+    edited = (*lines[:index], changed, *lines[index + 1 :])
+    new_cut = data.draw(st.integers(0, len(lines)))
+    old = replace(article(*lines[:cut]), notes=lines[cut:])
+    new = replace(article(*edited[:new_cut]), notes=edited[new_cut:])
+    page = ("nav", *lines, "footer")
+    new_page = ("nav", *edited, "footer")
+    assert not is_extraction_shift(old, new, page, new_page)

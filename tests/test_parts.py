@@ -273,6 +273,40 @@ def test_any_one_character_a_reader_sees_is_reported(data: st.DataObject, part: 
     assert _verdict(article_page(parts), article_page(edited)) is Kind.CHANGED
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    dateline=st.sampled_from(
+        [
+            "الجمعة 8 فيفري 2019",  # Tunisian Arabic
+            "الثلاثاء 19 نوفمبر 2019 13:43",
+            "Τρίτη 19 Νοεμβρίου 2019",
+            "19 ноября 2019, 13:43",
+            "mardi 19 novembre 2019",
+        ]
+    ),
+)
+def test_a_dateline_in_any_alphabet_is_reported(data: st.DataObject, dateline: str) -> None:
+    """A dateline whose month is written in any alphabet is read as one: a day, year or
+    time in it changed by one digit is reported."""
+    digits = [i for i, c in enumerate(dateline) if c.isdigit()]
+    i = data.draw(st.sampled_from(digits), label="position")
+    digit = data.draw(st.sampled_from("0123456789").filter(lambda c: c != dateline[i]))
+    changed = dateline[:i] + digit + dateline[i + 1 :]
+    # shown in a plain <span> in the article's <footer> (Drupal's "submitted" line): only
+    # reading it as a date makes it the article's
+    before, after = (
+        re.sub(
+            r"<time [^>]*>(.*?)</time>",
+            r'<footer class="submitted"><span>\1</span></footer>',
+            article_page(Parts().but(dateline=d)),
+        )
+        for d in (dateline, changed)
+    )
+    assert f"<span>{changed}</span>" in after
+    assert _verdict(before, after) is Kind.CHANGED
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), where=st.sampled_from(["nav", "teaser", "standfirst", "footer"]))
 def test_changes_confined_to_boilerplate_are_not_reported(data: st.DataObject, where: str) -> None:
@@ -304,3 +338,35 @@ def test_changes_confined_to_boilerplate_are_not_reported(data: st.DataObject, w
 def test_alert_title_names_the_parts(parts: list[str], title: str) -> None:
     """An alert about a byline or a dateline alone says so in its title."""
     assert kind_label("changed", {"parts": parts}) == title
+
+
+_LONG_CAPTION = (
+    "A man rides a donkey past the village of Kifl Hares on November 19, 2019. The "
+    "government hailed the announcement, while the opposition pledged new measures to "
+    "oppose it in parliament and in the courts. Photo: Jane Roe / Example Agency"
+)
+
+
+def _lead_picture_page(caption: str) -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (
+        "<html><head><title>Minister resigns over bridge contract | Example News</title>"
+        "</head><body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        "<div class='row'><section class='block-image'><h1>Minister resigns over bridge "
+        "contract</h1><span>Published November 20, 2019</span><div class='image'>"
+        f"<img src='/a.jpg' alt=''><div class='abn-image-caption'>{caption}</div></div>"
+        f"</section><section class='block-body'><div class='text'>{body}</div></section>"
+        "</div><footer>© Example News</footer></body></html>"
+    )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_caption_edit_of_a_long_lead_caption_outside_the_body_block(data: st.DataObject) -> None:
+    """A lead picture's caption under the headline is read as a caption even when it is
+    longer than a line of prose and stands outside the body's block: one character of it
+    changed is reported."""
+    before = _lead_picture_page(_LONG_CAPTION)
+    assert _read(before).captions == (_LONG_CAPTION,)
+    after = _lead_picture_page(_one_char_changed(_LONG_CAPTION, data))
+    assert _verdict(before, after) is Kind.CHANGED

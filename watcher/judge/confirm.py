@@ -110,8 +110,10 @@ def is_extraction_shift(
     markers: the extractor and the page reader break lines differently (one paragraph
     of the article can be several lines of the page, and the reverse).
     """
-    if (old.title, old.published) != (new.title, new.published):
+    if old.title != new.title or _dates_differ(old.published, new.published):
         return False
+    if _stated(old) != _stated(new):
+        return False  # the metadata changed: no edge the extractor draws moves that
     # the body, and the lines the extractor may draw in or out of it with the same move
     old_lines = (*old.paragraphs, *old.notes, *old.captions)
     new_lines = (*new.paragraphs, *new.notes, *new.captions)
@@ -123,7 +125,11 @@ def is_extraction_shift(
     credits_joined = [b for b in new.bylines if b not in old.bylines]
     byline_moved = old.byline != new.byline
     if not (gone or joined or credits_gone or credits_joined or byline_moved):
-        return False  # the same paragraphs in another order: an editorial change
+        # the same lines: moved between the body and its notes or captions (the
+        # extractor's edge again), or put in another order (an editorial change)
+        return _same_order(old.paragraphs, new.paragraphs) and _same_order(
+            (*old.notes, *old.captions), (*new.notes, *new.captions)
+        )
     old_text, new_text = _PageText.of(old_page), _PageText.of(new_page)
     if not (all(new_text.holds(p) for p in gone) and all(old_text.holds(p) for p in joined)):
         return False
@@ -138,6 +144,24 @@ def is_extraction_shift(
     old_folded, new_folded = old_text.text.casefold(), new_text.text.casefold()
     names = [n.casefold() for byline in (old.byline, new.byline) for n in _names(byline)]
     return bool(names) and all(n in old_folded and n in new_folded for n in names)
+
+
+def _stated(article: Article) -> tuple[str, ...]:
+    """What the metadata states of headline, byline and date (``Article.stated``)."""
+    return tuple(sorted(article.stated))
+
+
+def _same_order(old: Sequence[str], new: Sequence[str]) -> bool:
+    """Whether the lines both sequences hold stand in the same order in each."""
+    before, after = set(old), set(new)
+    return [p for p in old if p in after] == [p for p in new if p in before]
+
+
+def _dates_differ(old: str, new: str) -> bool:
+    """Two stated dates that name another day. A date one load could not read (its only
+    source turned into "3 minutes ago") is not another date: the classifier does not
+    count it as a change either, so it must not keep a shifted body from being one."""
+    return bool(old and new) and old.strip()[:10] != new.strip()[:10]
 
 
 def only_furniture(old: Article, new: Article, old_page: Sequence[str]) -> bool:

@@ -29,10 +29,17 @@ from watcher.read.extract import (
     visible_paragraphs,
 )
 from watcher.read.normalize import compact_text, normalize_article, normalize_text
-from watcher.read.parts import DATE_KEYS, HEAD_LINES, article_element, head_indexes, stated_parts
+from watcher.read.parts import (
+    DATE_KEYS,
+    HEAD_LINES,
+    article_element,
+    head_indexes,
+    headline_element,
+    stated_parts,
+)
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
-_FORMAT = "2"
+_FORMAT = "3"
 # A text node this long that occurs in the article places the article in the page; shorter
 # ones ("Home", "Reuters") occur anywhere and only count when they are a whole paragraph.
 _MIN_PLACING_CHARS = 12
@@ -282,7 +289,7 @@ def _statements(root: lxml.html.HtmlElement, ignore: Sequence[re.Pattern[str]]) 
     """Everywhere the headline, byline or date may be read from, anywhere on the page: the
     metadata, and the lines a reader sees with each headline (``parts.head_indexes``)."""
     found = [f"published={stated_date(root)}", *stated_parts(root)]
-    headings = list(root.iter("h1"))
+    headings = _headings(root)
     lines = _lines_to_headlines(root, headings)
     near = [lines[i][0] for h1 in headings for i in head_indexes(lines, h1)]
     # the article element around a headline: its captions and notes are compared too
@@ -296,6 +303,15 @@ def _statements(root: lxml.html.HtmlElement, ignore: Sequence[re.Pattern[str]]) 
     elements = [*_STATEMENTS(root), *elements_named(root, _AUTHORISH)]
     found += [text for el in elements if len(text := el.text_content()) <= _MAX_STATEMENT_CHARS]
     return "\x1f".join(normalize_text(text) for text in found)
+
+
+def _headings(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """Every ``<h1>``, and the ``<h2>`` the page's title names when a template puts its
+    headline there (``parts.headline_element``), in document order."""
+    titles = root.xpath("//title | //meta[@property='og:title']")
+    title = " ".join(t.get("content") or t.text_content() for t in titles)
+    headline = headline_element(root, title)
+    return [el for el in root.iter("h1", "h2") if el.tag == "h1" or el is headline]
 
 
 class _Reading:

@@ -74,7 +74,8 @@ _FURNITUREISH = re.compile(
     re.IGNORECASE,
 )
 # Dates and times written out: day, month and year in any order and script, clock times.
-_MONTH = r"[A-Za-zÀ-ÿĀ-žА-яЁё]{3,}\.?"  # a month name, in any Latin or Cyrillic alphabet
+# A month name, in any alphabet ("Nov.", "novembre", "ноября", "فيفري", "Νοεμβρίου").
+_MONTH = r"[^\W\d_]{3,}\.?"
 _DATE = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
     r"|\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
@@ -155,11 +156,12 @@ def read_parts(
     passed_body: list[bool] = []
 
     def ends_head(i: int) -> bool:
-        """A line of prose, or the first line outside the article block once two lines of
-        the body went by: the neighbourhood never runs on into a sidebar or a footer."""
+        """A line of prose (not a picture's caption, however long), or the first line
+        outside the article block once two lines of the body went by: the neighbourhood
+        never runs on into a sidebar or a footer."""
         text, owner = lines[i]
-        if _is_prose(text):
-            return True
+        if _is_prose(text) and not _is_caption(owner, None):
+            return True  # a lead picture's long caption is no prose: the head goes on
         if len(passed_body) >= 2 and block is not None and not _within(owner, block):
             return True
         if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, whole, joined):
@@ -257,18 +259,27 @@ def _add_date(datelines: list[str], text: str, *, joined_on: bool) -> None:
 
 
 def headline_element(root: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
-    """The ``<h1>`` a reader takes for the headline: the one that reads as ``title``, else
-    the first visible one."""
+    """The heading a reader takes for the headline: the longest ``<h1>`` or ``<h2>`` that
+    reads as ``title`` (or as part of it), else the first visible ``<h1>``.
+
+    The longest, because a site's name often stands in the first ``<h1>`` (its logo) and
+    in the page's title too; some templates put the story's headline in an ``<h2>``.
+    """
     wanted = _compact(title)
-    first = None
-    for el in root.iter("h1"):
+    first, best, size = None, None, 0
+    for el in root.iter("h1", "h2"):
         text = _compact(el.text_content())
         if not text:
             continue
-        if wanted and (text == wanted or (len(text) >= 4 and (text in wanted or wanted in text))):
-            return el
-        first = first if first is not None else el
-    return first
+        if el.tag == "h1" and first is None:
+            first = el
+        if not wanted or not (
+            text == wanted or (len(text) >= 4 and (text in wanted or wanted in text))
+        ):
+            continue
+        if len(text) > size:
+            best, size = el, len(text)
+    return best if best is not None else first
 
 
 def head_indexes(
