@@ -535,9 +535,11 @@ def stated_day(root: lxml.html.HtmlElement) -> date:
     values += [el.get("datetime") or "" for el in root.iter("time")]
     for value in values:
         try:
-            return date.fromisoformat(value.strip()[:10])
+            stated = date.fromisoformat(value.strip()[:10])
         except ValueError:
             continue
+        if stated.year >= 1900:  # not a placeholder such as 0001-01-01
+            return stated
     raise NotApplicable
 
 
