@@ -34,7 +34,8 @@ from watcher.store.models import Blob, Change, Page, Snapshot
 
 logger = logging.getLogger(__name__)
 
-# The page table for the statements every check runs (see ``Store.record_check``).
+# The page table for the Core statements every check runs (``record_check``,
+# ``release_pages``): the ORM's statement handling cost more than the statements.
 _PAGES: Table = Page.__table__  # type: ignore[attr-defined]
 
 _CHUNK = 500  # rows per statement: stays under SQLite's bound-parameter limit
@@ -552,10 +553,9 @@ class Store:
     def release_pages(self, releases: Sequence[tuple[int, datetime]], *, owner: str) -> set[int]:
         """``release_page`` for many pages in one transaction; the ids released (a page
         whose lease expired and was taken over by another daemon is left alone)."""
-        table = Page.__table__  # type: ignore[attr-defined]  # SQLModel declares it
         release = (
-            update(table)
-            .where(table.c.id == bindparam("page_id"), table.c.leased_by == owner)
+            update(_PAGES)
+            .where(_PAGES.c.id == bindparam("page_id"), _PAGES.c.leased_by == owner)
             .values(lease_until=None, leased_by=None, next_check_at=bindparam("next_at"))
         )
         released: set[int] = set()
