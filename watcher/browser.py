@@ -367,8 +367,11 @@ class BrowserPool:
         except PlaywrightError as exc:
             raise self._failure(generation, url, exc) from None
         try:
-            await context.route("**/*", lambda route: self._answer(route, load))
-            page = await context.new_page()
+            try:
+                await context.route("**/*", lambda route: self._answer(route, load))
+                page = await context.new_page()  # a renderer can crash right here
+            except PlaywrightError as exc:
+                raise self._failure(generation, url, exc, options) from None
             try:
                 await page.goto(url, wait_until="domcontentloaded", timeout=_ms(deadline))
                 if load.document_error is not None:
