@@ -50,9 +50,10 @@ _WORDS = [
     *("raven", "sierra", "tundra", "umber", "violet", "willow", "xenon", "yarrow", "zephyr"),
 ]
 _VERSION = re.compile(r"version (\d+)")
-# How long a delivery's request may wait in the stand-in's socket before it is handled: on a
-# loaded two-core machine its handler thread has been seen to run over 2 s after the kill.
-_IN_FLIGHT_SECONDS = 5.0
+# How long a delivery's request may wait in the stand-in's socket before it is handled: with
+# the whole suite running on two cores its handler thread has been seen to run over 5 s after
+# the kill (the daemons' logs show each such sender killed between "Notifying" and "Sent").
+_IN_FLIGHT_SECONDS = 15.0
 
 
 class NewsSite:
