@@ -65,6 +65,10 @@ _COOLDOWN_RELEASE_SECONDS = 5.0  # a host resting longer than this gives its pag
 _DURATIONS_KEPT = 1000  # recent check durations behind STATUS's percentiles
 _KILLED_CHECKS_SECONDS = 2.0  # how long checks whose readers were killed get to wind up
 _RELEASE_BATCH = 8  # finished checks given back in one write transaction
+# How often the claim looks for dead daemons whose pages it may take over at once. Between
+# looks, a busy daemon claims with the list it found last: a claim a few times a second
+# no longer pays a heartbeat and two queries each time.
+_SURVEY_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,8 @@ class Daemon:
         self._stop_requested = threading.Event()
         self._slot_freed = threading.Event()
         self._backlog = False
+        self._takeover: list[str] = []  # dead holders found by the last survey
+        self._surveyed_at: float | None = None  # monotonic time of that survey
         self._store_failures = 0
         self._store_retry_at: datetime | None = None
         self._last_tick_monotonic = time.monotonic()
@@ -284,7 +290,10 @@ class Daemon:
         try:
             if self._stopping.is_set():
                 return 0
-            self.flush_releases()
+            if claim:
+                # Before a claim, so the pages just checked are due again; otherwise
+                # they wait for a full batch or the next claiming tick (the leases hold).
+                self.flush_releases()
             now = self._clock()
             loaded = self._loaded
             if claim and (self._store_retry_at is None or now >= self._store_retry_at):
@@ -296,12 +305,17 @@ class Daemon:
     def _claim(self, now: datetime, settings: Settings) -> None:
         with self._lock:
             room = 2 * settings.workers - len(self._pending) - self._running
-        if room <= 0:
+            waiting = len(self._pending)
+        # Claim in batches: while pages wait here, a slot or two freeing up is not worth a
+        # write transaction; half the workers' worth is.
+        if room <= 0 or (waiting and room < settings.workers // 2):
             return
         try:
             if self._store_failures:
                 self._reconnect()
-            pages = self.store.claim_due_pages(now, room, self.lease_seconds, self.owner)
+            pages = self.store.claim_due_pages(
+                now, room, self.lease_seconds, self.owner, takeover=self._survey(now)
+            )
         except StoreError as exc:
             self._store_failures += 1
             wait = min(2.0 ** (self._store_failures - 1), _STORE_RETRY_CAP_SECONDS)
@@ -326,6 +340,15 @@ class Daemon:
                 if page.id is not None and page.id not in busy
             ]
             self._pending.extend(claims)
+
+    def _survey(self, now: datetime) -> list[str]:
+        """The dead holders whose due pages may be taken over, looked up (with this
+        daemon's heartbeat) at most every ``_SURVEY_SECONDS``."""
+        at = time.monotonic()
+        if self._surveyed_at is None or at - self._surveyed_at >= _SURVEY_SECONDS:
+            self._takeover = self.store.dead_page_holders(now, self.owner)
+            self._surveyed_at = at
+        return self._takeover
 
     def _reconnect(self) -> None:
         """After a database outage: the database may have come back empty (dropped and

@@ -493,18 +493,25 @@ class Store:
         return blobs.Keyframe(key_sha256, body, len(key.data), deltas)
 
     def claim_due_pages(
-        self, now: datetime, limit: int, lease_seconds: float, owner: str
+        self,
+        now: datetime,
+        limit: int,
+        lease_seconds: float,
+        owner: str,
+        *,
+        takeover: Sequence[str] | None = None,
     ) -> list[Page]:
         """Lease up to ``limit`` due pages to ``owner``, most overdue first.
 
-        Claimed the one way pages and alerts are (``lease.claim_with_lease``); the leases
-        of a holder known dead (``lease.takeover_holders``) are taken over at once.
+        Claimed the one way pages and alerts are (``lease.claim_with_lease``). The leases
+        of the holders in ``takeover`` are taken over at once; None looks them up here
+        first (``dead_page_holders``), in the claim's transaction. A daemon claiming many
+        times a second passes the list it looked up last, a few seconds old at most.
         """
         due = (col(Page.is_active), col(Page.next_check_at) <= now)
         with self._transaction(writes=True) as session:
-            takeover = takeover_holders(
-                session, Page, owner=owner, now=now, dialect=self.dialect, where=due
-            )
+            if takeover is None:
+                takeover = self._dead_page_holders(session, now, owner)
             pages = claim_with_lease(
                 session,
                 Page,
@@ -518,6 +525,18 @@ class Store:
             )
         pages.sort(key=lambda page: (page.next_check_at or now, page.id or 0))
         return pages
+
+    def dead_page_holders(self, now: datetime, owner: str) -> list[str]:
+        """Write ``owner``'s heartbeat, then name the dead holders of due pages' live
+        leases (``lease.takeover_holders``), for ``claim_due_pages``' ``takeover``."""
+        with self._transaction(writes=True) as session:
+            return self._dead_page_holders(session, now, owner)
+
+    def _dead_page_holders(self, session: Session, now: datetime, owner: str) -> list[str]:
+        due = (col(Page.is_active), col(Page.next_check_at) <= now)
+        return takeover_holders(
+            session, Page, owner=owner, now=now, dialect=self.dialect, where=due
+        )
 
     def renew_leases(self, page_ids: Sequence[int], owner: str, until: datetime) -> int:
         """Extend ``owner``'s leases on pages still being checked, so a long check is never
