@@ -394,6 +394,30 @@ def test_shorter_schedule_applies_at_once(
     assert (page(db, site, "/s").next_check_at or T0) <= T0 + timedelta(minutes=15)
 
 
+def test_quiet_checks_are_recorded_with_their_release(db: Store, site: Site, make_daemon) -> None:  # type: ignore[no-untyped-def]
+    """Unchanged checks finishing together are written in one batch with their pages'
+    release; every page still shows when it was last checked, and the lease is back."""
+    paths = [f"/q{i}" for i in range(8)]
+    for path in paths:
+        site.serve(path)
+    clock = Clock()
+    daemon = make_daemon(watchlist(site, paths), clock)
+    assert drain(daemon, clock) == 8
+    clock.now = T0 + timedelta(hours=1)
+    second = clock.now
+    assert drain(daemon, clock) == 8
+    daemon.flush_releases()
+    for path in paths:
+        row = page(db, site, path)
+        checked_at = row.last_checked_at
+        assert checked_at is not None
+        assert second <= checked_at < second + timedelta(seconds=1)
+        assert (row.last_status, row.last_error, row.leased_by) == (200, None, None)
+        assert row.next_check_at is not None
+        assert row.next_check_at > second
+        assert len(db.snapshots(row.id or 0)) == 1
+
+
 def test_cron_watch_is_due_at_its_fire_time(db: Store, site: Site, make_daemon) -> None:  # type: ignore[no-untyped-def]
     """cron = "0 * * * *": after the first check, next due just after the next full hour."""
     site.serve("/c")

@@ -36,7 +36,7 @@ from watcher.fetch import (
     FetchOptions,
     FetchResult,
     Hop,
-    _environment_has_settings,
+    _environment_routes,
     fetch_page,
     open_session,
 )
@@ -758,9 +758,9 @@ def bare_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterato
             monkeypatch.delenv(name)
     monkeypatch.delenv("NETRC", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    _environment_has_settings.cache_clear()
+    _environment_routes.cache_clear()
     yield
-    _environment_has_settings.cache_clear()
+    _environment_routes.cache_clear()
 
 
 @pytest.mark.usefixtures("bare_environment")
@@ -769,6 +769,24 @@ def test_session_skips_the_environment_when_it_sets_nothing() -> None:
     with open_session("watcher-test") as session:
         assert session.trust_env is False
         assert session.headers["User-Agent"] == "watcher-test"
+
+
+@pytest.mark.usefixtures("bare_environment")
+def test_session_verifies_with_the_environments_ca_bundle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """REQUESTS_CA_BUNDLE is honoured without searching the environment on every fetch:
+    requests verifies with the bundle it names, as it would with ``trust_env``."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    with open_session("watcher-test") as session:
+        assert session.trust_env is False
+        settings = session.merge_environment_settings("https://example.org/", {}, True, None, None)
+        assert settings["verify"] == str(bundle)
+        # A watch that opts out of verification still does (verify_tls = false).
+        settings = session.merge_environment_settings("https://example.org/", {}, True, False, None)
+        assert settings["verify"] is False
 
 
 @pytest.mark.usefixtures("bare_environment")
@@ -787,7 +805,7 @@ def test_proxy_variable_still_carries_the_request(
     web.expect_request("/env").respond_with_data("<p>via env</p>", content_type="text/html")
     with ForwardProxy() as proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
-        _environment_has_settings.cache_clear()
+        _environment_routes.cache_clear()
         with open_session("watcher-test") as session:
             assert session.trust_env is True
             result = fetch(session, web.url_for("/env"))

@@ -667,3 +667,45 @@ def test_an_internal_failure_is_one_log_line_and_recorded(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors
     assert all("\n" not in r.getMessage() and r.exc_info is None for r in errors)
+
+
+def test_a_quiet_check_is_handed_back_for_the_batch_and_an_outage_end_never_is(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """With ``defer_quiet`` (the daemon), an uneventful check is not written but handed
+    back, and ``release_pages`` writes it as ``record_check`` would. A success after
+    errors is written at once: it ends the outage, which may owe a "reachable" alert."""
+    story = Story()
+    site.serve("/a", render(story, seed=1), ETag='"v1"')
+    check = checker(db, session, site, "/a")
+    check()
+
+    def deferred(at: datetime) -> CheckResult:
+        page = db.page_by_url(check.watch.url)
+        return check_page(
+            db, session, check.watch, SETTINGS, page_id=check.page_id, now=at,
+            reader=shared_readers(), page=page, defer_quiet=True,
+        )  # fmt: skip
+
+    site.serve("/a", render(story, seed=2), ETag='"v2"')
+    at = T0 + timedelta(hours=1)
+    result = deferred(at)
+    assert result.verdict.kind is Kind.UNCHANGED
+    assert result.quiet is not None
+    page = db.page_by_url(check.watch.url)
+    assert page is not None
+    assert page.last_checked_at != at
+    db.release_pages([], owner="me", quiet=[result.quiet])
+    page = db.page_by_url(check.watch.url)
+    assert page is not None
+    assert (page.last_checked_at, page.last_status, page.etag) == (at, 200, '"v2"')
+
+    site.serve("/a", "busy", status=503)
+    assert deferred(at + timedelta(minutes=1)).quiet is None  # errors are written at once
+    site.serve("/a", render(story, seed=3))
+    result = deferred(at + timedelta(minutes=2))
+    assert result.verdict.kind is Kind.UNCHANGED
+    assert result.quiet is None
+    page = db.page_by_url(check.watch.url)
+    assert page is not None
+    assert (page.last_error, page.consecutive_errors) == (None, 0)

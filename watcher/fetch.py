@@ -215,26 +215,33 @@ def open_session(user_agent: str) -> requests.Session:
     With ``trust_env``, requests looks through the whole environment for proxy variables,
     CA bundles and a .netrc on every request: a large share of the checking process's
     time per check. None of them can change under a running process, so the session
-    trusts the environment only when one of them is there.
+    trusts the environment only for proxies or a .netrc (whose use depends on each URL);
+    a CA bundle named by the environment is set on the session once.
     """
     session = requests.Session()
     session.headers["User-Agent"] = user_agent
-    session.trust_env = _environment_has_settings()
+    session.trust_env = _environment_routes()
+    bundle = _environment_ca_bundle()
+    if bundle and not session.trust_env:
+        session.verify = bundle
     return session
 
 
 @functools.cache
-def _environment_has_settings() -> bool:
-    """Whether the environment sets anything requests would read from it."""
+def _environment_routes() -> bool:
+    """Whether the environment sets proxies or a .netrc, which requests applies per URL."""
     if urllib.request.getproxies():
-        return True
-    if os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
         return True
     named = os.environ.get("NETRC")
     for place in [named] if named else ["~/.netrc", "~/_netrc"]:
         if os.path.exists(os.path.expanduser(place)):
             return True
     return False
+
+
+def _environment_ca_bundle() -> str | None:
+    """The CA bundle requests would take from the environment, in its order."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -53,7 +53,7 @@ from watcher.read.extract import Article
 from watcher.read.normalize import normalize_article
 from watcher.read.shell import looks_like_app_shell
 from watcher.store.models import Page, Snapshot
-from watcher.store.store import KEEP, ChangeDraft, Store, VersionRecord
+from watcher.store.store import KEEP, ChangeDraft, QuietCheck, Store, VersionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,9 @@ class CheckResult:
     repeat_of: int | None = None
     # The check failed exactly as the one before it: nothing new to report.
     is_repeat: bool = False
+    # Set instead of writing when the caller batches quiet checks (``check_page``'s
+    # ``defer_quiet``): the caller records it with the page's release.
+    quiet: QuietCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,9 @@ class Gatherer:
     page_id: int
     checked_at: datetime
     browser: BrowserPool | None = None  # None: this process's shared browser, if needed
+    # A check of a page without errors that stores nothing is handed back as
+    # ``CheckResult.quiet`` for the caller to write, not written here.
+    defer_quiet: bool = False
 
     def fetch_first(self, page: Page | None, latest: Snapshot | None) -> FetchResult:
         """The check's fetch: conditional when the stored version is a good one; a browser
@@ -305,6 +311,16 @@ class Gatherer:
         if verdict.kind is Kind.UNCHANGED and verdict.summary:
             # a change the judge quieted: not confirmed, or only the extractor moving
             logger.info("not reported, %s page=%s url=%s", verdict.summary, *self.names)
+        if self.defer_quiet and error is None:
+            quiet = QuietCheck(
+                self.page_id,
+                self.checked_at,
+                fetched.status,
+                etag=fetched.headers.get("etag"),
+                last_modified=fetched.headers.get("last-modified"),
+                locator=KEEP if decision.locator is JUDGE_KEEP else decision.locator,
+            )
+            return replace(self._check_result(verdict, fetched), quiet=quiet)
         self.store.record_check(
             self.page_id,
             checked_at=self.checked_at,
@@ -316,6 +332,9 @@ class Gatherer:
             unreachable_after=self.settings.unreachable_after,
             locator=KEEP if decision.locator is JUDGE_KEEP else decision.locator,
         )
+        return self._check_result(verdict, fetched)
+
+    def _check_result(self, verdict: Verdict, fetched: FetchResult) -> CheckResult:
         result = self.result(verdict, fetched.status)
         if fetched.status in (429, 503) and "retry-after" in fetched.headers:
             wait = parse_retry_after(fetched.headers["retry-after"], self.checked_at)

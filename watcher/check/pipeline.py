@@ -44,6 +44,7 @@ def check_page(
     reader: Reader,
     page: Page | None = None,
     browser: BrowserPool | None = None,
+    defer_quiet: bool = False,
 ) -> CheckResult:
     """Fetch ``watch``, let the judge decide against its stored versions, store what is new.
 
@@ -53,12 +54,19 @@ def check_page(
     hangs its reader is recorded as an error of its own, with its body kept to reproduce it.
     ``page`` is the page's row when the caller has just read it (the daemon's claim). A
     ``fetch = "browser"`` watch is loaded in ``browser`` (default: this process's shared
-    browser) and its rendered HTML goes through the same stages.
+    browser) and its rendered HTML goes through the same stages. With ``defer_quiet``, a
+    check of a page with no errors that stores nothing is not written but handed back as
+    ``CheckResult.quiet``, for the caller to write in a batch (``Store.release_pages``).
     """
     checked_at = now or datetime.now(UTC)
-    check = Gatherer(store, session, watch, settings, reader, page_id, checked_at, browser)
     if page is None:
         page = store.page_by_url(watch.url)
+    # Only a page without errors: a success after errors ends an outage, which is written
+    # at once with its "reachable" alert.
+    quiet = defer_quiet and page is not None and not page.last_error
+    check = Gatherer(
+        store, session, watch, settings, reader, page_id, checked_at, browser, defer_quiet=quiet
+    )
     latest = store.latest_snapshot(page_id)
     last_error = page.last_error if page is not None else None
     try:
@@ -176,6 +184,7 @@ def check_safely(
     routes: Sequence[str] = (),
     reader: Reader,
     page: Page | None = None,
+    defer_quiet: bool = False,
 ) -> CheckResult:
     """The per-page boundary: any failure is logged on one line and recorded.
 
@@ -195,6 +204,7 @@ def check_safely(
             routes=routes,
             reader=reader,
             page=page,
+            defer_quiet=defer_quiet,
         )
     except ReaderStopped:
         raise

@@ -51,7 +51,7 @@ from watcher.service.schedule import (
 )
 from watcher.service.tiers import TierPlan, plan_tier, tier_summary
 from watcher.store.models import Page
-from watcher.store.store import Store
+from watcher.store.store import QuietCheck, Store
 from watcher.store.workers import new_owner
 
 logger = logging.getLogger(__name__)
@@ -150,7 +150,8 @@ class Daemon:
         self._pending: list[_Claim] = []
         self._running = 0
         self._in_flight: set[int] = set()  # page ids being checked by this process
-        self._releases: list[tuple[_Claim, datetime]] = []  # checked, lease not yet ended
+        # checked, lease not yet ended; with the check's record when it was quiet
+        self._releases: list[tuple[_Claim, datetime, QuietCheck | None]] = []
         # how long recent checks took from the first fetch to the recorded verdict
         self._durations: deque[float] = deque(maxlen=_DURATIONS_KEPT)
         self._futures: set[Future[None]] = set()
@@ -423,6 +424,7 @@ class Daemon:
                     routes=routes,
                     reader=self._reader,
                     page=claim.page,
+                    defer_quiet=True,
                 )
             except ReaderStopped:
                 # Shutting down mid-read: nothing was recorded; the page is due again.
@@ -440,9 +442,10 @@ class Daemon:
                 claim.page, current, loaded.settings, result.verdict.kind.is_alerting, started_at
             )
             if tier is not None and self._record_tier(claim, tier, result, started_at):
+                self._record_quiet(claim, result.quiet)
                 return  # retired: no next check, history kept
             next_at = self._next_check_at(claim, current, loaded.settings, result, started_at, tier)
-            self._release_later(claim, next_at)
+            self._release_later(claim, next_at, result.quiet)
         finally:
             with self._lock:
                 self.checks_done += 1
@@ -510,12 +513,16 @@ class Daemon:
             logger.info("retired (past its last age tier, history kept) url=%s", claim.page.url)
         return retires
 
-    def _release_later(self, claim: _Claim, next_at: datetime) -> None:
-        """Give a checked page back with the others finishing about now: one write
-        transaction for several was the daemon's largest cost per noisy check. At once when
-        no other check is running; otherwise within a tick (the lease holds meanwhile)."""
+    def _release_later(
+        self, claim: _Claim, next_at: datetime, quiet: QuietCheck | None = None
+    ) -> None:
+        """Give a checked page back with the others finishing about now, with the record
+        of its check when that was quiet: one write transaction for several was the
+        daemon's largest cost per noisy check. At once when no other check is running;
+        otherwise within a tick (the lease holds meanwhile). A daemon killed meanwhile
+        loses only the time of those quiet checks: nothing was found in them."""
         with self._lock:
-            self._releases.append((claim, next_at))
+            self._releases.append((claim, next_at, quiet))
             due = self._running <= 1 or len(self._releases) >= _RELEASE_BATCH
         if due:
             self.flush_releases()
@@ -528,7 +535,9 @@ class Daemon:
             return
         try:
             released = self.store.release_pages(
-                [(claim.page_id, next_at) for claim, next_at in batch], owner=self.owner
+                [(claim.page_id, next_at) for claim, next_at, _quiet in batch],
+                owner=self.owner,
+                quiet=[quiet for _claim, _next_at, quiet in batch if quiet is not None],
             )
         except StoreError as exc:
             # The leases expire on their own and the pages are checked again then.
@@ -536,11 +545,20 @@ class Daemon:
             logger.warning("could not release %d pages: %s", len(batch), exc)
             return
         self.health.done()  # recorded, and the database took their next due times
-        for claim, _next_at in batch:
+        for claim, _next_at, _quiet in batch:
             if claim.page_id not in released:
                 logger.warning(
                     "lease had expired and the page was taken over url=%s", claim.page.url
                 )
+
+    def _record_quiet(self, claim: _Claim, quiet: QuietCheck | None) -> None:
+        """Write a quiet check's record on its own (its page is not released)."""
+        if quiet is None:
+            return
+        try:
+            self.store.release_pages([], owner=self.owner, quiet=[quiet])
+        except StoreError as exc:
+            logger.warning("could not record the check url=%s: %s", claim.page.url, exc)
 
     def _release(self, claim: _Claim, next_at: datetime) -> bool:
         """Give the page back with its next due time; False if the database failed."""

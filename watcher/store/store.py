@@ -49,6 +49,44 @@ KEEP: Literal[_Keep.KEEP] = _Keep.KEEP  # leave the page's stored locator as it 
 
 
 @dataclass(frozen=True, slots=True)
+class QuietCheck:
+    """A check with nothing to record but the page's check columns: no version, no error,
+    and none before it (so no outage to end). A busy daemon writes these with the batched
+    release of their pages (``release_pages``) instead of a transaction each."""
+
+    page_id: int
+    checked_at: datetime
+    status: int | None
+    etag: str | None = None
+    last_modified: str | None = None
+    locator: str | _Keep | None = KEEP
+
+
+def _check_values(
+    checked_at: datetime,
+    status: int | None,
+    error: str | None,
+    etag: str | None,
+    last_modified: str | None,
+    locator: str | _Keep | None,
+) -> dict[str, Any]:
+    """The page columns a check without a new version sets (``record_check``)."""
+    values: dict[str, Any] = {
+        "last_checked_at": checked_at,
+        "last_status": status,
+        "last_error": error,
+        "consecutive_errors": (_PAGES.c.consecutive_errors + 1 if error is not None else 0),
+    }
+    if etag is not None:
+        values["etag"] = etag
+    if last_modified is not None:
+        values["last_modified"] = last_modified
+    if locator is not KEEP:
+        values["locator"] = locator
+    return values
+
+
+@dataclass(frozen=True, slots=True)
 class VersionRecord:
     """One version to keep, as plain values: the response as evidence and how it read.
 
@@ -274,18 +312,7 @@ class Store:
         "unreachable" alert per route in ``alerts`` is written in this same transaction.
         A success ends the outage, with one "reachable" alert if it had been announced.
         """
-        values: dict[str, Any] = {
-            "last_checked_at": checked_at,
-            "last_status": status,
-            "last_error": error,
-            "consecutive_errors": (_PAGES.c.consecutive_errors + 1 if error is not None else 0),
-        }
-        if etag is not None:
-            values["etag"] = etag
-        if last_modified is not None:
-            values["last_modified"] = last_modified
-        if locator is not KEEP:
-            values["locator"] = locator
+        values = _check_values(checked_at, status, error, etag, last_modified, locator)
         with self._transaction(writes=True) as session:
             # Core, not the ORM's bulk update: this runs once per check, and the ORM's
             # statement handling cost more than the statement itself.
@@ -569,9 +596,18 @@ class Store:
         with self._transaction(writes=True) as session:
             return session.exec(release).rowcount == 1
 
-    def release_pages(self, releases: Sequence[tuple[int, datetime]], *, owner: str) -> set[int]:
+    def release_pages(
+        self,
+        releases: Sequence[tuple[int, datetime]],
+        *,
+        owner: str,
+        quiet: Sequence[QuietCheck] = (),
+    ) -> set[int]:
         """``release_page`` for many pages in one transaction; the ids released (a page
-        whose lease expired and was taken over by another daemon is left alone)."""
+        whose lease expired and was taken over by another daemon is left alone).
+
+        ``quiet`` checks are recorded in the same transaction, as ``record_check`` would.
+        """
         release = (
             update(_PAGES)
             .where(_PAGES.c.id == bindparam("page_id"), _PAGES.c.leased_by == owner)
@@ -580,6 +616,14 @@ class Store:
         released: set[int] = set()
         with self._transaction(writes=True) as session:
             connection = session.connection()
+            for check in quiet:
+                values = _check_values(
+                    check.checked_at, check.status, None, check.etag, check.last_modified,
+                    check.locator,
+                )  # fmt: skip
+                connection.execute(
+                    update(_PAGES).where(_PAGES.c.id == check.page_id).values(values)
+                )
             for page_id, next_at in releases:
                 if connection.execute(release, {"page_id": page_id, "next_at": next_at}).rowcount:
                     released.add(page_id)
