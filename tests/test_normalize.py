@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from watcher.read.extract import Article
 from watcher.read.normalize import (
+    _GUARDS,
     BUILTIN_IGNORE,
     Normalized,
     builtin_ignore,
@@ -357,3 +358,39 @@ def test_real_sentences_with_numbers_survive(template: str, n: int) -> None:
     """Real sentences with numbers next to time and counter words are never touched."""
     text = template.format(n=n)
     assert normalize_article(article(text), builtin_ignore()).article.paragraphs == (text,)
+
+
+@pytest.mark.parametrize("index", range(len(BUILTIN_IGNORE)))
+@given(data=st.data())
+def test_a_builtin_rule_is_never_skipped_where_it_matches(index: int, data: st.DataObject) -> None:
+    """Each built-in rule is tried only where its guard finds something: whatever the rule
+    matches, its guard finds in it, so a guard can save time and never change a text."""
+    pattern = builtin_ignore()[index]
+    guard = _GUARDS[pattern]
+    text = data.draw(st.from_regex(pattern))
+    match = pattern.search(text)
+    if match is not None and match.group():
+        assert guard.search(match.group()) is not None, (pattern.pattern, match.group())
+
+
+volatile_bits = st.sampled_from(
+    ["3 minutes ago", "just now", "刚刚", "2小时前", "阅读 1.2万", "评论(12)", "12 views", " · ",
+     "14:32", "Updated 5 hours ago", "a", "go", "刚", "\n", "(1307人参与)", "56 comments"]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(volatile_bits, st.text(max_size=8)), max_size=8).map("".join))
+def test_guards_change_nothing(text: str) -> None:
+    """The built-in rules give the same text and report the same rules with their guards
+    as applied one by one to every paragraph."""
+    rules = builtin_ignore()
+    guarded = normalize_article(article(text), rules)
+    unguarded, fired = normalize_text(text), []
+    for pattern in rules:
+        stripped = pattern.sub("", unguarded)
+        if stripped != unguarded:
+            fired.append(pattern.pattern)
+            unguarded = stripped
+    expected = normalize_text(unguarded)
+    assert guarded.article.paragraphs == ((expected,) if expected else ())
+    assert guarded.fired == tuple(fired)

@@ -73,17 +73,16 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
     dropped. ``fired`` lists, in ``ignore`` order, the patterns that removed anything.
     """
     fired: set[str] = set()
-    title = _apply_ignore(normalize_text(article.title), ignore, fired)
-    byline = _apply_ignore(normalize_text(article.byline), ignore, fired)
+    rules = tuple((pattern, _GUARDS.get(pattern)) for pattern in ignore)
+    title = _apply_ignore(normalize_text(article.title), rules, fired)
+    byline = _apply_ignore(normalize_text(article.byline), rules, fired)
     paragraphs = tuple(
-        kept
-        for p in article.paragraphs
-        if (kept := _apply_ignore(normalize_text(p), ignore, fired))
+        kept for p in article.paragraphs if (kept := _apply_ignore(normalize_text(p), rules, fired))
     )
 
     def lines(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(
-            kept for v in values if (kept := _apply_ignore(normalize_text(v), ignore, fired))
+            kept for v in values if (kept := _apply_ignore(normalize_text(v), rules, fired))
         )
 
     result = Article(
@@ -174,15 +173,39 @@ def builtin_ignore() -> tuple[re.Pattern[str], ...]:
     return _BUILTIN
 
 
-def _apply_ignore(text: str, ignore: Sequence[re.Pattern[str]], fired: set[str]) -> str:
-    """Remove every match of each pattern in turn; re-normalise only if something went."""
+def _apply_ignore(
+    text: str, ignore: Sequence[tuple[re.Pattern[str], re.Pattern[str] | None]], fired: set[str]
+) -> str:
+    """Remove every match of each pattern in turn; re-normalise only if something went.
+
+    A pattern with a guard (``_GUARDS``) is tried only where its guard finds something.
+    """
     changed = False
-    for pattern in ignore:
+    passed: dict[re.Pattern[str], bool] = {}  # several rules share a guard
+    for pattern, guard in ignore:
+        if guard is not None:
+            if guard not in passed:
+                passed[guard] = guard.search(text) is not None
+            if not passed[guard]:
+                continue
         stripped = pattern.sub("", text)
         if stripped != text:  # only a non-empty match changes the text
             fired.add(pattern.pattern)
             text, changed = stripped, True
+            passed.clear()  # a removal may join what a guard looks for
     return normalize_text(text) if changed else text
 
 
 _BUILTIN = compile_ignore(BUILTIN_IGNORE)
+
+# What each built-in rule cannot match without: a relative time says "ago" (or "just
+# now"), a Chinese one 前 or 刚刚, and every counter or clock has a digit. One quick search
+# for that spares most paragraphs the rule itself: applying every rule to every paragraph
+# on both sides of a comparison was a large part of a noisy check's cost.
+_AGO = re.compile(r"(?i:ago|just now)")
+_AGO_ZH = re.compile("前|刚刚")
+_DIGIT = re.compile(r"\d")
+_GUARDS: dict[re.Pattern[str], re.Pattern[str]] = {
+    pattern: _AGO if index < 3 else _AGO_ZH if index < 5 else _DIGIT
+    for index, pattern in enumerate(_BUILTIN)
+}
