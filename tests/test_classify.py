@@ -465,3 +465,48 @@ def test_headline_mentioning_not_found_over_a_rewritten_body_is_an_edit() -> Non
     verdict = classify(ok(old), seen(new))
     assert verdict.kind is Kind.CHANGED
     assert Part.HEADLINE in verdict.parts
+
+
+LONG_ARTICLE = Article(
+    title="Minister resigns over bridge contract",
+    byline="By Jane Doe",
+    published="2026-11-29",
+    paragraphs=(
+        *(
+            f"Paragraph {n} of the report says the contract for section {n} of the bridge "
+            f"was awarded without a tender and paid in {n + 3} instalments."
+            for n in range(8)
+        ),
+        "Related: Ferry prices rise again · Port strike ends · Weather warning for Friday",
+    ),
+)
+
+
+def test_emptied_when_only_what_the_reading_held_beside_the_story_is_left() -> None:
+    """The story's block emptied, the teaser line the old reading took in with it left:
+    about a fifth of the text survives and nothing came in its place, so the article is
+    gone (emptied), not edited."""
+    remnant = Article(
+        LONG_ARTICLE.title, "", "", (LONG_ARTICLE.paragraphs[-1], LONG_ARTICLE.paragraphs[0])
+    )
+    kept = surviving_share(LONG_ARTICLE.text, remnant.text)
+    assert 0.15 <= kept < 0.25
+    verdict = classify(ok(LONG_ARTICLE), seen(remnant))
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.EMPTIED)
+    # With a bullet the emptied list left behind, too.
+    bulleted = replace(remnant, paragraphs=("-", *remnant.paragraphs))
+    assert classify(ok(LONG_ARTICLE), seen(bulleted)).removal is Removal.EMPTIED
+
+
+def test_a_story_cut_to_a_fifth_with_new_words_is_an_edit() -> None:
+    """As much left, but with a sentence that was never there: a rewrite, reported as an
+    edit with its words."""
+    cut = Article(
+        LONG_ARTICLE.title,
+        "",
+        "",
+        (LONG_ARTICLE.paragraphs[-1], LONG_ARTICLE.paragraphs[0], "The minister denies it."),
+    )
+    verdict = classify(ok(LONG_ARTICLE), seen(cut))
+    assert verdict.kind is Kind.CHANGED
+    assert Part.BODY in verdict.parts

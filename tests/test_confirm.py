@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.judge.confirm import is_extraction_shift, mask_volatile, same_content
+from watcher.judge.confirm import is_extraction_shift, mask_volatile, only_furniture, same_content
 from watcher.read.extract import Article
 
 BODY = ("The minister resigned on Friday.", "Investigators questioned 14 officials.", "No comment.")
@@ -284,3 +284,12 @@ def test_a_changed_line_is_never_a_shift_wherever_the_extractor_cut(
     page = ("nav", *lines, "footer")
     new_page = ("nav", *edited, "footer")
     assert not is_extraction_shift(old, new, page, new_page)
+
+
+def test_a_bullet_left_behind_is_not_new_text() -> None:
+    """Reduced to furniture: a lone list bullet the emptied story left is no new text, and
+    everything else read now stood on the old page; a real new line is."""
+    old = article("The minister resigned on Friday after the report.", "He denies it.")
+    page = ["Home", "World", "Ferry prices rise again", old.paragraphs[0], old.paragraphs[1]]
+    assert only_furniture(old, article("-", "Ferry prices rise again"), page)
+    assert not only_furniture(old, article("-", "Ferry prices rise again", "He resigned."), page)

@@ -136,6 +136,7 @@ _MIN_WORDS_FOR_EMPTIED = 20
 # (a notice or "not found" page), or, far lower still, vanished with no notice at all.
 _GONE_BELOW = 0.5
 _EMPTIED_BELOW = 0.15
+_REMNANT_BELOW = 0.25
 
 # A notice or "not found" line stands on its own: a short paragraph, not a long sentence
 # that happens to quote one. "Not found" is common in prose, so its lines must be shorter.
@@ -256,9 +257,11 @@ def _content_removal(
         return Removal.NOTICE, f"removed: the article was replaced by a notice: {phrase!r}"
     if phrase := _found_phrase(reference, page, rules.not_found_phrases, _MAX_NOT_FOUND_WORDS):
         return Removal.SOFT_404, f"removed: the page now says {phrase!r} (a 'not found' page)"
-    if kept < _EMPTIED_BELOW:
+    if kept < _EMPTIED_BELOW or (kept < _REMNANT_BELOW and _adds_nothing(reference, article)):
         # Almost nothing of the article is left: whatever the page shows now (furniture,
         # or another story under the same URL), the article that was watched is gone.
+        # Somewhat more may be left when nothing at all came in its place: the remnant is
+        # what the old reading held beside the story (a teaser list, a tag line).
         return (
             Removal.EMPTIED,
             f"removed: the article text vanished ({100 * kept:.0f}% of it is left)",
@@ -271,6 +274,16 @@ def _content_removal(
             f"removed: only the page's furniture is left ({100 * kept:.0f}% of the article)",
         )
     return None
+
+
+def _adds_nothing(reference: Article, article: Article) -> bool:
+    """Whether every paragraph read now was a paragraph of ``reference`` (or holds no word,
+    like a list's bullet left behind): nothing was written in place of what went."""
+    before = set(reference.paragraphs)
+    return all(p in before or _WORDLESS.match(p) for p in article.paragraphs)
+
+
+_WORDLESS = re.compile(r"\W*\Z")
 
 
 def _headline_removal(

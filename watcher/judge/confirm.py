@@ -169,7 +169,9 @@ def only_furniture(old: Article, new: Article, old_page: Sequence[str]) -> bool:
     old page already: the article is gone and what is read in its place is the page's
     furniture (navigation, teasers, a footer), not a rewrite, which brings new text."""
     before = set(old.paragraphs)
-    joined = [p for p in new.paragraphs if p not in before]
+    # A paragraph with no word in it (a list's bullet left behind, a separator) brings no
+    # text at all, so neither counts for nor against furniture.
+    joined = [p for p in new.paragraphs if p not in before and not _WORDLESS.match(p)]
     page = _PageText.of(old_page)
     return bool(joined) and all(page.holds(p) for p in joined)
 
@@ -215,6 +217,7 @@ class _PageText:
 
 
 _LIST_MARK = re.compile(r"^\s*[-*•]\s+")
+_WORDLESS = re.compile(r"\W*\Z")
 _SPACE_OR_CELL = re.compile(r"[\s|]+")
 
 
