@@ -400,7 +400,11 @@ def _count_receipts(sink: SlackSink, alerts: Any, outcome: Outcome, killed_at: l
             first = first_at[(path, alert_id)]
             since = first - _IN_FLIGHT_SECONDS
             kills = [killed - first for killed in killed_at if since <= killed <= at]
-            outcome.duplicate_windows.append(min(kills) if kills else float("inf"))
+            # The explaining kill: the first one after the first delivery, else the last
+            # one before it (the POST was still on its way).
+            after = [k for k in kills if k >= 0]
+            explained = min(after) if after else max(kills, default=float("inf"))
+            outcome.duplicate_windows.append(explained)
             if not kills:
                 outcome.notes.append(
                     f"alert {alert_id} (version {version}) sent to {path} again "
