@@ -19,6 +19,7 @@ from watcher.read.normalize import (
     compile_ignore,
     normalize_article,
     normalize_text,
+    settle_menus,
 )
 
 
@@ -394,3 +395,50 @@ def test_guards_change_nothing(text: str) -> None:
     expected = normalize_text(unguarded)
     assert guarded.article.paragraphs == ((expected,) if expected else ())
     assert guarded.fired == tuple(fired)
+
+
+menu_items = st.lists(
+    st.text(alphabet="abcdefgh推荐娱乐财经", min_size=1, max_size=6).map(lambda t: f"- {t}"),
+    min_size=3,
+    max_size=8,
+)
+prose = st.sampled_from(
+    ["The minister resigned on Friday after the report was published.", "他在周五辞职。"]
+)
+
+
+@given(prose, menu_items, st.randoms())
+def test_a_menus_order_is_not_compared(intro: str, items: list[str], rng: object) -> None:
+    """A run of three or more short list items reads the same in any order, and settling
+    twice changes nothing more."""
+    shuffled = list(items)
+    rng.shuffle(shuffled)  # type: ignore[attr-defined]
+    one = settle_menus((intro, *items, intro))
+    assert one == settle_menus((intro, *shuffled, intro))
+    assert settle_menus(one) == one
+    assert sorted(one) == sorted((intro, *items, intro))  # nothing dropped or added
+
+
+@given(prose, menu_items, st.integers(min_value=0))
+def test_a_menu_item_renamed_or_gone_still_shows(intro: str, items: list[str], at: int) -> None:
+    """Only the order is settled: an item reworded or removed still reads differently."""
+    index = at % len(items)
+    renamed = [*items[:index], items[index] + "x", *items[index + 1 :]]
+    assert settle_menus((intro, *items)) != settle_menus((intro, *renamed))
+    fewer = items[:index] + items[index + 1 :]
+    assert settle_menus((intro, *items)) != settle_menus((intro, *fewer))
+
+
+def test_only_menus_are_settled() -> None:
+    """Two list items, long items and paragraphs keep their order; the stored text (no
+    rules) keeps every order."""
+    paragraphs = ("- b", "- a", "- One long list item that is a sentence", "- z", "- y", "Text.")
+    assert settle_menus(paragraphs) == paragraphs
+    menu = ("- World", "- Sport", "- Business")
+    assert settle_menus(menu) == ("- Business", "- Sport", "- World")
+    assert normalize_article(article(*menu)).article.paragraphs == menu
+    assert normalize_article(article(*menu), builtin_ignore()).article.paragraphs == (
+        "- Business",
+        "- Sport",
+        "- World",
+    )

@@ -71,6 +71,8 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
     Patterns apply to the normalised title, byline and each paragraph (not to the date or
     the document title, which are compared on their own); paragraphs left empty are
     dropped. ``fired`` lists, in ``ignore`` order, the patterns that removed anything.
+    With ``ignore`` (a comparison, never the stored text), each run of menu items is put
+    in one order (``settle_menus``).
     """
     fired: set[str] = set()
     rules = tuple((pattern, _GUARDS.get(pattern)) for pattern in ignore)
@@ -79,6 +81,9 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
     paragraphs = tuple(
         kept for p in article.paragraphs if (kept := _apply_ignore(normalize_text(p), rules, fired))
     )
+
+    if ignore:
+        paragraphs = settle_menus(paragraphs)
 
     def lines(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(
@@ -100,6 +105,37 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
     )
     ordered = tuple(dict.fromkeys(p.pattern for p in ignore if p.pattern in fired))
     return Normalized(article=result, fired=ordered)
+
+
+# A menu item: a list item of a few words, as the extractor writes list items.
+_MENU_ITEM = re.compile(r"[-*•] (?:\S+(?: \S+){0,3})")
+_MENU_ITEM_CHARS = 24
+_MENU_RUN = 3  # fewer items than this are a short list in the story, kept as they are
+
+
+def settle_menus(paragraphs: tuple[str, ...]) -> tuple[str, ...]:
+    """``paragraphs`` with each run of three or more menu items (list items of at most
+    four words) in sorted order.
+
+    Sites rotate the order of their section menus and tag lists on every load; when the
+    article's reading takes one in, only the order moves. Sorting the run on both sides of
+    a comparison keeps that quiet, while an item added, removed or reworded still shows.
+    """
+    settled: list[str] = []
+    run: list[str] = []
+    for paragraph in (*paragraphs, None):
+        if (
+            paragraph is not None
+            and len(paragraph) <= _MENU_ITEM_CHARS
+            and _MENU_ITEM.fullmatch(paragraph)
+        ):
+            run.append(paragraph)
+            continue
+        settled.extend(sorted(run) if len(run) >= _MENU_RUN else run)
+        run = []
+        if paragraph is not None:
+            settled.append(paragraph)
+    return tuple(settled)
 
 
 def compile_ignore(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
