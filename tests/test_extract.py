@@ -229,6 +229,45 @@ def test_cookie_banner_noise_never_reaches_the_text(banner: str) -> None:
         assert "cookie" not in extract_article(page, mode="page").text
 
 
+@pytest.mark.parametrize(
+    "slot",
+    [
+        '<div class="ad-banner" id="ad-1f3a"><span>Learn piano in 30 days</span></div>',
+        '<aside class="advertisement"><p>Cheap flights to Rome, book now</p></aside>',
+        '<div id="ads_top"><p>Buy SuperWidget today</p></div>',
+    ],
+)
+def test_ad_slot_text_never_reaches_the_text(slot: str) -> None:
+    """An ad slot's rotating text, above or inside the article, is not read in any mode."""
+    clean = extract_article(news_page())
+    for at in ("<main>", '<div class="story-body">'):
+        page = news_page().replace(at, at + slot)
+        assert extract_article(page).paragraphs == clean.paragraphs
+        text = extract_article(page, mode="page").text
+        assert not any(ad in text for ad in ("piano", "Rome", "SuperWidget"))
+
+
+def test_a_page_wrapper_named_like_an_ad_is_read() -> None:
+    """A wrapper around the whole page that a site named "ad_body" is no ad slot, even
+    when the article inside it was replaced by a one-line notice."""
+    notice = (
+        '<div class="margin_top ad_body wrapper"><nav><a href="/">Home</a> <a href="/w">World'
+        '</a> <a href="/s">Sport</a></nav><div class="story"><p>This article is no longer '
+        "available.</p></div><footer><p>About</p><p>Contact</p><p>Jobs</p><p>Terms</p>"
+        "<p>Privacy</p><p>Archive</p><p>RSS</p><p>Apps</p></footer></div>"
+    )
+    page = f"<html><head><title>Gone</title></head><body>{notice}</body></html>"
+    assert "no longer available" in extract_article(page, mode="page").text
+
+
+def test_classes_that_merely_start_like_ad_are_read() -> None:
+    """ "address", "admin", "load-more" or "header-add" name no ad slot: their text stays."""
+    for name in ("address", "admin-note", "header-add", "badge"):
+        box = f'<div class="{name}"><p>Contact the newsroom at the harbour office.</p></div>'
+        page = news_page().replace('<div class="story-body">', '<div class="story-body">' + box)
+        assert "Contact the newsroom" in extract_article(page, mode="page").text, name
+
+
 def test_document_title_repeated_in_the_text_is_not_a_paragraph() -> None:
     """The <title> line some extractors copy into the text is compared as the headline only."""
     page = news_page().replace(

@@ -7,6 +7,7 @@ Never raises for any ``str`` input: garbage in gives an empty ``Article``, not a
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -137,6 +138,7 @@ def _drop_unread(root: lxml.html.HtmlElement, exclude: Sequence[str]) -> None:
     for css in exclude:
         _drop_all(_compile(css)(root))
     _drop_consent_banners(root)
+    _drop_ad_slots(root)
 
 
 def check_selector(css: str) -> None:
@@ -457,6 +459,32 @@ def _drop_consent_banners(root: lxml.html.HtmlElement) -> None:
     ]
     banners = [el for el in _outermost(named) if isinstance(el.tag, str)]
     _drop_all(el for el in banners if len(el.text_content()) <= _BANNER_MAX_CHARS)
+
+
+# A class or id word (or a part of one between - or _) that is "ad" or "ads", or starts
+# with "advert", names an ad slot. Its text rotates on every load; when the page's article
+# cannot be found and the whole page is read, it would be read as part of it. A slot is
+# small: a wrapper that happens to be named so ("ad_body" around a whole page) is not one,
+# even on a page whose article was emptied, so size is counted in elements as well as text.
+_AD_SLOT = re.compile(r"(?:^|[\s_-])(?:ads?|advert\w*)(?=$|[\s_-])", re.IGNORECASE)
+_AD_MAX_CHARS = 300
+_AD_MAX_ELEMENTS = 12
+
+
+def _drop_ad_slots(root: lxml.html.HtmlElement) -> None:
+    named = [
+        el
+        for el in elements_named(root, _AD_SLOT)
+        if el.tag not in ("html", "body", "main", "article")
+    ]
+    _drop_all(
+        el
+        for el in named
+        if isinstance(el.tag, str)
+        and len(el.text_content()) <= _AD_MAX_CHARS
+        and sum(1 for _ in itertools.islice(el.iterdescendants(), _AD_MAX_ELEMENTS + 1))
+        <= _AD_MAX_ELEMENTS
+    )
 
 
 def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
