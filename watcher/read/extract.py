@@ -137,8 +137,9 @@ def visible_paragraphs(top: lxml.html.HtmlElement) -> list[str]:
 def _drop_unread(root: lxml.html.HtmlElement, exclude: Sequence[str]) -> None:
     for css in exclude:
         _drop_all(_compile(css)(root))
-    _drop_consent_banners(root)
-    _drop_ad_slots(root)
+    names = [v for v in _CLASS_AND_ID(root) if isinstance(v, str)]  # one scan for both
+    _drop_consent_banners(root, names)
+    _drop_ad_slots(root, names)
 
 
 def check_selector(css: str) -> None:
@@ -434,14 +435,30 @@ _CLASS_AND_ID = etree.XPath("//@class | //@id", smart_strings=False)
 _NAMED = etree.XPath("//*[@class=$value or @id=$value]")
 
 
-def elements_named(root: lxml.html.HtmlElement, pattern: re.Pattern[str]) -> list[Any]:
-    """Elements whose class or id attribute ``pattern`` finds something in."""
-    values = {v for v in _CLASS_AND_ID(root) if isinstance(v, str) and pattern.search(v)}
+def elements_named(
+    root: lxml.html.HtmlElement, pattern: re.Pattern[str], names: Iterable[str] | None = None
+) -> list[Any]:
+    """Elements whose class or id attribute ``pattern`` finds something in, name by name
+    in sorted order; ``names`` are the page's class and id values when already listed. A
+    page with many such names (an id per ad slot) is walked once, not once per name."""
+    if names is None:
+        names = (v for v in _CLASS_AND_ID(root) if isinstance(v, str))
+    values = {v for v in names if pattern.search(v)}
+    by_value: dict[str, list[Any]] = {}
+    if len(values) > _NAMES_LOOKED_UP:
+        for el in root.iter():
+            for value in (el.get("class"), el.get("id")):
+                if value in values:
+                    by_value.setdefault(value, []).append(el)
     found: dict[int, Any] = {}
     for value in sorted(values):
-        for el in _NAMED(root, value=value):
+        named = by_value.get(value, []) if by_value else _NAMED(root, value=value)
+        for el in named:
             found.setdefault(id(el), el)
     return list(found.values())
+
+
+_NAMES_LOOKED_UP = 3  # up to this many names, one XPath lookup each
 
 
 # A class or id word (or a part of one after - or _) that starts with cookie, consent or
@@ -451,10 +468,10 @@ _CONSENT = re.compile(r"(?:^|[\s_-])(?:cookie|consent|gdpr)", re.IGNORECASE)
 _BANNER_MAX_CHARS = 2000  # a consent notice is a few sentences; an article is longer
 
 
-def _drop_consent_banners(root: lxml.html.HtmlElement) -> None:
+def _drop_consent_banners(root: lxml.html.HtmlElement, names: Sequence[str]) -> None:
     named = [
         el
-        for el in elements_named(root, _CONSENT)
+        for el in elements_named(root, _CONSENT, names)
         if el.tag not in ("html", "body", "main", "article")
     ]
     banners = [el for el in _outermost(named) if isinstance(el.tag, str)]
@@ -471,10 +488,10 @@ _AD_MAX_CHARS = 300
 _AD_MAX_ELEMENTS = 12
 
 
-def _drop_ad_slots(root: lxml.html.HtmlElement) -> None:
+def _drop_ad_slots(root: lxml.html.HtmlElement, names: Sequence[str]) -> None:
     named = [
         el
-        for el in elements_named(root, _AD_SLOT)
+        for el in elements_named(root, _AD_SLOT, names)
         if el.tag not in ("html", "body", "main", "article")
     ]
     _drop_all(
