@@ -314,6 +314,12 @@ def kill_loop(
             process.popen.send_signal(signal.SIGKILL)
             KILLED_AT[config].append(time.monotonic())
             done += 1
+        else:
+            # Ended by itself: its exit status tells a crash from a run that finished.
+            with log.open("a", encoding="utf-8") as out:
+                out.write(
+                    f"[fault harness] watcher {command} ended: exit {process.popen.returncode}\n"
+                )
         process.popen.wait(30)
         if between is not None:
             between(done)

@@ -117,6 +117,7 @@ def test_watcher_check_killed_at_random_while_slack_fails_then_recovers(
         database,
         sink,
         Outcome("watcher check, SQLite", f"SIGKILL; Slack 500 ({sink.refused}x)", kills=kills),
+        config,  # its kills explain its duplicates
     )
     outcome.sigterm_exit = exit_code
     assert sink.refused > 0
@@ -152,7 +153,9 @@ def test_watcher_run_killed_at_random_while_connections_are_terminated(
     exit_code = run_then_stop(config, sink, log, site)
     drain(postgres.url, config, sink)
     faults = f"SIGKILL; {sum(terminated)} connections terminated"
-    outcome = verify(postgres.url, sink, Outcome("watcher run, PostgreSQL", faults, kills=kills))
+    outcome = verify(
+        postgres.url, sink, Outcome("watcher run, PostgreSQL", faults, kills=kills), config
+    )
     outcome.sigterm_exit = exit_code
     assert outcome.versions > 0
     assert_held(outcome)
