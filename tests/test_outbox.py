@@ -371,3 +371,47 @@ def test_daemon_killed_before_sending_delivers_after_restart(
     html = mail.get_body(preferencelist=("html",))
     assert html is not None
     assert ">refused<" in html.get_content()
+
+
+@pytest.mark.postgres
+def test_a_send_record_is_prepared_again_when_its_connection_died_before_the_send(
+    postgres_url: str,
+) -> None:
+    """A backend terminated between checkout and send (a failover, an admin) does not leave
+    the record to be written after the accept: it is prepared again on a fresh connection,
+    so only a COMMIT follows the service's accept."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"recorder_{uuid.uuid4().hex[:12]}"  # this store's connections, no other test's
+    with Store(f"{postgres_url}&application_name={name}") as store:
+        store.migrate()
+        store_alert(store, "desk")
+        (alert,) = store.outbox.alerts()
+        assert alert.id is not None
+        admin = create_engine(postgres_url)  # another application name
+        try:
+            with store.outbox.recorder() as recorder:
+                with admin.begin() as connection:
+                    ended = (
+                        connection.execute(
+                            text(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE application_name = :name"
+                            ),
+                            {"name": name},
+                        )
+                        .scalars()
+                        .all()
+                    )
+                assert ended, "the recorder's backend was not found"
+                assert all(ended), "the recorder's backend was not terminated"
+                recorder.prepare_sent([alert.id], T0)
+                assert recorder.prepared
+                recorder.commit()
+        finally:
+            admin.dispose()
+        (sent,) = store.outbox.alerts()
+        assert sent.sent_at is not None
+        assert sent.lease_until is None

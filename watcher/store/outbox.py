@@ -73,12 +73,11 @@ class Outbox:
         """A connection checked out (and pinged) before sending, so that recording an
         accepted send after it is as little as it can be (on PostgreSQL, a COMMIT): the
         window in which a crash repeats a send is as short as it can be."""
+        recorder = Recorder(self._engine, self._dialect)
         try:
-            connection = self._engine.connect()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
-        with connection:
-            yield Recorder(connection, self._dialect)
+            yield recorder
+        finally:
+            recorder.close()
 
     def claim_alerts(
         self,
@@ -244,15 +243,19 @@ class Recorder:
 
     The write is ``prepare``d before the send and ``commit``ted once the service accepted:
     on PostgreSQL the row is updated before the send, so after the accept only COMMIT is
-    left to go out, and a process killed later than that sends nothing twice. On SQLite
-    the write runs at ``commit`` (an open write transaction would hold every other writer
-    for the length of the send). ``commit`` raises ``StoreError``: the caller then records
-    through ``Outbox`` on a fresh connection.
+    left to go out, and a process killed later than that sends nothing twice. That COMMIT
+    does not wait for the server's disk (``synchronous_commit`` off, for this transaction
+    only): a mark lost in a server crash repeats one send, which delivery at least once
+    allows, and the window a kill can fall into shrinks from a disk flush to a round trip.
+    On SQLite the write runs at ``commit`` (an open write transaction would hold every
+    other writer for the length of the send). ``commit`` raises ``StoreError``: the caller
+    then records through ``Outbox`` on a fresh connection.
     """
 
-    def __init__(self, connection: Connection, dialect: str) -> None:
-        self._connection = connection
+    def __init__(self, engine: Engine, dialect: str) -> None:
+        self._engine = engine
         self._dialect = dialect
+        self._connection = self._connect()
         self._statement: Any = None
         self._open: RootTransaction | None = None
 
@@ -284,21 +287,53 @@ class Recorder:
                 self._open.rollback()
             self._open = None
 
+    def close(self) -> None:
+        """Give the connection back; a write still prepared is rolled back."""
+        self.discard()
+        with suppress(SQLAlchemyError):
+            self._connection.close()
+
+    @property
+    def prepared(self) -> bool:
+        """Whether only a COMMIT is left to record the send (PostgreSQL)."""
+        return self._open is not None
+
+    def _connect(self) -> Connection:
+        try:
+            return self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: {exc.__class__.__name__}: {exc}"[:500]) from exc
+
     def _prepare(self, statement: Any) -> None:
         self.discard()
         self._statement = statement
         if self._dialect != "postgresql":
             return
-        try:
-            self._connection.execution_options(**{WRITES: True})
-            self._open = self._connection.begin()
-            self._connection.execute(statement)
-        except SQLAlchemyError:
-            # A connection that just failed: ``commit`` writes afresh, and raises if it
-            # cannot, which makes the caller use a fresh connection.
-            self.discard()
-            with suppress(SQLAlchemyError):
-                self._connection.rollback()
+        for attempt in range(2):
+            try:
+                self._connection.execution_options(**{WRITES: True})
+                self._open = self._connection.begin()
+                self._connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                self._connection.execute(statement)
+                return
+            except SQLAlchemyError:
+                self.discard()
+                with suppress(SQLAlchemyError):
+                    self._connection.rollback()
+                if attempt:
+                    # Still failing: ``commit`` writes afresh, and raises if it cannot,
+                    # which makes the caller use fresh connections.
+                    return
+                # A connection that died before the send (a failover, a terminated
+                # backend): prepare again on a fresh one, before the send, rather than
+                # write after the accept and widen the window a crash repeats a send in.
+                with suppress(SQLAlchemyError):
+                    self._connection.invalidate()
+                    self._connection.close()
+                try:
+                    self._connection = self._connect()
+                except StoreError:
+                    return
 
 
 def _sent(alert_ids: Sequence[int], now: datetime) -> Any:
