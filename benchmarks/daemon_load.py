@@ -9,10 +9,13 @@ Two sites: small generated articles, 2 % of them changing every interval (the de
 or ``--noisy``: the 80 real corpus pages cycled over the URLs, each load with fresh
 noise, so every check has to read its page. ``--readers 1,2`` runs the daemon once per
 reader count; with ``--every 1s`` the schedule asks for more than it can do, so
-checks/s is its throughput.
+checks/s is its throughput. ``--daemons 1,2 --postgres`` runs one daemon, then two
+sharing a fresh PostgreSQL schema (``--readers`` each).
 
     .venv/bin/python benchmarks/daemon_load.py [--pages 2000] [--seconds 90] [--every 30s]
     .venv/bin/python benchmarks/daemon_load.py --noisy --every 1s --readers 1,2 --seconds 60
+    .venv/bin/python benchmarks/daemon_load.py --noisy --every 1s --readers 1 --daemons 1,2 \
+        --postgres --seconds 60
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import proctree
+from fleet import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -104,6 +108,7 @@ def serve(counts: Counts, every_seconds: float, change_share: int) -> ThreadingH
 @dataclass
 class Run:
     readers: int
+    daemons: int
     ready_seconds: float
     first_round_seconds: float | None
     steady_per_second: float | None
@@ -134,19 +139,26 @@ def _config(args: argparse.Namespace, url: str, readers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ready(sock: socket.socket, limit: float) -> float | None:
+def _ready(sock: socket.socket, limit: float, daemons: int = 1) -> float | None:
+    """When the last of ``daemons`` sent READY=1 (they share the notify socket)."""
     started = time.monotonic()
+    ready = 0
     while time.monotonic() - started < limit:
         try:
             if sock.recv(4096).decode() == "READY=1":
-                return time.monotonic()
+                ready += 1
+                if ready == daemons:
+                    return time.monotonic()
         except TimeoutError:
             continue
     return None
 
 
-def run_daemon(args: argparse.Namespace, url: str, counts: Counts, readers: int) -> Run | None:
-    """One daemon with ``readers`` reader processes, from start to exit after SIGTERM."""
+def run_daemon(
+    args: argparse.Namespace, url: str, counts: Counts, readers: int, daemons: int = 1
+) -> Run | None:
+    """``daemons`` daemons on one database, each with ``readers`` reader processes, from
+    start to exit after SIGTERM."""
     with counts.lock:
         counts.times.clear()
         counts.paths.clear()
@@ -154,32 +166,44 @@ def run_daemon(args: argparse.Namespace, url: str, counts: Counts, readers: int)
         root = Path(folder)
         config = root / "watcher.toml"
         config.write_text(_config(args, url, readers), encoding="utf-8")
-        database = args.database or f"sqlite:///{root / 'watcher.db'}"
+        fresh = Database(postgres=True, folder=root) if args.postgres else None
+        database = fresh.url if fresh else args.database or f"sqlite:///{root / 'watcher.db'}"
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(str(root / "notify.sock"))
         sock.settimeout(0.5)
         env = {**os.environ, "NOTIFY_SOCKET": str(root / "notify.sock")}
         env.pop("WATCHDOG_USEC", None)
         started = time.monotonic()
-        with (root / "daemon.log").open("wb") as log:
-            daemon = subprocess.Popen(
-                [*WATCHER, "-c", str(config), "--database", database, "run"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                env=env,
-            )
-            ready_at = _ready(sock, 300)
-            if ready_at is None:
+        logs = [root / f"daemon{n}.log" for n in range(daemons)]
+        processes = []
+        for log in logs:
+            with log.open("wb") as stream:
+                processes.append(
+                    subprocess.Popen(
+                        [*WATCHER, "-c", str(config), "--database", database, "run"],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=stream,
+                        env=env,
+                    )
+                )
+        ready_at = _ready(sock, 300, daemons)
+        if ready_at is None:
+            for daemon in processes:
                 daemon.kill()
-                print("the daemon never became ready", file=sys.stderr)
-                return None
-            observed = _observe(args, daemon.pid, sock, counts, ready_at)
-            statuses, peak, first_done, cpu, main_cpu = observed
+            print("the daemon never became ready", file=sys.stderr)
+            if fresh is not None:
+                fresh.close()
+            return None
+        pids = [daemon.pid for daemon in processes]
+        statuses, peak, first_done, cpu, main_cpu = _observe(args, pids, sock, counts, ready_at)
+        for daemon in processes:
             daemon.send_signal(signal.SIGTERM)
-            code = daemon.wait(120)
+        code = max(daemon.wait(120) for daemon in processes)
         sock.close()
-        daemon_log = (root / "daemon.log").read_text(errors="replace")
+        if fresh is not None:
+            fresh.close()
+        daemon_log = "".join(log.read_text(errors="replace") for log in logs)
     with counts.lock:
         times = list(counts.times)
     end = ready_at + args.seconds
@@ -188,6 +212,7 @@ def run_daemon(args: argparse.Namespace, url: str, counts: Counts, readers: int)
         steady = len([t for t in times if t >= first_done]) / (end - first_done)
     return Run(
         readers=readers,
+        daemons=daemons,
         ready_seconds=ready_at - started,
         first_round_seconds=first_done - ready_at if first_done is not None else None,
         steady_per_second=steady,
@@ -203,15 +228,20 @@ def run_daemon(args: argparse.Namespace, url: str, counts: Counts, readers: int)
 
 
 def _observe(
-    args: argparse.Namespace, pid: int, sock: socket.socket, counts: Counts, ready_at: float
+    args: argparse.Namespace,
+    pids: list[int],
+    sock: socket.socket,
+    counts: Counts,
+    ready_at: float,
 ) -> tuple[list[str], int, float | None, float, float]:
-    """Watch the running daemon: its STATUS lines, the tree's peak RSS, when every page
-    had been fetched once, and the CPU seconds of the tree and of the daemon's own
-    process from then to the end (before SIGTERM)."""
+    """Watch the running daemons: their STATUS lines, the trees' peak RSS, when every page
+    had been fetched once, and the CPU seconds of the trees and of the daemons' own
+    processes from then to the end (before SIGTERM)."""
     statuses: list[str] = []
     peak = 0
     first_done: float | None = None
-    cpu_at_ready, main_at_ready = proctree.cpu_seconds(pid), proctree.own_cpu_seconds(pid)
+    cpu_at_ready = sum(proctree.cpu_seconds(pid) for pid in pids)
+    main_at_ready = sum(proctree.own_cpu_seconds(pid) for pid in pids)
     end = ready_at + args.seconds
     while time.monotonic() < end:
         try:
@@ -220,24 +250,25 @@ def _observe(
                 statuses.append(message[7:])
         except TimeoutError:
             pass
-        peak = max(peak, proctree.rss_bytes(pid))
+        peak = max(peak, sum(proctree.rss_bytes(pid) for pid in pids))
         with counts.lock:
             distinct = len(counts.paths)
         if first_done is None and distinct >= args.pages:
             first_done = time.monotonic()
-    cpu = proctree.cpu_seconds(pid) - cpu_at_ready
-    return statuses, peak, first_done, cpu, proctree.own_cpu_seconds(pid) - main_at_ready
+    cpu = sum(proctree.cpu_seconds(pid) for pid in pids) - cpu_at_ready
+    main_cpu = sum(proctree.own_cpu_seconds(pid) for pid in pids) - main_at_ready
+    return statuses, peak, first_done, cpu, main_cpu
 
 
 def report(args: argparse.Namespace, runs: list[Run]) -> None:
     site = "noisy corpus pages" if args.noisy else "generated pages"
-    base = "PostgreSQL" if args.database else "SQLite"
+    base = "PostgreSQL" if args.database or args.postgres else "SQLite"
     print(
         f"daemon_load: {args.pages} {site}, every {args.every}, {args.workers} workers, "
         f"{args.seconds:.0f} s after READY=1 ({base})"
     )
     for run in runs:
-        print(f"\n  readers                     {run.readers:8d}")
+        print(f"\n  daemons × readers           {run.daemons:4d} × {run.readers}")
         print(f"  startup to READY=1          {run.ready_seconds:8.1f} s (migrate, sync pages)")
         if run.first_round_seconds is not None:
             print(f"  first round (all new)       {run.first_round_seconds:8.1f} s")
@@ -260,9 +291,17 @@ def report(args: argparse.Namespace, runs: list[Run]) -> None:
             print(f"    {line[:120]}")
         print(f"  last STATUS                 {run.status}")
         print(f"  exit code after SIGTERM     {run.exit_code:8d}")
-    if len(runs) == 2 and runs[0].checks and runs[0].readers == 1:
-        ratio = runs[1].checks / runs[0].checks
-        print(f"\n  throughput, {runs[1].readers} readers vs 1    {ratio:8.2f}x")
+    if len(runs) == 2 and runs[0].checks:
+        first, second = runs
+        ratio = second.checks / first.checks
+        what = f"{second.daemons} daemons" if second.daemons > first.daemons else "readers"
+        steady = ""
+        if first.steady_per_second and second.steady_per_second:
+            steady = f" ({second.steady_per_second / first.steady_per_second:.2f}x steady)"
+        print(
+            f"\n  throughput, {second.daemons}×{second.readers} vs {first.daemons}×{first.readers}"
+            f" ({what})  {ratio:8.2f}x over the run{steady}"
+        )
 
 
 def main() -> int:
@@ -272,9 +311,15 @@ def main() -> int:
     parser.add_argument("--every", default="30s")
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--readers", default="2", help="reader counts to run, e.g. 1,2")
+    parser.add_argument(
+        "--daemons", default="1", help="daemon counts to run on one database, e.g. 1,2"
+    )
     parser.add_argument("--noisy", action="store_true", help="real corpus pages, fresh noise")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--database", help="database URL (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a fresh schema on the test server for each run"
+    )
     args = parser.parse_args()
     counts = Counts()
     if args.noisy:
@@ -288,11 +333,12 @@ def main() -> int:
         stop = lambda *_: server.shutdown()  # noqa: E731
     runs = []
     try:
-        for readers in (int(n) for n in args.readers.split(",")):
-            run = run_daemon(args, url, counts, readers)
-            if run is None:
-                return 1
-            runs.append(run)
+        for daemons in (int(n) for n in args.daemons.split(",")):
+            for readers in (int(n) for n in args.readers.split(",")):
+                run = run_daemon(args, url, counts, readers, daemons)
+                if run is None:
+                    return 1
+                runs.append(run)
     finally:
         stop(None, None, None)
     report(args, runs)
