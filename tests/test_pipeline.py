@@ -6,9 +6,10 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 import pytest
 import requests
@@ -25,15 +26,20 @@ from watcher.check.pipeline import (
     run_pass,
     version_record,
 )
-from watcher.check.reading import fetch_options, read_article
+from watcher.check.readers import Reader
+from watcher.check.reading import compare_rules, fetch_options, read_article
+from watcher.check.textcap import Reading, read_article_within
 from watcher.config import Settings, Watch, Watchlist
 from watcher.fetch import fetch_page
 from watcher.judge.classify import Kind, Part, Removal
 from watcher.read.extract import Article
 from watcher.read.locate import Locator
+from watcher.read.normalize import normalize_article
 from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -92,6 +98,7 @@ class Checker:
         self.store, self.session, self.watch, self.routes = store, session, watch, routes
         self.page_id = store.sync_pages([(watch.url, watch.label)], T0)[watch.url]
         self.now = T0
+        self.reader: Reader = shared_readers()
 
     def __call__(self) -> CheckResult:
         self.now += timedelta(minutes=1)
@@ -103,11 +110,23 @@ class Checker:
             page_id=self.page_id,
             now=self.now,
             routes=self.routes,
-            reader=shared_readers(),
+            reader=self.reader,
         )
 
     def snapshot_count(self) -> int:
         return len(self.store.snapshots(self.page_id))
+
+
+class Trips:
+    """The real readers, with a note of what each trip to them was for."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.names: list[str] = []
+
+    def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        self.names.append(fn.__name__)
+        return self.reader.run(fn, *args, **kwargs)
 
 
 def checker(
@@ -213,7 +232,10 @@ def test_a_page_that_cannot_be_placed_is_read_in_full_every_time(
     assert page is not None
     assert page.locator == UNPLACED
     site.serve("/a", dated_in_text(PARAGRAPHS, 2))
+    check.reader = trips = Trips(shared_readers())
     assert check().verdict.kind is Kind.UNCHANGED
+    # one trip: the page read, and both sides compared, in the reader
+    assert trips.names == ["read_article_within"]
     edited = (*PARAGRAPHS[:2], PARAGRAPHS[2].replace("declined", "refused"))
     site.serve("/a", dated_in_text(edited, 3))
     assert check().verdict.kind is Kind.CHANGED
@@ -391,6 +413,21 @@ def test_ignore_rule_silences_counter(db: Store, session: requests.Session, site
     assert check().verdict.kind is Kind.UNCHANGED
     site.serve("/a", render(story.edit(4, "Friday", "Monday")))
     assert check().verdict.kind is Kind.CHANGED
+
+
+def test_the_readers_compared_text_is_what_the_judge_would_compare() -> None:
+    """The ignore rules are applied in the reader, to spare the checking process; what comes
+    back must be exactly what the judge would make of the stored reading itself."""
+    story = Story().edit(4, "Friday morning.", "Friday morning. Read 1,024 times.")
+    html = render(story)
+    watch = Watch(url="https://example.org/a", ignore=[r"Read [\d,]+ times\."])
+    rules = compare_rules(watch)
+    reading = read_article_within(html, watch, watch.url, 10**6, rules)
+    assert isinstance(reading, Reading)
+    assert reading.article == read_article(html, watch, watch.url)
+    assert reading.compared == normalize_article(reading.article, rules).article
+    assert "1,024" in reading.article.text
+    assert "1,024" not in reading.compared.text
 
 
 def test_selector_mode(db: Store, session: requests.Session, site: Site) -> None:

@@ -39,6 +39,8 @@ from watcher.fetch import FetchResult, fetch_page, open_session, parse_retry_aft
 from watcher.judge.classify import Baseline, Kind, Removal, State, Verdict, error_verdict
 from watcher.judge.decide import KEEP as JUDGE_KEEP
 from watcher.judge.decide import (
+    UNASKED,
+    UNPLACED,
     Ask,
     Decision,
     Earlier,
@@ -166,7 +168,7 @@ class Gatherer:
         if ask.evidence is Evidence.QUICK_READ:
             return self.quick_read(obs, load)
         if ask.evidence is Evidence.BASELINE:
-            return replace(obs, baseline=_baseline(self.store, latest, obs.ignore))
+            return self.baseline(obs, load, latest)
         if ask.evidence is Evidence.REREAD:
             return replace(obs, baseline=self.reread(latest, obs), is_reread=True)
         if ask.evidence is Evidence.SECOND_FETCH:
@@ -186,9 +188,10 @@ class Gatherer:
 
     def quick_read(self, obs: Observations, load: FetchResult) -> Observations:
         """The quick re-read, with the full reading of the load in the same round trip
-        when it fails (the judge asks for that next)."""
+        when it fails (the judge asks for that next). A page never placed has nowhere to
+        look: its reading comes with the baseline, in one trip too."""
         where = obs.stored.locator if obs.stored else None
-        if where is None or self.watch.mode != "article":
+        if where in (None, UNPLACED) or self.watch.mode != "article":
             return replace(obs, reads_as_before=False)  # nowhere to look: no trip to a reader
         cap = self.settings.max_text
         found = self.reader.run(
@@ -199,8 +202,32 @@ class Gatherer:
             return replace(obs, reads_as_before=True)
         if found is False:
             return replace(obs, reads_as_before=False)
-        first = replace(obs.first, article=within_cap(found, cap))
+        reading = within_cap(found, cap)
+        first = replace(obs.first, article=reading.article, compared=reading.compared)
         return replace(obs, reads_as_before=False, first=first)
+
+    def baseline(
+        self, obs: Observations, load: FetchResult, latest: Snapshot | None
+    ) -> Observations:
+        """The stored versions as the checks compare them. The first load's reading is
+        always asked for next: when it is still to come, it is made in the same trip to a
+        reader, which applies the ignore rules to the stored versions too."""
+        versions = _stored_versions(self.store, latest)
+        if versions is None or obs.first.article is not UNASKED or not obs.first.has_text:
+            return replace(obs, baseline=_baseline(self.store, latest, obs.ignore))
+        cap = self.settings.max_text
+        found = self.reader.run(
+            read_article_within,
+            load.text,
+            self.watch,
+            load.final_url,
+            cap,
+            obs.ignore,
+            versions.articles,
+        )
+        reading = within_cap(found, cap)
+        first = replace(obs.first, article=reading.article, compared=reading.compared)
+        return replace(obs, baseline=versions.compared(reading.versions), first=first)
 
     def read(self, ask: Ask, obs: Observations, load: FetchResult) -> Observations:
         """A reading of one load: its article, its whole visible text, or the host's
@@ -209,18 +236,19 @@ class Gatherer:
         assert isinstance(seen, Load)
         if ask.evidence is Evidence.READING:
             cap = self.settings.max_text
-            reading = self.reader.run(
-                read_article_within, load.text, self.watch, load.final_url, cap
+            found = self.reader.run(
+                read_article_within, load.text, self.watch, load.final_url, cap, obs.ignore
             )
-            seen = replace(seen, article=within_cap(reading, cap))
+            reading = within_cap(found, cap)
+            seen = replace(seen, article=reading.article, compared=reading.compared)
         elif ask.evidence is Evidence.PAGE_LINES:
             seen = replace(seen, page_lines=self.reader.run(visible_lines, load.text, self.watch))
         else:
             render = self.render_url if self.watch.fetch == "browser" else None
-            found = not_found_page(
+            probed = not_found_page(
                 self.session, self.watch, self.settings, load.final_url, self.reader, render=render
             )
-            seen = replace(seen, not_found=found)
+            seen = replace(seen, not_found=probed)
         return replace(obs, first=seen) if ask.load == 0 else replace(obs, second=seen)
 
     def render(self) -> RenderedResult:
@@ -478,6 +506,46 @@ def _same_response(latest: Snapshot, fetched: FetchResult) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Versions:
+    """The stored versions a check compares with, as stored (no ignore rules)."""
+
+    state: State
+    removal: Removal | None
+    latest: Article
+    last_good: Article | None  # the latest version whose state was OK
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        return (self.latest,) if self.last_good is None else (self.latest, self.last_good)
+
+    def compared(self, articles: Sequence[Article]) -> Baseline:
+        """The baseline, given ``articles`` with the ignore rules applied."""
+        if self.state is State.OK:
+            return Baseline(State.OK, None, articles[0], articles[0])
+        last_good = articles[1] if len(articles) > 1 else None
+        return Baseline(self.state, self.removal, articles[0], last_good)
+
+
+def _stored_versions(
+    store: Store, latest: Snapshot | None, reread: tuple[Watch, Reader] | None = None
+) -> _Versions | None:
+    """The latest version and, for a removed page, its last good one; with ``reread``,
+    versions read otherwise are read again from their raw body."""
+    if latest is None or latest.id is None:
+        return None
+
+    def text_of(snapshot: Snapshot) -> Article:
+        stored = _reread(store, snapshot, *reread) if reread is not None else None
+        return stored or snapshot_article(snapshot)
+
+    if latest.state == State.OK:
+        return _Versions(State.OK, None, text_of(latest), None)
+    good = store.latest_good_snapshot(latest.page_id)
+    last_good = text_of(good) if good else None
+    return _Versions(State.REMOVED, _removal(latest.removal), text_of(latest), last_good)
+
+
 def _baseline(
     store: Store,
     latest: Snapshot | None,
@@ -487,19 +555,10 @@ def _baseline(
 ) -> Baseline | None:
     """The stored versions, read with today's ignore rules so a new rule applies to both;
     with ``reread``, versions read otherwise are read again from their raw body."""
-    if latest is None or latest.id is None:
+    versions = _stored_versions(store, latest, reread)
+    if versions is None:
         return None
-
-    def text_of(snapshot: Snapshot) -> Article:
-        stored = _reread(store, snapshot, *reread) if reread is not None else None
-        return normalize_article(stored or snapshot_article(snapshot), patterns).article
-
-    article = text_of(latest)
-    if latest.state == State.OK:
-        return Baseline(State.OK, None, article, article)
-    good = store.latest_good_snapshot(latest.page_id)
-    last_good = text_of(good) if good else None
-    return Baseline(State.REMOVED, _removal(latest.removal), article, last_good)
+    return versions.compared([normalize_article(a, patterns).article for a in versions.articles])
 
 
 def _read_otherwise(store: Store, latest: Snapshot | None, reader: str) -> bool:

@@ -14,6 +14,19 @@ from watcher.check.reading import read_article, reads_as_before
 from watcher.config import Watch
 from watcher.errors import ReaderError
 from watcher.read.extract import Article
+from watcher.read.normalize import normalize_article
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A page's article as stored (no ignore rules) and as the checks compare it (with
+    them), both made in the reader: applying the rules to every paragraph is a large part
+    of a noisy check, and the checking process reads every page's in turn."""
+
+    article: Article
+    compared: Article
+    # stored versions sent along with the page, compared with the same rules
+    versions: tuple[Article, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +42,16 @@ _NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S 
 
 
 def read_article_within(
-    html: str, watch: Watch, url: str | None, max_text: int
-) -> Article | TooLarge:
-    """``read_article``, or ``TooLarge`` when its text is longer than ``max_text``.
+    html: str,
+    watch: Watch,
+    url: str | None,
+    max_text: int,
+    ignore: tuple[re.Pattern[str], ...] = (),
+    versions: tuple[Article, ...] = (),
+) -> Reading | TooLarge:
+    """``read_article`` and its text compared with ``ignore`` applied, or ``TooLarge`` when
+    its text is longer than ``max_text``; ``versions`` (stored versions' texts) come back
+    compared with ``ignore`` too, so the check compares without applying a rule itself.
 
     A page whose text outside markup alone is over the cap is refused before the parse,
     which would cost hundreds of megabytes on a ten-megabyte text bomb.
@@ -42,7 +62,10 @@ def read_article_within(
             return TooLarge(outside)
     article = read_article(html, watch, url)
     length = len(article.text) + len(article.title) + len(article.byline)
-    return TooLarge(length) if length > max_text else article
+    if length > max_text:
+        return TooLarge(length)
+    compared = tuple(normalize_article(a, ignore).article for a in (article, *versions))
+    return Reading(article, compared[0], compared[1:])
 
 
 def read_unless_as_before(
@@ -52,7 +75,7 @@ def read_unless_as_before(
     max_text: int,
     locator: str,
     ignore: tuple[re.Pattern[str], ...],
-) -> bool | Article | TooLarge:
+) -> bool | Reading | TooLarge:
     """True when the page reads as before where its article was found last time (the quick
     re-read); otherwise its reading (``read_article_within``), in the same round trip.
 
@@ -63,11 +86,11 @@ def read_unless_as_before(
         return True
     if not html:
         return False
-    return read_article_within(html, watch, url, max_text)
+    return read_article_within(html, watch, url, max_text, ignore)
 
 
-def within_cap(reading: Article | TooLarge, max_text: int) -> Article:
-    """The article, or ``ReaderError("page text too large …")`` for a refused reading."""
+def within_cap(reading: Reading | TooLarge, max_text: int) -> Reading:
+    """The reading, or ``ReaderError("page text too large …")`` for a refused one."""
     if isinstance(reading, TooLarge):
         raise ReaderError(
             f"page text too large: {reading.length:,} characters, more than max_text "

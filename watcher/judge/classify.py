@@ -392,6 +392,8 @@ def surviving_share(old: str, new: str) -> float:
     but few pairs, while an edited article keeps almost all of them even if every
     paragraph was touched (curly quotes, a renamed person).
     """
+    if old == new:
+        return 1.0  # every check of an unchanged page asks; counting its pairs is not cheap
     before = _pairs(old)
     total = sum(before.values())
     if not total:

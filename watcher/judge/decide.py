@@ -103,6 +103,9 @@ class Load:
     # an app shell: scripts and an empty mount point, the article left to JavaScript
     is_app_shell: bool = False
     article: Article | _Unasked | None = UNASKED  # read without ignore rules
+    # ``article`` with the ignore rules applied, when the reader applied them: exactly
+    # what ``_compared`` would give here, made where the reading is spread over cores
+    compared: Article | None = None
     page_lines: tuple[str, ...] | _Unasked = UNASKED
     not_found: Article | _Unasked | None = UNASKED  # the host's "not found" page, as read
 
@@ -280,7 +283,10 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
     if load.article is UNASKED and load.has_text:
         return Ask(Evidence.READING, which)
     stored = load.article if load.has_text and not isinstance(load.article, _Unasked) else None
-    compared = _compared(stored, obs.ignore) if stored else None
+    if stored is None:
+        compared = None
+    else:
+        compared = load.compared if load.compared is not None else _compared(stored, obs.ignore)
     if load.is_app_shell and count_words(compared.text if compared else "") < SHELL_WORDS:
         # Nothing to read because nothing was rendered: never an article that vanished.
         return _Seen(stored, compared, error_verdict(APP_SHELL), load=which)
