@@ -78,6 +78,25 @@ def _allocate(megabytes: int) -> int:
     return len(bytearray(megabytes * 1024 * 1024))
 
 
+def _refuse(error: type[Exception]) -> None:
+    raise error("this result cannot be read here")
+
+
+class _Unreadable:
+    """Pickled in the reader, refused when the caller unpickles it: the result of a newer
+    watcher's reader reaching an older daemon (a class it lacks), or a broken object."""
+
+    def __init__(self, error: type[Exception]) -> None:
+        self.error = error
+
+    def __reduce__(self) -> tuple[Callable[[type[Exception]], None], tuple[type[Exception]]]:
+        return _refuse, (self.error,)
+
+
+def _unreadable(error: type[Exception]) -> _Unreadable:
+    return _Unreadable(error)
+
+
 @pytest.fixture
 def sabotaged() -> Iterator[SabotagedReaders]:
     with SabotagedReaders(2, timeout_seconds=READ_TIMEOUT) as pool:
@@ -118,6 +137,24 @@ def test_a_hanging_reader_is_killed_at_its_time_limit(sabotaged: SabotagedReader
     assert caught.value.cause == "reader timeout"
     assert READ_TIMEOUT <= time.monotonic() - started < READ_TIMEOUT + 10
     assert sabotaged.run(_echo, "next") == "next"
+
+
+# An error pebble does not expect ends its message thread (the warning says so); the
+# pool must recover from that as well.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("error", [AttributeError, ValueError])
+def test_a_result_that_cannot_be_passed_back_costs_one_page_not_the_readers(
+    error: type[Exception],
+) -> None:
+    """pebble stops serving for good when a reader's answer cannot be unpickled: the pool
+    is replaced, the page is an error of its own, and the next page is read as usual."""
+    with ReaderPool(1, timeout_seconds=READ_TIMEOUT) as pool:
+        assert pool.run(_echo, "before") == "before"
+        with pytest.raises(ReaderError, match=r"crashed twice.*pool broke") as caught:
+            pool.run(_unreadable, error)
+        assert caught.value.cause == "reader crashed"
+        assert pool.run(_echo, "after") == "after"
+        assert [pool.run(_echo, str(n)) for n in range(5)] == [str(n) for n in range(5)]
 
 
 def test_an_error_raised_while_reading_reaches_the_caller_unchanged() -> None:

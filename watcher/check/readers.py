@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing import resource_tracker
 from typing import ParamSpec, Protocol, Self, TypeVar
 
@@ -70,15 +70,11 @@ class ReaderPool:
     ) -> None:
         self.processes = processes or os.cpu_count() or 1
         self.timeout_seconds = timeout_seconds
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
-        self._pool = ProcessPool(
-            max_workers=self.processes,
-            max_tasks=max_tasks,
-            initializer=_start_reader,
-            initargs=(memory_bytes,),
-            context=context,
-        )
+        self._max_tasks = max_tasks
+        self._memory_bytes = memory_bytes
+        self._warm_up = warm_up
+        self._pool = self._new_pool()
+        self._pool_lock = threading.Lock()
         self._stopped = threading.Event()
         # Started now, so that starting the first reader later, from a check thread, does
         # not change that thread's signal mask (see _keeping_signal_mask).
@@ -87,9 +83,20 @@ class ReaderPool:
         if warm_up is not None:
             # in the background: starting the fork server imports the reading modules
             # (about a second), time the caller spends on its own start and first fetch
-            threading.Thread(target=self._start, args=(warm_up,), daemon=True).start()
+            threading.Thread(target=self._start, args=(self._pool,), daemon=True).start()
 
-    def _start(self, warm_up: Callable[[], object]) -> None:
+    def _new_pool(self) -> ProcessPool:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        return ProcessPool(
+            max_workers=self.processes,
+            max_tasks=self._max_tasks,
+            initializer=_start_reader,
+            initargs=(self._memory_bytes,),
+            context=context,
+        )
+
+    def _start(self, pool: ProcessPool) -> None:
         """Start the readers now, each warming up, while the caller gets on with its work
         (the first page read no longer waits for imports and lazy initialisation).
 
@@ -100,9 +107,22 @@ class ReaderPool:
             signal.pthread_sigmask(signal.SIG_BLOCK, _DAEMON_SIGNALS)
             try:
                 for _ in range(self.processes):
-                    self._pool.schedule(warm_up, timeout=self.timeout_seconds)
+                    pool.schedule(self._warm_up or os.getpid, timeout=self.timeout_seconds)
             except RuntimeError:
                 pass  # closed before it had started: nothing left to warm up
+
+    def _renew(self, broken: ProcessPool, why: str) -> None:
+        """Replace a pool that broke (a result that could not be passed back, a reader
+        lost while talking to it: pebble then stops serving for good) with a fresh one,
+        once however many callers saw it break."""
+        with self._pool_lock:
+            if self._pool is not broken or self._stopped.is_set():
+                return
+            logger.warning("reader pool broke (%s); starting fresh readers", why)
+            self._pool = self._new_pool()
+            self._start(self._pool)
+        # the old readers are ended in the background: its threads may be gone already
+        threading.Thread(target=_end_pool, args=(broken,), daemon=True).start()
 
     def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``fn(*args, **kwargs)`` in a reader; a crash is retried once in a fresh reader.
@@ -119,6 +139,10 @@ class ReaderPool:
                 crashed = _describe_exit(exc.exitcode)
                 if attempt == 1:
                     logger.warning("reader %s; reading the page again in a fresh one", crashed)
+            except _PoolBroke as exc:
+                crashed = f"its reader pool broke: {exc}"
+                if attempt == 1:
+                    logger.warning("%s; reading the page again in fresh readers", crashed)
             except FutureTimeout:
                 raise ReaderError(
                     f"reader timeout: reading took longer than {self.timeout_seconds:g}s",
@@ -134,10 +158,14 @@ class ReaderPool:
     def _once(self, fn: Callable[..., R], args: tuple[object, ...], kwargs: dict[str, object]) -> R:
         if self._stopped.is_set():
             raise ReaderStopped("readers are stopping")
+        pool = self._pool
         try:
-            future = self._pool.schedule(fn, args=args, kwargs=kwargs, timeout=self.timeout_seconds)
+            future = pool.schedule(fn, args=args, kwargs=kwargs, timeout=self.timeout_seconds)
         except RuntimeError as exc:  # the pool is no longer active
-            raise ReaderStopped(f"readers are stopping: {exc}") from None
+            if self._stopped.is_set():
+                raise ReaderStopped(f"readers are stopping: {exc}") from None
+            self._renew(pool, str(exc))
+            raise _PoolBroke(str(exc)) from None
         while True:
             try:
                 result: R = future.result(timeout=_POLL_SECONDS)
@@ -148,10 +176,14 @@ class ReaderPool:
                 if self._stopped.is_set():
                     future.cancel()
                     raise ReaderStopped("readers are stopping") from None
-            except (CancelledError, BrokenProcessPool):
+                if not pool.active:  # broke with this task still queued: never answered
+                    self._renew(pool, "stopped serving")
+                    raise _PoolBroke("stopped serving") from None
+            except (CancelledError, BrokenProcessPool) as exc:
                 if self._stopped.is_set():
                     raise ReaderStopped("readers are stopping") from None
-                raise
+                self._renew(pool, str(exc) or type(exc).__name__)
+                raise _PoolBroke(str(exc) or type(exc).__name__) from None
 
     @property
     def is_closed(self) -> bool:
@@ -159,16 +191,18 @@ class ReaderPool:
 
     def close(self, *, kill: bool = False, timeout: float = 5.0) -> None:
         """Stop the readers: let current pages finish, or with ``kill`` end them now."""
-        self._stopped.set()
+        with self._pool_lock:
+            self._stopped.set()
+            pool = self._pool
         if kill:
-            self._pool.stop()
+            pool.stop()
         else:
-            self._pool.close()
+            pool.close()
         try:
-            self._pool.join(timeout)
+            pool.join(timeout)
         except TimeoutError:
-            self._pool.stop()
-            self._pool.join()
+            pool.stop()
+            pool.join()
 
     def __enter__(self) -> Self:
         return self
@@ -233,6 +267,17 @@ class OnDemandReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _PoolBroke(Exception):
+    """The pool stopped serving; a fresh one has replaced it."""
+
+
+def _end_pool(pool: ProcessPool) -> None:
+    pool.stop()
+    # its readers are killed; a thread of the broken pool may never end
+    with suppress(TimeoutError, RuntimeError):
+        pool.join(5.0)
 
 
 def _start_reader(memory_bytes: int | None) -> None:
