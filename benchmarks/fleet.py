@@ -241,6 +241,8 @@ def run(args: argparse.Namespace, site: FleetSite, root: Path) -> Measured | Non
                 print("the daemon never became ready", file=sys.stderr)
                 return None
             ready = time.monotonic() - started
+            # systemd reads every message; a full socket would refuse the daemon's STATUS
+            threading.Thread(target=_drain, args=(sock,), daemon=True).start()
             first_peak = _first_round(site, args.pages, daemon.pid)
             first_round = time.monotonic() - started - ready
             time.sleep(5)  # the first round's last releases
@@ -252,6 +254,16 @@ def run(args: argparse.Namespace, site: FleetSite, root: Path) -> Measured | Non
         database.close()
     failed = log_path.read_text(errors="replace").count("check failed")
     return Measured(ready, first_round, first_peak, **measured, failed=failed, exit_code=code)
+
+
+def _drain(sock: socket.socket) -> None:
+    while True:
+        try:
+            sock.recv(4096)
+        except TimeoutError:
+            continue
+        except OSError:
+            return  # closed
 
 
 def _first_round(site: FleetSite, pages: int, pid: int) -> int:

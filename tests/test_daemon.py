@@ -524,6 +524,27 @@ def test_sd_notify_path_and_abstract_sockets(tmp_path: Path) -> None:
         sdnotify.notify("READY=1", {"NOTIFY_SOCKET": str(tmp_path / "missing")})
 
 
+def test_sd_notify_never_waits_for_a_receiver_that_stopped_reading(tmp_path: Path) -> None:
+    """A notify socket nobody reads fills up; then sending fails at once (the status job
+    logs it) instead of hanging the thread that sends STATUS and the watchdog ping."""
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(path))
+        env = {"NOTIFY_SOCKET": str(path)}
+        sent = 0
+        refused: OSError | None = None
+        while refused is None and sent < 100_000:  # the queue holds a few hundred
+            try:
+                sdnotify.notify(f"STATUS=check {sent}", env)
+                sent += 1
+            except OSError as error:
+                refused = error
+        assert isinstance(refused, BlockingIOError)
+        assert sent > 0
+        assert server.recv(4096) == b"STATUS=check 0"
+        assert sdnotify.notify("WATCHDOG=1", env)  # room again once the receiver reads
+
+
 def test_watchdog_interval_from_environment() -> None:
     """WATCHDOG_USEC in seconds; ignored when meant for another process or zero."""
     assert sdnotify.watchdog_seconds({"WATCHDOG_USEC": "30000000"}) == 30

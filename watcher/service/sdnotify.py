@@ -14,7 +14,9 @@ from collections.abc import Mapping
 def notify(message: str, environ: Mapping[str, str] | None = None) -> bool:
     """Send ``message`` (e.g. ``"READY=1"``); False when not run under systemd.
 
-    Raises ``OSError`` if the socket is set but unusable, so the caller can log it.
+    Raises ``OSError`` if the socket is set but unusable, so the caller can log it; a
+    receiver that stopped reading (its queue full) is one of those, never a wait: the
+    status and watchdog jobs must not hang on it.
     """
     env = os.environ if environ is None else environ
     address = env.get("NOTIFY_SOCKET", "")
@@ -23,8 +25,9 @@ def notify(message: str, environ: Mapping[str, str] | None = None) -> bool:
     if address.startswith("@"):  # abstract namespace socket
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        sock.setblocking(False)
         sock.connect(address)
-        sock.sendall(message.encode("utf-8"))
+        sock.send(message.encode("utf-8"))
     return True
 
 
