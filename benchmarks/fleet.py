@@ -385,6 +385,8 @@ def main() -> int:
     unit = {"s": 1, "m": 60, "h": 3600}[args.every[-1]]
     every = float(args.every[:-1]) * unit
     pages = [gzip.decompress(p.read_bytes()) for p in sorted(args.corpus.glob("*.html.gz"))]
+    if not pages:
+        parser.error(f"no corpus pages (*.html.gz) in {args.corpus}; see --corpus")
     with FleetSite(pages, every, args.pages) as site, tempfile.TemporaryDirectory() as folder:
         measured = run(args, site, Path(folder))
     if measured is None:
