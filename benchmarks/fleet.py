@@ -94,7 +94,9 @@ class FleetSite(CorpusSite):
             version = int((now + index * self.every / self.count) // self.every)
             page = self.edits[which] if version % 2 else page
         nonce = f"{index}-{time.time_ns()}"
-        views = f"<p class=meta>{time.time_ns() % 99991:,} views · {now % 97:.0f} comments</p>"
+        # an entity: the page may be in GBK or Latin-1, where UTF-8 bytes read as mojibake
+        count = f"{time.time_ns() % 99991:,} views &#183; {now % 97:.0f} comments"
+        views = f"<p class=meta>{count}</p>"
         page = page.replace(b"</h1>", b"</h1>" + views.encode(), 1)
         page = page.replace(b"<body", f'<body data-nonce="{nonce}"'.encode(), 1)
         clock = f"<div class=clock>{datetime.now(UTC):%H:%M:%S}</div>".encode()
@@ -171,6 +173,23 @@ class Database:
             ).scalar_one()
         return int(versions), int(errors)
 
+    def changes_since(self, start: float) -> list[tuple[int, str, str]]:
+        """Every change but a first version detected after ``start``: URL index, kind and
+        summary."""
+        since = datetime.fromtimestamp(start, UTC)
+        if self.schema is None:
+            since = since.replace(tzinfo=None)  # SQLite keeps naive UTC
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT page.url, change.kind, change.summary FROM change "
+                    "JOIN page ON page.id = change.page_id "
+                    "WHERE change.kind != 'new' AND change.detected_at >= :since"
+                ),
+                {"since": since},
+            ).all()
+        return [(int(url.rsplit("/p", 1)[1]), kind, summary) for url, kind, summary in rows]
+
     def close(self) -> None:
         self.engine.dispose()
         if self.schema is not None:
@@ -210,6 +229,7 @@ class Measured:
     size_before: int
     size_after: int
     versions: int
+    changes: list[tuple[int, str, str]]
     errors: int
     failed: int
     exit_code: int
@@ -297,7 +317,9 @@ def _measure(
     with site.lock:
         fetched = {index: list(times) for index, times in site.fetched.items()}
     versions_after, errors = database.counts()
+    changes = database.changes_since(start)
     return {
+        "changes": changes,
         "planned": planned,
         "start": start,
         "end": end,
@@ -367,6 +389,12 @@ def report(args: argparse.Namespace, m: Measured) -> None:
         f"+{(m.size_after - m.size_before) / 2**20:.1f} MiB in the run "
         f"({m.versions} versions stored)"
     )
+    edited = [c for c in m.changes if c[0] % 50 == 0]
+    false = [c for c in m.changes if c[0] % 50 != 0]
+    print(f"  changes on the edited 2 %     {len(edited):8d}")
+    print(f"  changes on pages not edited   {len(false):8d}  (false alerts)")
+    for index, kind, summary in false[:10]:
+        print(f"    p{index} {kind}: {summary[:110]}")
     print(f"  failed checks                 {m.failed:8d}")
     print(f"  pages in error at the end     {m.errors:8d}")
     print(f"  exit code after SIGTERM       {m.exit_code:8d}")
@@ -392,7 +420,8 @@ def main() -> int:
     if measured is None:
         return 1
     report(args, measured)
-    return 0 if measured.exit_code == 0 and measured.failed == 0 else 1
+    clean = measured.exit_code == 0 and measured.failed == 0
+    return 0 if clean and not [c for c in measured.changes if c[0] % 50] else 1
 
 
 if __name__ == "__main__":
