@@ -36,6 +36,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,8 @@ class FleetSite(CorpusSite):
         self.count = count
         self.lock = threading.Lock()
         self.fetched: dict[int, list[float]] = defaultdict(list)
+        # what each fetch of a changing URL served: (time, edited or not)
+        self.served: dict[int, list[tuple[float, bool]]] = defaultdict(list)
 
     def body(self, index: int) -> bytes:
         now = time.time()
@@ -93,6 +96,8 @@ class FleetSite(CorpusSite):
         if index % 50 == 0:
             version = int((now + index * self.every / self.count) // self.every)
             page = self.edits[which] if version % 2 else page
+            with self.lock:
+                self.served[index].append((now, bool(version % 2)))
         nonce = f"{index}-{time.time_ns()}"
         # an entity: the page may be in GBK or Latin-1, where UTF-8 bytes read as mojibake
         count = f"{time.time_ns() % 99991:,} views &#183; {now % 97:.0f} comments"
@@ -173,20 +178,22 @@ class Database:
             ).scalar_one()
         return int(versions), int(errors)
 
-    def changes_since(self, start: float) -> list[tuple[int, str, str]]:
-        """Every change but a first version detected after ``start``: URL index, kind and
-        summary."""
+    def changes_since(self, start: float, until: float) -> list[tuple[int, str, str]]:
+        """Every change but a first version detected from ``start`` to ``until``: URL
+        index, kind and summary."""
         since = datetime.fromtimestamp(start, UTC)
-        if self.schema is None:
-            since = since.replace(tzinfo=None)  # SQLite keeps naive UTC
+        before = datetime.fromtimestamp(until, UTC)
+        if self.schema is None:  # SQLite keeps naive UTC
+            since, before = since.replace(tzinfo=None), before.replace(tzinfo=None)
         with self.engine.connect() as connection:
             rows = connection.execute(
                 text(
                     "SELECT page.url, change.kind, change.summary FROM change "
                     "JOIN page ON page.id = change.page_id "
-                    "WHERE change.kind != 'new' AND change.detected_at >= :since"
+                    "WHERE change.kind != 'new' AND change.detected_at >= :since "
+                    "AND change.detected_at < :before"
                 ),
-                {"since": since},
+                {"since": since, "before": before},
             ).all()
         return [(int(url.rsplit("/p", 1)[1]), kind, summary) for url, kind, summary in rows]
 
@@ -230,6 +237,7 @@ class Measured:
     size_after: int
     versions: int
     changes: list[tuple[int, str, str]]
+    edits: int
     errors: int
     failed: int
     exit_code: int
@@ -317,9 +325,12 @@ def _measure(
     with site.lock:
         fetched = {index: list(times) for index, times in site.fetched.items()}
     versions_after, errors = database.counts()
-    changes = database.changes_since(start)
+    # what was fetched in the last seconds may still be checking: neither side counts it
+    until = end - 15
+    changes = database.changes_since(start, until)
     return {
         "changes": changes,
+        "edits": edits_seen(site, start, until),
         "planned": planned,
         "start": start,
         "end": end,
@@ -332,6 +343,19 @@ def _measure(
         "versions": versions_after - versions_before,
         "errors": errors,
     }
+
+
+def edits_seen(site: FleetSite, start: float, until: float) -> int:
+    """Fetches from ``start`` to ``until`` that served another version than the fetch
+    before them: the edits a check could report (a confirming fetch serves the same one
+    again)."""
+    with site.lock:
+        served = {index: list(times) for index, times in site.served.items()}
+    seen = 0
+    for fetches in served.values():
+        for (_, before), (at, now) in pairwise(fetches):
+            seen += start <= at < until and before != now
+    return seen
 
 
 def _lags(m: Measured) -> tuple[list[float], list[float], int]:
@@ -391,6 +415,7 @@ def report(args: argparse.Namespace, m: Measured) -> None:
     )
     edited = [c for c in m.changes if c[0] % 50 == 0]
     false = [c for c in m.changes if c[0] % 50 != 0]
+    print(f"  edits served (a new version)  {m.edits:8d}  (to 15 s before the end)")
     print(f"  changes on the edited 2 %     {len(edited):8d}")
     print(f"  changes on pages not edited   {len(false):8d}  (false alerts)")
     for index, kind, summary in false[:10]:
