@@ -213,8 +213,10 @@ class Gatherer:
         always asked for next: when it is still to come, it is made in the same trip to a
         reader, which applies the ignore rules to the stored versions too."""
         versions = _stored_versions(self.store, latest)
-        if versions is None or obs.first.article is not UNASKED or not obs.first.has_text:
-            return replace(obs, baseline=_baseline(self.store, latest, obs.ignore))
+        if versions is None:
+            return replace(obs, baseline=None)
+        if obs.first.article is not UNASKED or not obs.first.has_text:
+            return replace(obs, baseline=versions.normalized(obs.ignore))
         cap = self.settings.max_text
         found = self.reader.run(
             read_article_within,
@@ -519,6 +521,10 @@ class _Versions:
     def articles(self) -> tuple[Article, ...]:
         return (self.latest,) if self.last_good is None else (self.latest, self.last_good)
 
+    def normalized(self, patterns: Sequence[re.Pattern[str]]) -> Baseline:
+        """The baseline, the ignore rules applied here."""
+        return self.compared([normalize_article(a, patterns).article for a in self.articles])
+
     def compared(self, articles: Sequence[Article]) -> Baseline:
         """The baseline, given ``articles`` with the ignore rules applied."""
         if self.state is State.OK:
@@ -556,9 +562,7 @@ def _baseline(
     """The stored versions, read with today's ignore rules so a new rule applies to both;
     with ``reread``, versions read otherwise are read again from their raw body."""
     versions = _stored_versions(store, latest, reread)
-    if versions is None:
-        return None
-    return versions.compared([normalize_article(a, patterns).article for a in versions.articles])
+    return versions.normalized(patterns) if versions is not None else None
 
 
 def _read_otherwise(store: Store, latest: Snapshot | None, reader: str) -> bool:
