@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -59,17 +59,18 @@ def edited(page: bytes) -> bytes:
     """The page with one word of its first long paragraph changed (one Han character on a
     Chinese page): what a reader would see as a one-word edit."""
     for match in PARAGRAPH.finditer(page):
-        start, end = match.span(1)
         paragraph = match.group(1)
         word = LONG_WORD.search(paragraph)
         if word is not None:
             new = paragraph[: word.start()] + word.group()[::-1] + paragraph[word.end() :]
-            return page[:start] + new + page[end:]
+            # everywhere it stands: a page that also carries its article as data for its
+            # scripts (ifeng) shows the reader the edited copy only if the CMS edits both
+            return page.replace(paragraph, new)
         han = HAN.search(paragraph)
         if han is not None:
             swap = "国".encode() if han.group() != "国".encode() else "家".encode()
             new = paragraph[: han.start()] + swap + paragraph[han.end() :]
-            return page[:start] + new + page[end:]
+            return page.replace(paragraph, new)
     return page.replace(b"</body>", b"<p>One more paragraph, added later.</p></body>", 1)
 
 
@@ -237,7 +238,7 @@ class Measured:
     size_after: int
     versions: int
     changes: list[tuple[int, str, str]]
-    edits: int
+    edits: dict[int, int]
     errors: int
     failed: int
     exit_code: int
@@ -345,16 +346,16 @@ def _measure(
     }
 
 
-def edits_seen(site: FleetSite, start: float, until: float) -> int:
-    """Fetches from ``start`` to ``until`` that served another version than the fetch
-    before them: the edits a check could report (a confirming fetch serves the same one
-    again)."""
+def edits_seen(site: FleetSite, start: float, until: float) -> dict[int, int]:
+    """By URL index, the fetches from ``start`` to ``until`` that served another version
+    than the fetch before them: the edits a check could report (a confirming fetch serves
+    the same one again)."""
     with site.lock:
         served = {index: list(times) for index, times in site.served.items()}
-    seen = 0
-    for fetches in served.values():
+    seen: dict[int, int] = defaultdict(int)
+    for index, fetches in served.items():
         for (_, before), (at, now) in pairwise(fetches):
-            seen += start <= at < until and before != now
+            seen[index] += start <= at < until and before != now
     return seen
 
 
@@ -415,8 +416,12 @@ def report(args: argparse.Namespace, m: Measured) -> None:
     )
     edited = [c for c in m.changes if c[0] % 50 == 0]
     false = [c for c in m.changes if c[0] % 50 != 0]
-    print(f"  edits served (a new version)  {m.edits:8d}  (to 15 s before the end)")
+    print(f"  edits served (a new version)  {sum(m.edits.values()):8d}  (to 15 s before the end)")
     print(f"  changes on the edited 2 %     {len(edited):8d}")
+    reported = Counter(index for index, _, _ in edited)
+    short = sorted(i for i, n in m.edits.items() if n > reported[i])
+    if short:
+        print(f"    fewer changes than edits on: {', '.join(f'p{i}' for i in short[:20])}")
     print(f"  changes on pages not edited   {len(false):8d}  (false alerts)")
     for index, kind, summary in false[:10]:
         print(f"    p{index} {kind}: {summary[:110]}")
