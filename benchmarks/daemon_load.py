@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import re
 import signal
 import socket
@@ -37,7 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import proctree
-from fleet import Database
+from fleet import Database, notify_socket
+from fleet import ready_at as wait_ready
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -139,21 +139,6 @@ def _config(args: argparse.Namespace, url: str, readers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ready(sock: socket.socket, limit: float, daemons: int = 1) -> float | None:
-    """When the last of ``daemons`` sent READY=1 (they share the notify socket)."""
-    started = time.monotonic()
-    ready = 0
-    while time.monotonic() - started < limit:
-        try:
-            if sock.recv(4096).decode() == "READY=1":
-                ready += 1
-                if ready == daemons:
-                    return time.monotonic()
-        except TimeoutError:
-            continue
-    return None
-
-
 def run_daemon(
     args: argparse.Namespace, url: str, counts: Counts, readers: int, daemons: int = 1
 ) -> Run | None:
@@ -168,11 +153,7 @@ def run_daemon(
         config.write_text(_config(args, url, readers), encoding="utf-8")
         fresh = Database(postgres=True, folder=root) if args.postgres else None
         database = fresh.url if fresh else args.database or f"sqlite:///{root / 'watcher.db'}"
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(root / "notify.sock"))
-        sock.settimeout(0.5)
-        env = {**os.environ, "NOTIFY_SOCKET": str(root / "notify.sock")}
-        env.pop("WATCHDOG_USEC", None)
+        sock, env = notify_socket(root)
         started = time.monotonic()
         logs = [root / f"daemon{n}.log" for n in range(daemons)]
         processes = []
@@ -187,7 +168,7 @@ def run_daemon(
                         env=env,
                     )
                 )
-        ready_at = _ready(sock, 300, daemons)
+        ready_at = wait_ready(sock, 300, daemons)
         if ready_at is None:
             for daemon in processes:
                 daemon.kill()

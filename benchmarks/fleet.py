@@ -211,15 +211,29 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def _ready(sock: socket.socket, limit: float) -> bool:
+def notify_socket(root: Path) -> tuple[socket.socket, dict[str, str]]:
+    """A socket in ``root`` standing in for systemd's, and the environment naming it."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(root / "notify.sock"))
+    sock.settimeout(0.5)
+    env = {**os.environ, "NOTIFY_SOCKET": str(root / "notify.sock")}
+    env.pop("WATCHDOG_USEC", None)
+    return sock, env
+
+
+def ready_at(sock: socket.socket, limit: float, daemons: int = 1) -> float | None:
+    """When the last of ``daemons`` sent READY=1 (they share the notify socket)."""
     started = time.monotonic()
+    ready = 0
     while time.monotonic() - started < limit:
         try:
             if sock.recv(4096).decode() == "READY=1":
-                return True
+                ready += 1
+                if ready == daemons:
+                    return time.monotonic()
         except TimeoutError:
             continue
-    return False
+    return None
 
 
 @dataclass
@@ -250,11 +264,7 @@ def run(args: argparse.Namespace, site: FleetSite, root: Path) -> Measured | Non
     try:
         config = root / "watcher.toml"
         config.write_text(_config(args, site.url("/p")), encoding="utf-8")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(root / "notify.sock"))
-        sock.settimeout(0.5)
-        env = {**os.environ, "NOTIFY_SOCKET": str(root / "notify.sock")}
-        env.pop("WATCHDOG_USEC", None)
+        sock, env = notify_socket(root)
         started = time.monotonic()
         log_path = root / "daemon.log"
         with log_path.open("wb") as log:
@@ -265,7 +275,7 @@ def run(args: argparse.Namespace, site: FleetSite, root: Path) -> Measured | Non
                 stderr=log,
                 env=env,
             )
-            if not _ready(sock, 600):
+            if ready_at(sock, 600) is None:
                 daemon.kill()
                 print("the daemon never became ready", file=sys.stderr)
                 return None
