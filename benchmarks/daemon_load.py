@@ -116,6 +116,7 @@ class Run:
     cpu_seconds: float
     main_cpu_seconds: float
     peak_rss: int
+    peak_pss: int
     failed: int
     warnings: list[str]
     status: str
@@ -200,7 +201,8 @@ def run_daemon(
         checks=len(times),
         cpu_seconds=cpu,
         main_cpu_seconds=main_cpu,
-        peak_rss=peak,
+        peak_rss=peak[0],
+        peak_pss=peak[1],
         failed=daemon_log.count("check failed"),
         warnings=[line for line in daemon_log.splitlines() if line.startswith("WARNING")],
         status=statuses[-1] if statuses else "-",
@@ -214,12 +216,12 @@ def _observe(
     sock: socket.socket,
     counts: Counts,
     ready_at: float,
-) -> tuple[list[str], int, float | None, float, float]:
-    """Watch the running daemons: their STATUS lines, the trees' peak RSS, when every page
-    had been fetched once, and the CPU seconds of the trees and of the daemons' own
+) -> tuple[list[str], tuple[int, int], float | None, float, float]:
+    """Watch the running daemons: their STATUS lines, the trees' peak RSS and PSS, when
+    every page had been fetched once, and the CPU seconds of the trees and of the daemons' own
     processes from then to the end (before SIGTERM)."""
     statuses: list[str] = []
-    peak = 0
+    peak = (0, 0)
     first_done: float | None = None
     cpu_at_ready = sum(proctree.cpu_seconds(pid) for pid in pids)
     main_at_ready = sum(proctree.own_cpu_seconds(pid) for pid in pids)
@@ -231,7 +233,9 @@ def _observe(
                 statuses.append(message[7:])
         except TimeoutError:
             pass
-        peak = max(peak, sum(proctree.rss_bytes(pid) for pid in pids))
+        rss = sum(proctree.rss_bytes(pid) for pid in pids)
+        pss = sum(proctree.pss_bytes(pid) for pid in pids)
+        peak = (max(peak[0], rss), max(peak[1], pss))
         with counts.lock:
             distinct = len(counts.paths)
         if first_done is None and distinct >= args.pages:
@@ -266,6 +270,7 @@ def report(args: argparse.Namespace, runs: list[Run]) -> None:
             f"    of which the daemon itself {run.main_cpu_seconds:7.1f} s  ({main:.2f} ms/check)"
         )
         print(f"  peak RSS, daemon + readers  {run.peak_rss / 2**20:8.1f} MiB")
+        print(f"  peak PSS, daemon + readers  {run.peak_pss / 2**20:8.1f} MiB (shared pages once)")
         print(f"  failed checks               {run.failed:8d}")
         print(f"  warnings logged             {len(run.warnings):8d}")
         for line in sorted(set(run.warnings))[:5]:

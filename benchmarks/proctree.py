@@ -53,13 +53,25 @@ def own_cpu_seconds(pid: int) -> float:
 
 
 def rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid``'s tree now."""
+    """Resident memory of ``pid``'s tree now: pages shared by several of its processes
+    (what readers inherit from the fork server) are counted once in each."""
+    return _summed(pid, "status", "VmRSS:")
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional memory of ``pid``'s tree now: each shared page counted once, split
+    between the processes sharing it; what the tree costs the machine."""
+    return _summed(pid, "smaps_rollup", "Pss:")
+
+
+def _summed(pid: int, name: str, key: str) -> int:
     total = 0
     for member in tree(pid):
         try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{member}/{name}").read_text().splitlines():
+                if line.startswith(key):
                     total += int(line.split()[1]) * 1024
+                    break
         except OSError:
             continue
     return total

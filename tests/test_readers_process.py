@@ -226,3 +226,37 @@ def test_many_concurrent_checks_of_real_pages_complete_every_pass(
         assert failures == [], failures
         passes += 1
     assert passes >= 3
+
+
+_LOCALES_SEEN_BY_A_NEW_READER = """
+from watcher.check.reading import start_readers
+from watcher.config import Settings
+from tests.test_readers_process import dateparser_locales_built
+
+if __name__ == "__main__":
+    with start_readers(Settings(), processes=1, warm={warm}) as readers:
+        print(readers.run(dateparser_locales_built))
+"""
+
+
+def dateparser_locales_built() -> int:
+    """In a reader: how many locales' regular expressions dateparser has compiled so far."""
+    from dateparser.languages.dictionary import Dictionary
+
+    return sum(len(built) for built in Dictionary._split_regex_cache.values())
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_new_reader_starts_with_what_the_fork_server_built(warm: bool) -> None:
+    """The daemon's readers are forked from a warmed fork server: a reader that has read no
+    page yet already has every locale's date patterns (recycled readers no longer build
+    them again). A one-off command's readers skip that set-up."""
+    script = _LOCALES_SEEN_BY_A_NEW_READER.format(warm=warm)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    built = int(done.stdout.split()[-1])
+    if warm:
+        assert built >= 100, done.stderr  # dateparser knows some 200 locales
+    else:
+        assert built == 0, done.stderr

@@ -17,7 +17,7 @@ import resource
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -39,7 +39,7 @@ _POLL_SECONDS = 0.25
 # Modules every reader needs: imported once in the fork server, so a reader that replaces
 # a dead one starts in milliseconds instead of importing trafilatura again. A new reader
 # also imports the command's main module (watcher.cli under `watcher` and `python -m`).
-_PRELOAD = ["watcher.check.reading", "trafilatura"]
+PRELOAD = ("watcher.check.reading", "trafilatura")
 # The signals the daemon collects in its main thread and blocks everywhere else.
 _DAEMON_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
@@ -67,12 +67,14 @@ class ReaderPool:
         max_tasks: int = 200,
         memory_bytes: int | None = None,
         warm_up: Callable[[], object] | None = None,
+        preload: Sequence[str] = PRELOAD,
     ) -> None:
         self.processes = processes or os.cpu_count() or 1
         self.timeout_seconds = timeout_seconds
         self._max_tasks = max_tasks
         self._memory_bytes = memory_bytes
         self._warm_up = warm_up
+        self._preload = list(preload)
         self._pool = self._new_pool()
         self._pool_lock = threading.Lock()
         self._stopped = threading.Event()
@@ -87,7 +89,7 @@ class ReaderPool:
 
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
+        context.set_forkserver_preload(self._preload)
         return ProcessPool(
             max_workers=self.processes,
             max_tasks=self._max_tasks,

@@ -15,9 +15,9 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from watcher.check.readers import ReaderPool
+from watcher.check.readers import PRELOAD, ReaderPool
 from watcher.config import Settings, Watch
 from watcher.fetch import FetchOptions
 from watcher.guard import NetworkPolicy
@@ -45,25 +45,41 @@ def start_readers(
     settings: Settings, processes: int | None = None, *, warm: bool = True
 ) -> ReaderPool:
     """The reader processes for ``settings`` (``processes`` overrides ``settings.readers``),
-    started in the background; ``warm`` also reads a sample page in each (the daemon's
-    choice: a one-off command whose page turns out unchanged never needs trafilatura)."""
+    started in the background. ``warm`` (the daemon's choice) readies them before the
+    first page: the fork server builds every reader's lazy state once
+    (``watcher.check.warm``, about 1.5 s), shared by every reader it forks. A one-off
+    command skips that: a page that turns out unchanged never needs trafilatura."""
     return ReaderPool(
         processes or settings.readers,
         timeout_seconds=settings.read_timeout.total_seconds(),
         memory_bytes=settings.reader_memory,
-        warm_up=warm_up if warm else started,
+        warm_up=started,
+        preload=(*PRELOAD, "watcher.check.warm") if warm else PRELOAD,
     )
 
 
 def started() -> None:
-    """The first task of a reader that is not warmed up: it only makes the reader start."""
+    """Each reader's first task: it only makes the reader start (any warming was done once,
+    in the fork server)."""
 
 
 def warm_up() -> None:
-    """Run in each new reader: trafilatura's first page costs a few hundred milliseconds of
-    lazy set-up, paid here instead of by the first page checked."""
+    """Build what reading sets up lazily (``watcher.check.warm`` runs it in the fork
+    server): trafilatura's first-page state, and htmldate's date parser in every language,
+    by a date no locale reads, which is tried in each of them."""
     read_article(_WARM_UP_PAGE, Watch(url="https://example.org/warm-up"))
+    _date_parser().get_date_data(_UNDATABLE)
 
+
+def _date_parser() -> Any:
+    """The date parser htmldate sends the dates it cannot read itself to (lazily made)."""
+    from htmldate.extractors import get_external_parser
+
+    return get_external_parser()
+
+
+# Looks like a date (a number among words) but is one in no language: every locale is tried.
+_UNDATABLE = "qqzx 13 vvkq"
 
 _WARM_UP_PAGE = (
     "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
