@@ -15,6 +15,7 @@ from watcher.read.diff import (
     Op,
     count_words,
     diff_texts,
+    fewer_words_than,
     new_text,
     old_text,
     summarize_edits,
@@ -177,6 +178,15 @@ def test_large_random_input_with_tiny_timeout() -> None:
 def test_count_words(text: str, expected: int) -> None:
     """Words count once, CJK characters once each, punctuation and spaces not at all."""
     assert count_words(text) == expected
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("ab 外交,.\n1é")), max_size=80),
+    st.integers(min_value=0, max_value=30),
+)
+def test_fewer_words_than_agrees_with_count_words(text: str, limit: int) -> None:
+    """The early-stopping test answers exactly what counting every word would."""
+    assert fewer_words_than(text, limit) == (count_words(text) < limit)
 
 
 def test_summarize_edits() -> None:

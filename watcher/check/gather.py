@@ -32,7 +32,7 @@ from watcher.check.reading import (
     snapshot_article,
     visible_lines,
 )
-from watcher.check.textcap import read_article_within, read_unless_as_before, within_cap
+from watcher.check.textcap import Reading, read_article_within, read_unless_as_before, within_cap
 from watcher.config import Settings, Watch
 from watcher.errors import FetchError, StoreError
 from watcher.fetch import FetchResult, fetch_page, open_session, parse_retry_after
@@ -51,9 +51,10 @@ from watcher.judge.decide import (
     decide,
 )
 from watcher.judge.phrases import detection_rules
+from watcher.read.diff import fewer_words_than
 from watcher.read.extract import Article
 from watcher.read.normalize import normalize_article
-from watcher.read.shell import looks_like_app_shell
+from watcher.read.shell import SHELL_WORDS, looks_like_app_shell
 from watcher.store.models import Page, Snapshot
 from watcher.store.store import KEEP, ChangeDraft, QuietCheck, Store, VersionRecord
 
@@ -202,8 +203,7 @@ class Gatherer:
             return replace(obs, reads_as_before=True)
         if found is False:
             return replace(obs, reads_as_before=False)
-        reading = within_cap(found, cap)
-        first = replace(obs.first, article=reading.article, compared=reading.compared)
+        first = _with_reading(obs.first, within_cap(found, cap), load)
         return replace(obs, reads_as_before=False, first=first)
 
     def baseline(
@@ -228,7 +228,7 @@ class Gatherer:
             versions.articles,
         )
         reading = within_cap(found, cap)
-        first = replace(obs.first, article=reading.article, compared=reading.compared)
+        first = _with_reading(obs.first, reading, load)
         return replace(obs, baseline=versions.compared(reading.versions), first=first)
 
     def read(self, ask: Ask, obs: Observations, load: FetchResult) -> Observations:
@@ -241,8 +241,7 @@ class Gatherer:
             found = self.reader.run(
                 read_article_within, load.text, self.watch, load.final_url, cap, obs.ignore
             )
-            reading = within_cap(found, cap)
-            seen = replace(seen, article=reading.article, compared=reading.compared)
+            seen = _with_reading(seen, within_cap(found, cap), load)
         elif ask.evidence is Evidence.PAGE_LINES:
             seen = replace(seen, page_lines=self.reader.run(visible_lines, load.text, self.watch))
         else:
@@ -421,11 +420,19 @@ def _draft(verdict: Verdict, detected_at: datetime) -> ChangeDraft:
 
 
 def _load(fetched: FetchResult) -> Load:
-    # A rendered DOM is what scripts made of the page: never a shell waiting for them.
-    is_shell = not isinstance(fetched, RenderedResult) and looks_like_app_shell(fetched.text)
-    return Load(
-        fetched.status, fetched.final_url, has_text=bool(fetched.text), is_app_shell=is_shell
+    return Load(fetched.status, fetched.final_url, has_text=bool(fetched.text))
+
+
+def _with_reading(load: Load, reading: Reading, fetched: FetchResult) -> Load:
+    """``load`` with its reading. Whether the page is an app shell matters only when almost
+    nothing was read, and only then is the whole page scanned for one."""
+    shell = (
+        fewer_words_than(reading.compared.text, SHELL_WORDS)
+        # A rendered DOM is what scripts made of the page: never a shell waiting for them.
+        and not isinstance(fetched, RenderedResult)
+        and looks_like_app_shell(fetched.text)
     )
+    return replace(load, article=reading.article, compared=reading.compared, is_app_shell=shell)
 
 
 def browser_limits(settings: Settings) -> BrowserLimits:

@@ -137,6 +137,18 @@ def count_words(text: str) -> int:
     return sum(1 for token in _TOKEN.findall(text) if _COUNTED.match(token))
 
 
+def fewer_words_than(text: str, limit: int) -> bool:
+    """``count_words(text) < limit``, reading no further into ``text`` than it must (a
+    check asks this of every page it reads, almost always of a long article)."""
+    seen = 0
+    for match in _TOKEN.finditer(text):
+        if seen >= limit:
+            return False
+        if _COUNTED.match(match.group()):
+            seen += 1
+    return seen < limit
+
+
 def summarize_edits(edits: Iterable[Edit]) -> tuple[int, int]:
     """``(words_added, words_removed)``: the size of a change in reader terms."""
     added = removed = 0
