@@ -86,6 +86,29 @@ def _check_values(
     return values
 
 
+def _quiet_updates(
+    quiet: Sequence[QuietCheck],
+) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """Quiet checks' page updates, one statement for each set of columns they set, each
+    with its rows: a batch of them is a few statements, not one per page."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for check in quiet:
+        values = _check_values(
+            check.checked_at, check.status, None, check.etag, check.last_modified, check.locator
+        )
+        row = {f"set_{name}": value for name, value in values.items()}
+        groups.setdefault(tuple(sorted(values)), []).append({"page_id": check.page_id, **row})
+    return [
+        (
+            update(_PAGES)
+            .where(_PAGES.c.id == bindparam("page_id"))
+            .values({name: bindparam(f"set_{name}") for name in names}),
+            rows,
+        )
+        for names, rows in groups.items()
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class VersionRecord:
     """One version to keep, as plain values: the response as evidence and how it read.
@@ -613,20 +636,20 @@ class Store:
             .where(_PAGES.c.id == bindparam("page_id"), _PAGES.c.leased_by == owner)
             .values(lease_until=None, leased_by=None, next_check_at=bindparam("next_at"))
         )
-        released: set[int] = set()
+        ids = [page_id for page_id, _next_at in releases]
+        held = (
+            sa_select(_PAGES.c.id)
+            .where(_PAGES.c.id.in_(ids), _PAGES.c.leased_by == owner)
+            .with_for_update()  # PostgreSQL: no takeover between this look and the update
+        )
         with self._transaction(writes=True) as session:
             connection = session.connection()
-            for check in quiet:
-                values = _check_values(
-                    check.checked_at, check.status, None, check.etag, check.last_modified,
-                    check.locator,
-                )  # fmt: skip
-                connection.execute(
-                    update(_PAGES).where(_PAGES.c.id == check.page_id).values(values)
-                )
-            for page_id, next_at in releases:
-                if connection.execute(release, {"page_id": page_id, "next_at": next_at}).rowcount:
-                    released.add(page_id)
+            for statement, rows in _quiet_updates(quiet):
+                connection.execute(statement, rows)
+            released = set(connection.scalars(held)) if ids else set()
+            rows = [{"page_id": i, "next_at": at} for i, at in releases if i in released]
+            if rows:
+                connection.execute(release, rows)  # one statement for the batch
         return released
 
     def pages_for_reschedule(self) -> list[SchedulePosition]:
