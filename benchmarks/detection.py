@@ -438,6 +438,8 @@ def page_headline(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     best, size = None, 0
     for el in root.iter("h1", "h2"):
         text = squash(el.text_content())
+        if _linked(el):
+            continue  # a teaser of the story (a link to it), not its headline
         if len(text) > size and _shown(el) and any(text in t or t in text for t in titles):
             best, size = el, len(text)
     if best is not None and size >= 4:
@@ -459,6 +461,15 @@ def edit_headline(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     new = squash(h1.text_content())
     for form in _raw_forms(root, old):
         _replace_everywhere(root, form, new)
+
+
+def edit_headline_shown(root: lxml.html.HtmlElement, rng: random.Random) -> None:
+    """The headline a reader sees rewritten by one word (or one Han character), and only
+    there: the document's title, og:title and JSON-LD still state the old one."""
+    h1 = page_headline(root)
+    slots = [s for s in shown_slots(root) if _is_in(owner(s), h1)]
+    slot = _pick(slots, rng, lambda t: re.search(r"[^\W\d_]{3,}|[\u4e00-\u9fff]", t) is not None)
+    set_slot(slot, _mutate_field(get_slot(slot), rng))
 
 
 _AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author")
@@ -989,6 +1000,7 @@ EDITS: dict[str, Edit] = {
     "metadata only": edit_metadata,
     "notes paragraph": edit_notes,
     "one word in the story's block": edit_block_word,
+    "headline shown only": edit_headline_shown,
 }
 # The kinds the issue of bylines, datelines, captions and notes added: each must be caught.
 NEW_EDITS = (
@@ -999,6 +1011,7 @@ NEW_EDITS = (
     "metadata only",
     "notes paragraph",
     "one word in the story's block",
+    "headline shown only",
 )
 
 # -- noise --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class Parts:
     """What the page shows and states; change one field to make one kind of edit."""
 
     headline: str = "Minister resigns over bridge contract"
+    meta_headline: str | None = None  # what <title> and og:title state; None: the headline
     byline: str = "Jane Doe"
     dateline: str = "November 19, 2019 13:43"
     caption: str = "The river bridge on Tuesday, photographed by John Smith."
@@ -57,9 +58,10 @@ def article_page(parts: Parts = Parts()) -> str:
         teasers += f"<p>{escape(parts.body[0])}</p>"
     teasers += "<ul>"
     body = "".join(f"<p>{escape(p)}</p>" for p in parts.body)
+    stated = parts.headline if parts.meta_headline is None else parts.meta_headline
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>{escape(parts.headline)} | Example News</title>
-<meta property="og:title" content="{escape(parts.headline)}">
+<title>{escape(stated)} | Example News</title>
+<meta property="og:title" content="{escape(stated)}">
 <meta name="author" content="{escape(parts.meta_author)}">
 <meta property="article:published_time" content="{parts.meta_published}">
 </head><body>

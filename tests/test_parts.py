@@ -119,6 +119,16 @@ def test_byline_shown_only(check: Checker, site: Site) -> None:
     assert "John Roe" in result.verdict.summary
 
 
+def test_headline_shown_only(check: Checker, site: Site) -> None:
+    """The headline a reader sees is rewritten while the document's title, og:title and
+    the extracted headline still state the old one."""
+    old = Parts().headline
+    result = changed(check, site, Parts().but(headline=f"{old}, says aide", meta_headline=old))
+    assert result.verdict.parts == (Part.HEADLINE,)
+    assert f"headline changed ({SHOWN_ONLY})" in result.verdict.summary
+    assert "says aide" in result.verdict.summary
+
+
 def test_dateline_shown_only(check: Checker, site: Site) -> None:
     """The day of the dateline shown under the headline moves; date metadata unchanged."""
     result = changed(check, site, Parts().but(dateline="November 20, 2019 13:43"))
@@ -258,12 +268,18 @@ def _one_char_changed(text: str, data: st.DataObject) -> str:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), part=st.sampled_from(["headline", "byline", "dateline", "caption", "body"]))
+@given(
+    data=st.data(),
+    part=st.sampled_from(["headline", "headline shown", "byline", "dateline", "caption", "body"]),
+)
 def test_any_one_character_a_reader_sees_is_reported(data: st.DataObject, part: str) -> None:
-    """One character changed in the headline, byline, dateline, caption or body text a
-    reader sees is never unchanged."""
+    """One character changed in the headline (everywhere, or only where it is shown),
+    byline, dateline, caption or body text a reader sees is never unchanged."""
     parts = Parts()
-    if part == "body":
+    if part == "headline shown":
+        new = _one_char_changed(parts.headline, data)
+        edited = parts.but(headline=new, meta_headline=parts.headline)
+    elif part == "body":
         index = data.draw(st.integers(0, len(PARAGRAPHS) - 1), label="paragraph")
         body = list(PARAGRAPHS)
         body[index] = _one_char_changed(body[index], data)
@@ -370,3 +386,22 @@ def test_caption_edit_of_a_long_lead_caption_outside_the_body_block(data: st.Dat
     assert _read(before).captions == (_LONG_CAPTION,)
     after = _lead_picture_page(_one_char_changed(_LONG_CAPTION, data))
     assert _verdict(before, after) is Kind.CHANGED
+
+
+def test_a_rewritten_heading_is_still_taken_for_the_headline() -> None:
+    """A heading rewritten by a word while the title states the old headline is still the
+    headline: not the site's logo in the first <h1>, nor a teaser that repeats the old
+    headline word for word; and it is read as shown."""
+    page = (
+        "<html><head><title>Minister resigns over bridge contract | Example News</title>"
+        "</head><body><h1>Example News</h1>"
+        '<aside><h2><a href="/t/1">Minister resigns over bridge contract</a></h2></aside>'
+        "<main><article>"
+        "<h1>Minister quits over <ruby>bridge<rt>brij</rt></ruby> contract</h1>"
+        f"<p>By Jane Doe</p>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}"
+        "</article></main></body></html>"
+    )
+    article = extract_article(page)
+    assert article.title.startswith("Minister resigns over bridge contract")
+    assert article.headlines == ("Minister quits over bridge contract",)
+    assert article.bylines == ("By Jane Doe",)  # the credits near it are found by it too

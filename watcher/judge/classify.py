@@ -416,15 +416,16 @@ def _compare(old: Article, new: Article) -> Verdict:
     where: dict[Part, str] = {}
     headline_edits: tuple[Edit, ...] = ()
     for part, shown, stated in (
-        (Part.HEADLINE, old.title != new.title, _stated(old, new, "headline")),
+        (Part.HEADLINE, _shown_headline(old, new), _stated(old, new, "headline")),
         (Part.BYLINE, _shown_bylines(old, new), _stated_byline(old, new)),
         (Part.DATE, _shown_dates(old, new), _stated_date(old, new)),
     ):
         if shown or stated:
             parts.append(part)
             where[part] = _where(shown=shown, stated=stated)
-    if Part.HEADLINE in parts and old.title != new.title:
-        headline_edits = diff_texts(old.title, new.title)
+    if Part.HEADLINE in parts:
+        before, after = _headline_texts(old, new)
+        headline_edits = diff_texts(before, after) if before != after else ()
     edits: tuple[Edit, ...] = ()
     added = removed = 0
     if old.text != new.text and _without_spaces(old.text) != _without_spaces(new.text):
@@ -470,6 +471,25 @@ def _stated_date(old: Article, new: Article) -> bool:
     if old.published and new.published and _day(old.published) != _day(new.published):
         return True
     return _stated(old, new, "published")
+
+
+def _shown_headline(old: Article, new: Article) -> bool:
+    """The headline read otherwise: the extracted one, or the heading a reader takes for
+    it, rewritten while the metadata and the document's title still state the old one.
+    A heading that vanished or appeared (a template's A/B) is not a new headline."""
+    if old.title != new.title:
+        return True
+    before = {_without_spaces(t) for t in old.headlines}
+    after = {_without_spaces(t) for t in new.headlines}
+    return bool(before - after) and bool(after - before)
+
+
+def _headline_texts(old: Article, new: Article) -> tuple[str, str]:
+    """The two headlines to show: the extracted ones, or the headings when only those
+    changed."""
+    if old.title != new.title or not _shown_headline(old, new):
+        return old.title, new.title
+    return " | ".join(old.headlines), " | ".join(new.headlines)
 
 
 def _shown_bylines(old: Article, new: Article) -> bool:
@@ -527,8 +547,11 @@ def _change_summary(
 ) -> str:
     pieces = []
     if Part.HEADLINE in parts:
+        before, after = _headline_texts(old, new)
         if old.title != new.title:
-            pieces.append(f"headline changed: {old.title!r} -> {new.title!r}")
+            pieces.append(f"headline changed: {before!r} -> {after!r}")
+        elif before != after:
+            pieces.append(f"headline changed ({where[Part.HEADLINE]}): {before!r} -> {after!r}")
         else:
             pieces.append(f"headline changed ({where[Part.HEADLINE]})")
     if Part.BYLINE in parts:

@@ -112,6 +112,8 @@ def is_extraction_shift(
     """
     if old.title != new.title or _dates_differ(old.published, new.published):
         return False
+    if old.headlines != new.headlines:
+        return False  # the heading a reader takes for the headline: never the extractor's edge
     if _stated(old) != _stated(new):
         return False  # the metadata changed: no edge the extractor draws moves that
     # the body, and the lines the extractor may draw in or out of it with the same move

@@ -485,7 +485,11 @@ def _flipped_back_to(obs: Observations, seen: _Seen) -> Earlier | Ask | None:
 
 def _same_part(part: Part, one: Article, other: Article) -> bool:
     if part is Part.HEADLINE:
-        return one.title == other.title and _said(one, "headline") == _said(other, "headline")
+        return (one.title, one.headlines, _said(one, "headline")) == (
+            other.title,
+            other.headlines,
+            _said(other, "headline"),
+        )
     if part is Part.BYLINE:
         return (one.byline, one.bylines, _said(one, "author")) == (
             other.byline,

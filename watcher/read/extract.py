@@ -42,9 +42,10 @@ class Article:
     # article mode found no article and fell back to the visible page text: a soft-404,
     # a removal notice or a redesign; the classifier weighs it, extraction only reports it
     is_fallback: bool = False
-    # The other parts, as a reader sees them (watcher.read.parts): credits and dates shown
-    # near the headline, picture captions and the lines of the article block the extractor
-    # left out; and what the metadata states ("author: …", "published: …", "headline: …").
+    # The other parts, as a reader sees them (watcher.read.parts): the headline as shown,
+    # credits and dates shown near it, picture captions and the lines of the article block
+    # the extractor left out; and what the metadata states ("author: …", "headline: …").
+    headlines: tuple[str, ...] = ()
     bylines: tuple[str, ...] = ()
     datelines: tuple[str, ...] = ()
     captions: tuple[str, ...] = ()
@@ -58,13 +59,14 @@ class Article:
 
 _EMPTY = Article(title="", byline="", published="", paragraphs=())
 # The parts that are lines of their own, besides the body's paragraphs.
-LINE_PARTS = ("bylines", "datelines", "captions", "notes", "stated")
+LINE_PARTS = ("headlines", "bylines", "datelines", "captions", "notes", "stated")
 
 
 def with_lines(article: Article, lines: Mapping[str, tuple[str, ...]]) -> Article:
     """``article`` with the ``LINE_PARTS`` named in ``lines`` replaced."""
     return replace(
         article,
+        headlines=lines.get("headlines", article.headlines),
         bylines=lines.get("bylines", article.bylines),
         datelines=lines.get("datelines", article.datelines),
         captions=lines.get("captions", article.captions),
@@ -166,8 +168,10 @@ def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str)
             title,
             byline,
             published,
-            paragraphs,
+            # the headline as shown too, when it no longer reads as the stated one
+            _without_title_lines(paragraphs, *parts.headlines),
             page_title,
+            headlines=parts.headlines,
             bylines=parts.bylines,
             datelines=parts.datelines,
             captions=parts.captions,
@@ -257,21 +261,19 @@ _JSON_LD = etree.XPath("//script[@type='application/ld+json']")
 _TIME = etree.XPath("//time")
 
 
-def _without_title_lines(
-    paragraphs: tuple[str, ...], title: str, page_title: str = ""
-) -> tuple[str, ...]:
-    """Drop the headline (and the document's ``<title>``) wherever trafilatura repeats it
-    as a line of the text.
+def _without_title_lines(paragraphs: tuple[str, ...], *titles: str) -> tuple[str, ...]:
+    """Drop the headline (and the document's ``<title>``, and the headline as shown)
+    wherever trafilatura repeats it as a line of the text.
 
     The headline is compared on its own; counting it in the body too would report a
     headline edit as a body edit as well. Whether trafilatura repeats it, and where
     (first line, or after a standfirst or a counter), varies with the markup around
     the article, so every repetition goes, not only a leading one.
     """
-    titles = {" ".join(t.split()) for t in (title, page_title) if t}
-    if not titles:
+    dropped = {" ".join(t.split()) for t in titles if t}
+    if not dropped:
         return paragraphs
-    return tuple(p for p in paragraphs if " ".join(p.split()) not in titles)
+    return tuple(p for p in paragraphs if " ".join(p.split()) not in dropped)
 
 
 def _run_trafilatura(root: lxml.html.HtmlElement, url: str | None) -> object | None:

@@ -97,6 +97,7 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
         paragraphs=paragraphs,
         page_title=normalize_text(article.page_title),
         is_fallback=article.is_fallback,
+        headlines=lines(article.headlines),
         bylines=lines(article.bylines),
         datelines=lines(article.datelines),
         captions=lines(article.captions),

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import lxml.html
 from lxml import etree
@@ -130,8 +131,9 @@ _JSON_LD = etree.XPath("//script[@type='application/ld+json']")
 
 @dataclass(frozen=True, slots=True)
 class Parts:
-    """An article's parts besides headline and body, each a tuple of lines."""
+    """An article's parts besides the extracted headline and body, each a tuple of lines."""
 
+    headlines: tuple[str, ...] = ()  # the headline as shown: the heading a reader takes for it
     bylines: tuple[str, ...] = ()  # credits as shown near the headline or in the block
     datelines: tuple[str, ...] = ()  # dates and times as shown near the headline
     captions: tuple[str, ...] = ()  # picture captions in the article block
@@ -220,12 +222,26 @@ def read_parts(
         elif not _is_furniture(owner, scope):
             notes.append(text)
     return Parts(
+        headlines=_shown_headline(lines, heading),
         bylines=tuple(bylines),
         datelines=tuple(datelines),
         captions=tuple(captions),
         notes=tuple(notes),
         stated=stated_parts(root),
     )
+
+
+def _shown_headline(
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]], heading: lxml.html.HtmlElement | None
+) -> tuple[str, ...]:
+    """The headline as a reader sees it: the visible text of the heading taken for it
+    (ruby readings and hidden parts left out, as everywhere). The metadata and the
+    document's title may still state the old one when only the heading is rewritten."""
+    if heading is None:
+        return ()
+    text = " ".join(shown for shown, owner in lines if _within(owner, heading))
+    text = " ".join(_RELATIVE.sub(" ", text).split())
+    return (text,) if text else ()
 
 
 def article_element(heading: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
@@ -259,27 +275,50 @@ def _add_date(datelines: list[str], text: str, *, joined_on: bool) -> None:
 
 
 def headline_element(root: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
-    """The heading a reader takes for the headline: the longest ``<h1>`` or ``<h2>`` that
-    reads as ``title`` (or as part of it), else the first visible ``<h1>``.
+    """The heading a reader takes for the headline: of the ``<h1>`` and ``<h2>`` that read
+    as ``title`` (as part of it, or much like it), the longest, else the first visible
+    ``<h1>``. Among those about as long as the longest, an ``<h1>`` before an ``<h2>``,
+    then the first.
 
-    The longest, because a site's name often stands in the first ``<h1>`` (its logo) and
-    in the page's title too; some templates put the story's headline in an ``<h2>``.
+    The longest, because a site's name often stands in an ``<h1>`` (its logo) and in the
+    page's title too; some templates put the story's headline in an ``<h2>``, and many
+    repeat it in an ``<h2>`` teaser. Much like it, because a heading rewritten while the
+    title still states the old headline is the same heading: the headline, bylines and
+    datelines are read from it all the same.
     """
     wanted = _compact(title)
-    first, best, size = None, None, 0
+    first = None
+    found: list[tuple[lxml.html.HtmlElement, int]] = []
     for el in root.iter("h1", "h2"):
         text = _compact(el.text_content())
         if not text:
             continue
         if el.tag == "h1" and first is None:
             first = el
-        if not wanted or not (
-            text == wanted or (len(text) >= 4 and (text in wanted or wanted in text))
+        if wanted and (
+            text == wanted
+            or (len(text) >= 4 and (text in wanted or wanted in text))
+            or _likeness(text, wanted) > _ALIKE
         ):
-            continue
-        if len(text) > size:
-            best, size = el, len(text)
-    return best if best is not None else first
+            found.append((el, len(text)))
+    if not found:
+        return first
+    longest = max(size for _, size in found)
+    near = [el for el, size in found if size >= _ABOUT_AS_LONG * longest]
+    return next((el for el in near if el.tag == "h1"), near[0])
+
+
+# A heading at least this share of the longest one's length is about as long.
+_ABOUT_AS_LONG = 0.8
+# A heading this much like the title (difflib's ratio) is the headline, rewritten.
+_ALIKE = 0.75
+
+
+def _likeness(text: str, wanted: str) -> float:
+    matcher = SequenceMatcher(None, text, wanted, autojunk=False)
+    if matcher.real_quick_ratio() <= _ALIKE or matcher.quick_ratio() <= _ALIKE:
+        return 0.0
+    return matcher.ratio()
 
 
 def head_indexes(
