@@ -27,6 +27,7 @@ from tests.parts_site import (
 from watcher.alerts.message import kind_label
 from watcher.check.pipeline import CheckResult, check_page
 from watcher.config import Settings, Watch
+from watcher.evidence.versions import part_text
 from watcher.judge.classify import (
     Baseline,
     Kind,
@@ -405,3 +406,12 @@ def test_a_rewritten_heading_is_still_taken_for_the_headline() -> None:
     assert article.title.startswith("Minister resigns over bridge contract")
     assert article.headlines == ("Minister quits over bridge contract",)
     assert article.bylines == ("By Jane Doe",)  # the credits near it are found by it too
+
+
+def test_diff_shows_the_heading_where_it_no_longer_reads_as_the_headline() -> None:
+    """`watcher diff` and the viewer show the heading as shown beside the extracted
+    headline once they differ, and only then (no headline twice on an unchanged page)."""
+    same = Article("Minister resigns", "", "", ("Body.",), headlines=("Minister resigns",))
+    rewritten = Article("Minister resigns", "", "", ("Body.",), headlines=("Minister quits",))
+    assert part_text(same, "headline") == "Minister resigns"
+    assert part_text(rewritten, "headline") == "Minister resigns\nMinister quits"

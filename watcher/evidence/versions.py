@@ -134,7 +134,9 @@ def part_text(article: Article, part: str) -> str:
     """One part of ``article`` as text, one line per statement: as shown on the page, then
     as stated in the metadata (marked so)."""
     if part == "headline":
-        return "\n".join([article.title, *_stated(article, "headline")]).strip()
+        # the heading as shown, where it no longer reads as the extracted headline
+        shown = [h for h in article.headlines if h != article.title]
+        return "\n".join([article.title, *shown, *_stated(article, "headline")]).strip()
     if part == "byline":
         return "\n".join([article.byline, *article.bylines, *_stated(article, "author")]).strip()
     if part == "date":
