@@ -510,3 +510,37 @@ def test_a_story_cut_to_a_fifth_with_new_words_is_an_edit() -> None:
     verdict = classify(ok(LONG_ARTICLE), seen(cut))
     assert verdict.kind is Kind.CHANGED
     assert Part.BODY in verdict.parts
+
+
+TWO_TAGS = replace(
+    ARTICLE,
+    stated=("published: 2026-11-29T09:00:00+00:00", "published: 2026-11-29T09:00:00+00:00"),
+)
+
+
+@pytest.mark.parametrize(
+    ("stated", "kind"),
+    [
+        # one of two tags rewritten, the other left: a new time where an old one stood
+        (
+            ("published: 2026-11-29T10:00:00+00:00", "published: 2026-11-29T09:00:00+00:00"),
+            Kind.CHANGED,
+        ),
+        # both rewritten
+        (("published: 2026-11-29T10:00:00+00:00",) * 2, Kind.CHANGED),
+        # a block of structured data that comes and goes adds a statement beside the others
+        ((*TWO_TAGS.stated, "published: 2026-11-28T08:00:00+00:00"), Kind.UNCHANGED),
+        # a template that stops repeating the date
+        (TWO_TAGS.stated[:1], Kind.UNCHANGED),
+        # white space inside a statement is layout
+        (("published: 2026-11-29T09:00:00 +00:00", TWO_TAGS.stated[1]), Kind.UNCHANGED),
+    ],
+)
+def test_a_stated_time_is_read_statement_by_statement(stated: tuple[str, ...], kind: Kind) -> None:
+    """The metadata states a new time when a value replaces one it stated, even while
+    another tag keeps the old value; a statement added or dropped beside the others is
+    not a new time."""
+    verdict = classify(ok(TWO_TAGS), seen(replace(TWO_TAGS, stated=stated)))
+    assert verdict.kind is kind, verdict.summary
+    if kind is Kind.CHANGED:
+        assert "date changed (stated in metadata; shown on the page unchanged)" in verdict.summary

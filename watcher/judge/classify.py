@@ -450,11 +450,15 @@ def _compare(old: Article, new: Article) -> Verdict:
 
 
 def _stated(old: Article, new: Article, key: str) -> bool:
-    """Whether the metadata states ``key`` otherwise: a statement gone and another in its
-    place. One of several statements dropped (a template that stops repeating the date in
-    its microdata) is not a new value."""
-    before, after = set(_statements(old, key)), set(_statements(new, key))
-    return bool(before - after) and bool(after - before)
+    """Whether the metadata states ``key`` otherwise: a value it did not state before, in
+    place of a statement it made (one tag rewritten while another keeps the old value
+    counts). One of several statements dropped (a template that stops repeating the date
+    in its microdata) is not a new value, nor is a statement added beside the others (a
+    block of structured data that comes and goes). White space is layout, here too."""
+    before = [_without_spaces(v) for v in _statements(old, key)]
+    after = [_without_spaces(v) for v in _statements(new, key)]
+    new_values = set(after) - set(before)
+    return bool(new_values) and (bool(set(before) - set(after)) or len(after) <= len(before))
 
 
 def _statements(article: Article, key: str) -> tuple[str, ...]:

@@ -373,8 +373,10 @@ def stated_parts(root: lxml.html.HtmlElement) -> tuple[str, ...]:
             ]
             continue
         found += _from_json_ld(data)
+    # every statement, repeated ones too: a date stated by two tags, one of them rewritten,
+    # is then one old and one new statement, which the judge tells from a statement added
     lines = (" ".join(line.split()) for line in found)
-    return tuple(dict.fromkeys(line for line in lines if not line.endswith(":")))
+    return tuple(line for line in lines if not line.endswith(":"))
 
 
 _LD_KEYS = {"headline": "headline", "datePublished": "published"}
