@@ -415,3 +415,11 @@ def test_diff_shows_the_heading_where_it_no_longer_reads_as_the_headline() -> No
     rewritten = Article("Minister resigns", "", "", ("Body.",), headlines=("Minister quits",))
     assert part_text(same, "headline") == "Minister resigns"
     assert part_text(rewritten, "headline") == "Minister resigns\nMinister quits"
+
+
+def test_diff_shows_each_stated_value_once() -> None:
+    """Several tags stating one headline are one line of `watcher diff`, not three."""
+    stated = ("headline: Minister resigns",) * 3
+    article = Article("Minister resigns", "", "", ("Body.",), stated=stated)
+    shown = part_text(article, "headline")
+    assert shown == "Minister resigns\n(metadata) headline: Minister resigns"

@@ -150,7 +150,9 @@ def part_text(article: Article, part: str) -> str:
 
 
 def _stated(article: Article, key: str) -> list[str]:
-    return [f"(metadata) {line}" for line in article.stated if line.startswith(f"{key}: ")]
+    """Each value stated once (several tags often state the same one)."""
+    lines = dict.fromkeys(line for line in article.stated if line.startswith(f"{key}: "))
+    return [f"(metadata) {line}" for line in lines]
 
 
 def version_json(version: Snapshot) -> dict[str, Any]:
