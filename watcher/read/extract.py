@@ -561,35 +561,7 @@ def iter_visible_blocks(
 ) -> Iterator[tuple[str, lxml.html.HtmlElement]]:
     """``visible_blocks``, line by line: a caller that needs only the first lines stops
     the walk there."""
-    paragraphs: deque[tuple[str, lxml.html.HtmlElement]] = deque()
-    buffer: list[str] = []
-    owner: list[lxml.html.HtmlElement] = []
-    pre_depth = 0
-
-    def flush() -> None:
-        if buffer:
-            text = _clean("".join(buffer))
-            buffer.clear()
-            if text:
-                paragraphs.append((text, owner[0] if owner else top))
-        owner.clear()
-
-    def add(text: str | None, where: lxml.html.HtmlElement) -> None:
-        if not text:
-            return
-        if not owner and text.strip():
-            owner.append(where)
-        if pre_depth:
-            # preformatted lines are the paragraphs there; HTML keeps their line breaks
-            first, *rest = text.split("\n")
-            buffer.append(first)
-            for line in rest:
-                flush()
-                owner.append(where)
-                buffer.append(line)
-        else:
-            buffer.append(text)
-
+    lines = _Lines(top)
     walker = etree.iterwalk(top, events=("start", "end"))
     skipped: object = None
     for event, el in walker:
@@ -600,25 +572,61 @@ def iter_visible_blocks(
                 walker.skip_subtree()
                 continue
             if tag in _BLOCK:
-                flush()
+                lines.flush()
             if tag == "pre":
-                pre_depth += 1
+                lines.pre_depth += 1
             if tag:
-                add(el.text, el)
+                lines.add(el.text, el)
             continue
         if el is skipped:
             skipped = None  # no box, so no line break either: text around it runs on
         elif tag in _BLOCK:
-            flush()
+            lines.flush()
             if tag == "pre":
-                pre_depth -= 1
+                lines.pre_depth -= 1
         if el is not top:
             parent = el.getparent()
-            add(el.tail, parent if parent is not None else el)
-        while paragraphs:
-            yield paragraphs.popleft()
-    flush()
-    yield from paragraphs
+            lines.add(el.tail, parent if parent is not None else el)
+        while lines.done:
+            yield lines.done.popleft()
+    lines.flush()
+    yield from lines.done
+
+
+class _Lines:
+    """The text of the walk so far: the line being gathered, the element it renders in,
+    and the finished lines not yet handed out."""
+
+    def __init__(self, top: lxml.html.HtmlElement) -> None:
+        self.top = top
+        self.done: deque[tuple[str, lxml.html.HtmlElement]] = deque()
+        self.buffer: list[str] = []
+        self.owner: list[lxml.html.HtmlElement] = []
+        self.pre_depth = 0
+
+    def flush(self) -> None:
+        if self.buffer:
+            text = _clean("".join(self.buffer))
+            self.buffer.clear()
+            if text:
+                self.done.append((text, self.owner[0] if self.owner else self.top))
+        self.owner.clear()
+
+    def add(self, text: str | None, where: lxml.html.HtmlElement) -> None:
+        if not text:
+            return
+        if not self.owner and text.strip():
+            self.owner.append(where)
+        if self.pre_depth:
+            # preformatted lines are the paragraphs there; HTML keeps their line breaks
+            first, *rest = text.split("\n")
+            self.buffer.append(first)
+            for line in rest:
+                self.flush()
+                self.owner.append(where)
+                self.buffer.append(line)
+        else:
+            self.buffer.append(text)
 
 
 def _page_title(root: lxml.html.HtmlElement) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -150,64 +150,26 @@ def read_parts(
     """The parts of the article whose ``title`` and body ``paragraphs`` were extracted from
     ``root``; ``lines`` are the page's visible lines (``extract.visible_blocks``)."""
     body = [c for p in paragraphs if (c := _compact(p))]
-    joined = "\n".join(body)
-    whole = set(body)
-
+    placing = (set(body), "\n".join(body))
     heading = headline_element(root, title)
-    block = _with_headline(_article_block(lines, whole, joined), heading)
-    passed_body: list[bool] = []
-
-    def ends_head(i: int) -> bool:
-        """A line of prose (not a picture's caption, however long), or the first line
-        outside the article block once two lines of the body went by: the neighbourhood
-        never runs on into a sidebar or a footer."""
-        text, owner = lines[i]
-        if _is_prose(text) and not _is_caption(owner, None):
-            return True  # a lead picture's long caption is no prose: the head goes on
-        if len(passed_body) >= 2 and block is not None and not _within(owner, block):
-            return True
-        if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, whole, joined):
-            passed_body.append(True)
-        return False
-
-    head = set(head_indexes(lines, heading, stop=ends_head))
+    block = _with_headline(_article_block(lines, *placing), heading)
+    head = _head(lines, heading, block, placing)
     bylines: list[str] = []
     datelines: list[str] = []
     captions: list[str] = []
     notes: list[str] = []
-    title_compact = _compact(title)
-    credit_next = False
-    last_date = -2  # the index of the line the last dateline was read from
-    for i, (shown, owner) in enumerate(lines):
-        after_credit, credit_next = credit_next, False
-        in_block = block is not None and _within(owner, block)
-        if not (in_block or i in head):
-            continue
-        # a relative time ("3 minutes ago") or a live clock's reading is volatile: the
-        # line is read without it, and a line that was only that is no line at all
-        text = " ".join(_RELATIVE.sub(" ", shown).split())
-        relative = text != " ".join(shown.split())
-        if not text or _DATE_LABEL.fullmatch(text.strip(_SEPARATORS)):
-            continue  # nothing left, or only the label of a date ("Updated", "Dodano:")
-        if heading is not None and _within(owner, heading):
-            continue
-        if _compact(text) == title_compact:
-            continue
-        if _placed(text, whole, joined) and not (i in head and _is_credit(text, owner)):
-            # the body's own line; a credit near the headline stays a credit when the
-            # extractor takes it into the body on some loads and not on others
-            continue
-        if _is_caption(owner, block if in_block else None):
+    credit_at = last_date = -2  # the indexes of the last credit label and dateline read
+    for i, text, relative, owner, scope in _part_lines(lines, block, head, heading, title, placing):
+        if _is_caption(owner, scope):
             captions.append(text)
             continue
         if _CREDIT_ONLY.match(text):
-            credit_next = True
+            credit_at = i
             continue
-        scope = block if in_block else None
         kind = _label(text, owner, scope, near_headline=i in head)
         if kind == "byline" and _is_form(owner, scope) and not _named(owner, scope, _AUTHORISH):
             kind = "note"  # a sign-up form's "By signing up, you agree…" is no credit
-        if kind == "byline" or (after_credit and len(text) <= _MAX_CREDIT_CHARS):
+        if kind == "byline" or (credit_at == i - 1 and len(text) <= _MAX_CREDIT_CHARS):
             credit, dates = _split_dates(text)
             if credit:
                 bylines.append(credit)
@@ -229,6 +191,65 @@ def read_parts(
         notes=tuple(notes),
         stated=stated_parts(root),
     )
+
+
+def _head(
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]],
+    heading: lxml.html.HtmlElement | None,
+    block: lxml.html.HtmlElement | None,
+    placing: tuple[set[str], str],
+) -> set[int]:
+    """The indexes of the lines read with the headline (``head_indexes``)."""
+    passed_body: list[bool] = []
+
+    def ends_head(i: int) -> bool:
+        """A line of prose (not a picture's caption, however long), or the first line
+        outside the article block once two lines of the body went by: the neighbourhood
+        never runs on into a sidebar or a footer."""
+        text, owner = lines[i]
+        if _is_prose(text) and not _is_caption(owner, None):
+            return True  # a lead picture's long caption is no prose: the head goes on
+        if len(passed_body) >= 2 and block is not None and not _within(owner, block):
+            return True
+        if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, *placing):
+            passed_body.append(True)
+        return False
+
+    return set(head_indexes(lines, heading, stop=ends_head))
+
+
+def _part_lines(
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]],
+    block: lxml.html.HtmlElement | None,
+    head: set[int],
+    heading: lxml.html.HtmlElement | None,
+    title: str,
+    placing: tuple[set[str], str],
+) -> Iterator[tuple[int, str, bool, lxml.html.HtmlElement, lxml.html.HtmlElement | None]]:
+    """The lines that may be a part: in the article block or read with the headline, and
+    neither the headline nor the body's own. Each with its index, its text without any
+    relative time, whether it had one, the element it renders in, and the block it is
+    in (None near the headline, outside the block)."""
+    title_compact = _compact(title)
+    for i, (shown, owner) in enumerate(lines):
+        in_block = block is not None and _within(owner, block)
+        if not (in_block or i in head):
+            continue
+        # a relative time ("3 minutes ago") or a live clock's reading is volatile: the
+        # line is read without it, and a line that was only that is no line at all
+        text = " ".join(_RELATIVE.sub(" ", shown).split())
+        if not text or _DATE_LABEL.fullmatch(text.strip(_SEPARATORS)):
+            continue  # nothing left, or only the label of a date ("Updated", "Dodano:")
+        if heading is not None and _within(owner, heading):
+            continue
+        if _compact(text) == title_compact:
+            continue
+        if _placed(text, *placing) and not (i in head and _is_credit(text, owner)):
+            # the body's own line; a credit near the headline stays a credit when the
+            # extractor takes it into the body on some loads and not on others
+            continue
+        relative = text != " ".join(shown.split())
+        yield i, text, relative, owner, block if in_block else None
 
 
 def _shown_headline(
