@@ -481,11 +481,7 @@ def _shown_headline(old: Article, new: Article) -> bool:
     """The headline read otherwise: the extracted one, or the heading a reader takes for
     it, rewritten while the metadata and the document's title still state the old one.
     A heading that vanished or appeared (a template's A/B) is not a new headline."""
-    if old.title != new.title:
-        return True
-    before = {_without_spaces(t) for t in old.headlines}
-    after = {_without_spaces(t) for t in new.headlines}
-    return bool(before - after) and bool(after - before)
+    return old.title != new.title or _replaced(old.headlines, new.headlines)
 
 
 def _headline_texts(old: Article, new: Article) -> tuple[str, str]:
@@ -504,8 +500,14 @@ def _shown_dates(old: Article, new: Article) -> bool:
     """A dateline shown that reads otherwise: one line gone and another in its place. A
     dateline that vanished (it turned into "3 minutes ago", dropped as volatile) or one
     that appeared where a relative time stood is not a new date."""
-    before = {_without_spaces(t) for t in old.datelines}
-    after = {_without_spaces(t) for t in new.datelines}
+    return _replaced(old.datelines, new.datelines)
+
+
+def _replaced(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
+    """One line gone and another in its place (spacing aside): not one that only vanished
+    or only appeared."""
+    before = {_without_spaces(t) for t in old}
+    after = {_without_spaces(t) for t in new}
     return bool(before - after) and bool(after - before)
 
 
