@@ -351,14 +351,20 @@ def head_indexes(
     those after it up to the article's first paragraph (``stop(i)``) or ``HEAD_LINES``."""
     if heading is None:
         return []
-    starts = [i for i, (_, owner) in enumerate(lines) if _within(owner, heading)]
+    inside = set(heading.iter())  # a set, not a walk up from every line of the page
+    starts = [i for i, (_, owner) in enumerate(lines) if owner in inside]
     if not starts:
         return []
     found: list[int] = []
     box = heading.getparent()
     if box is not None and box.tag not in ("body", "html"):
-        above = [i for i in range(starts[0]) if _within(lines[i][1], box)]
-        found += above[-_LINES_ABOVE:]
+        above: list[int] = []
+        for i in range(starts[0] - 1, -1, -1):
+            if len(above) == _LINES_ABOVE:
+                break
+            if _within(lines[i][1], box):
+                above.append(i)
+        found += reversed(above)
     end = min(len(lines), starts[-1] + 1 + HEAD_LINES)
     for i in range(starts[-1] + 1, end):
         if stop is not None and stop(i):
