@@ -231,6 +231,8 @@ def run_demo(out: TextIO, timing: DemoTiming | None = None) -> DemoOutcome:
         done = threading.Event()
 
         def watch_changes() -> None:
+            # quiet time after the removal, and after both changes were seen: on a slow
+            # machine the first checks may come after the removal itself
             deadline = timing.remove_after + timing.settle
             while not done.is_set():
                 for change in store.changes():
@@ -239,6 +241,8 @@ def run_demo(out: TextIO, timing: DemoTiming | None = None) -> DemoOutcome:
                     seen[change.id] = change
                     _report(say, store, change, counts, site.elapsed(), timing)
                 finished = counts["edits"] >= 1 and counts["removals"] >= 1
+                if not finished:
+                    deadline = max(deadline, site.elapsed() + timing.settle)
                 if (finished and site.elapsed() >= deadline) or site.elapsed() > timing.timeout:
                     daemon.stop()
                     return
