@@ -19,7 +19,6 @@ from werkzeug import Request, Response
 from tests.conftest import shared_readers
 from tests.sites import CJK_STORY, PARAGRAPHS, Story, boxed_page, encoded, not_found_page, render
 from watcher.check.pipeline import (
-    UNPLACED,
     CheckResult,
     check_page,
     check_safely,
@@ -115,6 +114,11 @@ class Checker:
 
     def snapshot_count(self) -> int:
         return len(self.store.snapshots(self.page_id))
+
+    def locator(self) -> str | None:
+        """Where the page's article was last found, as stored for the next check."""
+        page = self.store.page_by_url(self.watch.url)
+        return page.locator if page is not None else None
 
 
 class Trips:
@@ -214,31 +218,64 @@ def test_quick_reread_settles_noise_and_still_catches_every_edit(
     assert check.snapshot_count() == 3
 
 
-def test_a_page_that_cannot_be_placed_is_read_in_full_every_time(
-    db: Store, session: requests.Session, site: Site
+LONGER = (
+    *PARAGRAPHS,
+    "The bridge, which was to open next spring, has cost twice its budget so far, and "
+    "the auditors who found the missing tender were asked to look at two other contracts.",
+)
+
+
+def test_a_page_dated_only_in_its_text_is_re_read_quickly_and_its_date_still_counts(
+    db: Store, session: requests.Session, site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Dated only in its text, the article cannot be vouched for by a quick re-read: every
-    check extracts in full (without trying to place it again), and edits still alert."""
+    """dateline-shown-only on a page whose metadata states no date: the date is found in
+    the text, by full reading and by the quick re-read alike, so noise is settled without
+    reading the page in full, and a changed date is still a change."""
+    caplog.set_level(logging.DEBUG, logger="watcher.check")
 
-    def dated_in_text(paragraphs: tuple[str, ...], seed: int) -> str:
-        html = boxed_page(paragraphs, seed=seed)
-        html = html.replace('<meta property="article:published_time"', '<meta name="x"')
-        return html.replace('<p class="byline">', '<p class="byline"><time>2026-11-27</time> ')
+    def dated_in_text(day: str, seed: int) -> str:
+        html = re.sub(r'<meta property="article:published_time"[^>]*>', "", boxed_page(seed=seed))
+        return html.replace('<p class="byline">', f'<p class="byline">Published {day}. ')
 
-    site.serve("/a", dated_in_text(PARAGRAPHS, 1))
+    site.serve("/a", dated_in_text("2026-11-27", 1))
     check = checker(db, session, site, "/a")
     assert check().verdict.kind is Kind.NEW
-    page = db.page_by_url(check.watch.url)
-    assert page is not None
-    assert page.locator == UNPLACED
-    site.serve("/a", dated_in_text(PARAGRAPHS, 2))
+    latest = db.latest_snapshot(check.page_id)
+    assert latest is not None
+    assert latest.published == "2026-11-27"
+    site.serve("/a", dated_in_text("2026-11-27", 2))
     check.reader = trips = Trips(shared_readers())
+    caplog.clear()
     assert check().verdict.kind is Kind.UNCHANGED
-    # one trip: the page read, and both sides compared, in the reader
-    assert trips.names == ["read_article_within"]
-    edited = (*PARAGRAPHS[:2], PARAGRAPHS[2].replace("declined", "refused"))
-    site.serve("/a", dated_in_text(edited, 3))
-    assert check().verdict.kind is Kind.CHANGED
+    assert "unchanged where the article was found last time" in caplog.text
+    assert trips.names == ["read_unless_as_before"]  # one trip, and no full reading
+    site.serve("/a", dated_in_text("2026-11-20", 3))
+    result = check()
+    assert result.verdict.kind is Kind.CHANGED, result.verdict.summary
+
+
+def test_a_quick_re_read_keeps_this_load_glance_for_the_next_check(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """Furniture that moved (related links) reads as before where the article stands; the
+    load's glance is then kept, so a next load that differs from it only by what every
+    load stamps (a nonce, a clock) needs no parse at all."""
+    site.serve("/a", boxed_page(LONGER, seed=1))
+    check = checker(db, session, site, "/a")
+    assert check().verdict.kind is Kind.NEW
+    first = Locator.loads(check.locator())
+    assert first is not None
+    assert first.glance
+    site.serve("/a", boxed_page(LONGER, seed=2))  # other related links: another glance
+    assert check().verdict.kind is Kind.UNCHANGED
+    kept = Locator.loads(check.locator())
+    assert kept is not None
+    assert kept.glance != first.glance
+    assert kept.misses == 1
+    assert replace(kept, glance=first.glance, misses=0) == first  # only the glance is new
+    site.serve("/a", boxed_page(LONGER, seed=2).replace("</body>", "<!-- 3 ms --></body>"))
+    assert check().verdict.kind is Kind.UNCHANGED
+    assert Locator.loads(check.locator()) == replace(kept, misses=0)  # it glanced
 
 
 def test_versions_read_by_an_earlier_watcher_are_read_again(

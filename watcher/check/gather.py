@@ -183,7 +183,9 @@ class Gatherer:
             return replace(obs, earlier=_earlier(self.store, latest))
         if ask.evidence is Evidence.LOCATION:
             assert ask.place is not None
-            where = self.reader.run(locate_article, load.text, self.watch, ask.place, obs.ignore)
+            where = self.reader.run(
+                locate_article, load.text, self.watch, ask.place, obs.ignore, load.final_url
+            )
             return replace(obs, located=where)
         return self.read(ask, obs, load)
 
@@ -201,6 +203,8 @@ class Gatherer:
         if found is True:
             logger.debug("unchanged where the article was found last time url=%s", load.url)
             return replace(obs, reads_as_before=True)
+        if isinstance(found, str):  # the same, and this load's glance to keep
+            return replace(obs, reads_as_before=True, located=found)
         if found is False:
             return replace(obs, reads_as_before=False)
         first = _with_reading(obs.first, within_cap(found, cap), load)

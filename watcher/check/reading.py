@@ -21,9 +21,20 @@ from watcher.check.readers import PRELOAD, ReaderPool
 from watcher.config import Settings, Watch
 from watcher.fetch import FetchOptions
 from watcher.guard import NetworkPolicy
-from watcher.read.extract import LINE_PARTS, Article, extract_article, prepare_page, with_lines
+from watcher.read.diff import fewer_words_than
+from watcher.read.extract import (
+    LINE_PARTS,
+    Article,
+    extract_article,
+    prepare_page,
+    published_date,
+    stated_date,
+    with_lines,
+)
+from watcher.read.glance import glance
 from watcher.read.locate import Locator, find_locator, reads_the_same
 from watcher.read.normalize import builtin_ignore, compile_ignore, normalize_article, normalize_text
+from watcher.read.shell import SHELL_WORDS
 
 if TYPE_CHECKING:  # the store's models pull in SQLAlchemy, which no reader needs
     from watcher.store.models import Snapshot
@@ -31,7 +42,7 @@ if TYPE_CHECKING:  # the store's models pull in SQLAlchemy, which no reader need
 # Bump when read_article can give another Article for the same HTML (a change to
 # extraction or normalisation): versions read under another reader are read again from
 # their raw body before they are compared, so an upgrade never reports an edit.
-READER = "6"
+READER = "7"
 
 
 def reader_key(watch: Watch) -> str:
@@ -182,28 +193,84 @@ def _salt(watch: Watch, ignore: Sequence[re.Pattern[str]]) -> str:
 
 
 def locate_article(
-    html: str, watch: Watch, article: Article, ignore: Sequence[re.Pattern[str]]
+    html: str,
+    watch: Watch,
+    article: Article,
+    ignore: Sequence[re.Pattern[str]],
+    url: str | None = None,
 ) -> str | None:
-    """Where ``article`` (read from ``html``) stands in the page, stored for the next check's
-    quick re-read; None when it cannot be placed or the watch is not in article mode."""
+    """Where ``article`` (read from ``html`` fetched from ``url``) stands in the page, and
+    the page's glance, stored for the next check's quick re-read; None when the watch is
+    not in article mode or the page has no body.
+
+    A page with almost no text gets no glance: an app shell's article is in its scripts,
+    which the glance leaves out.
+    """
     if watch.mode != "article" or not html:
         return None
     root = prepare_page(html, watch.exclude)
     if root is None:
         return None
-    locator = find_locator(root, article, ignore, _salt(watch, ignore))
-    return locator.dumps() if locator is not None else None
+    salt = _salt(watch, ignore)
+    searched = not stated_date(root)
+    published = published_date(root, url) if searched else ""  # before root is read
+    locator = find_locator(root, article, ignore, salt, url)
+    if locator is None:
+        return None
+    if not fewer_words_than(article.text, SHELL_WORDS):
+        digest = glance(html, ignore, salt, published)
+        locator = replace(locator, glance=digest, searched=searched)
+    return locator.dumps()
 
 
 def reads_as_before(
-    html: str, watch: Watch, stored: str | None, ignore: Sequence[re.Pattern[str]]
+    html: str,
+    watch: Watch,
+    stored: str | None,
+    ignore: Sequence[re.Pattern[str]],
+    url: str | None = None,
 ) -> bool:
-    """True when the block that held the article last time, and every statement of its
-    headline, byline and date, read exactly as they did: the article is unchanged."""
+    """True when the page reads as it did where its article was found last time
+    (``quick_read``): the article is unchanged."""
+    return quick_read(html, watch, stored, ignore, url) is not False
+
+
+def quick_read(
+    html: str,
+    watch: Watch,
+    stored: str | None,
+    ignore: Sequence[re.Pattern[str]],
+    url: str | None = None,
+) -> bool | str:
+    """Whether the page reads as it did where its article was found last time: True, or
+    the stored locator to keep in its place (a str), when it does; False when the article
+    must be read in full. ``url`` is where the page was fetched from, as it was given to
+    ``locate_article``.
+
+    The glance is tried first. When it differs but the block that held the article and
+    every statement of its headline, byline and date read as they did (the related links
+    moved), this load's glance is kept for the next check. A page whose glance differed
+    ``GLANCE_TRIES`` times in a row, each time for furniture only, is not glanced at again
+    until its article is next placed: its furniture changes on every load.
+    """
     locator = Locator.loads(stored)
     if locator is None or watch.mode != "article" or not html:
         return False
-    root = prepare_page(html, watch.exclude)
-    if root is None:
+    salt = _salt(watch, ignore)
+    glancing = bool(locator.glance) and locator.misses < GLANCE_TRIES
+    root = prepare_page(html, watch.exclude) if glancing and locator.searched else None
+    published = published_date(root, url) if root is not None else ""
+    digest = glance(html, ignore, salt, published) if glancing else ""
+    if digest and digest == locator.glance:
+        return True if locator.misses == 0 else replace(locator, misses=0).dumps()
+    root = root if root is not None else prepare_page(html, watch.exclude)
+    if root is None or not reads_the_same(root, locator, ignore, salt, url):
         return False
-    return reads_the_same(root, locator, ignore, _salt(watch, ignore))
+    if not digest:
+        return True
+    return replace(locator, glance=digest, misses=locator.misses + 1).dumps()
+
+
+# Glances in a row that differ while the article reads the same, after which a page is read
+# without one: a glance costs about a parse, wasted on a page that rotates its furniture.
+GLANCE_TRIES = 3

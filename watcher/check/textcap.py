@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from watcher.check.reading import read_article, reads_as_before
+from watcher.check.reading import quick_read, read_article
 from watcher.config import Watch
 from watcher.errors import ReaderError
 from watcher.read.extract import Article
@@ -75,15 +75,17 @@ def read_unless_as_before(
     max_text: int,
     locator: str,
     ignore: tuple[re.Pattern[str], ...],
-) -> bool | Reading | TooLarge:
-    """True when the page reads as before where its article was found last time (the quick
-    re-read); otherwise its reading (``read_article_within``), in the same round trip.
+) -> bool | str | Reading | TooLarge:
+    """What ``quick_read`` says when the page reads as before where its article was found
+    last time (True, or the locator to keep); otherwise its reading
+    (``read_article_within``), in the same round trip.
 
     A failed quick re-read is always followed by the full reading, so asking for both at
     once spares the page a second trip to a reader.
     """
-    if reads_as_before(html, watch, locator, ignore):
-        return True
+    found = quick_read(html, watch, locator, ignore, url)
+    if found is not False:
+        return found
     if not html:
         return False
     return read_article_within(html, watch, url, max_text, ignore)

@@ -191,7 +191,9 @@ class _Seen:
 def decide(obs: Observations) -> Decision | Ask:
     """The verdict on ``obs``, or the next piece of evidence needed to reach it."""
     if obs.is_unmodified or (obs.reads_as_before is True and _answers_as_stored(obs)):
-        return Decision(_unchanged(obs.stored), routes=obs.routes)
+        # a quick re-read may have found where to glance next time
+        kept = KEEP if obs.located is UNASKED or obs.located is None else obs.located
+        return Decision(_unchanged(obs.stored), routes=obs.routes, locator=kept)
     if (
         obs.stored is not None
         and obs.stored.state is State.OK

@@ -154,10 +154,10 @@ def check_selector(css: str) -> None:
 
 def _extract_main(root: lxml.html.HtmlElement, url: str | None, page_title: str) -> Article:
     """Run trafilatura on the parsed tree; fall back to the visible text when it finds nothing."""
+    published = published_date(root, url)  # before trafilatura's clean-up touches root
     doc = _run_trafilatura(root, url)
     title = _attr(doc, "title") or _meta_title(root) or _first_text(root, "//h1") or page_title
     byline = _attr(doc, "author")
-    published = stated_date(root) or _stable_date(root, url, _attr(doc, "date"))
     text = getattr(doc, "text", None)
     paragraphs = _split_lines(text) if isinstance(text, str) else ()
     paragraphs = _without_title_lines(paragraphs, title, page_title)
@@ -218,6 +218,49 @@ def stated_date(root: lxml.html.HtmlElement) -> str:
         if (m := _JSON_LD_DATE.search(script.text or "")) and (day := _iso_day(m.group(1))):
             return day
     return ""
+
+
+def published_date(root: lxml.html.HtmlElement, url: str | None) -> str:
+    """The article's publication date: the one its metadata states, else the one htmldate
+    finds on the page (in its URL, a ``<time>``, a dated line of text), unless only some
+    ``<time>`` states it (``_stable_date``).
+
+    Full reading and the quick re-read both call this on the same prepared tree, so a
+    page dated only in its text can be re-read quickly, and a date changed anywhere
+    htmldate looks still sends it to full reading.
+    """
+    return stated_date(root) or _stable_date(root, url, _found_date(root, url))
+
+
+def _found_date(root: lxml.html.HtmlElement, url: str | None) -> str:
+    """htmldate's answer, searched as trafilatura searches (every pattern, the original
+    date rather than an update), with the article's own URL when the page names it."""
+    from htmldate import find_date  # readers only: it comes with trafilatura
+
+    try:
+        found = find_date(
+            root, extensive_search=True, original_date=True, url=_article_url(root, url)
+        )
+    except Exception:  # third-party heuristics on hostile input: no date is the safe answer
+        logger.warning("the date search failed url=%s", url, exc_info=True)
+        return ""
+    return found if isinstance(found, str) else ""
+
+
+_OG_URL = etree.XPath("//meta[@property='og:url']/@content")
+_CANONICAL = etree.XPath("//link[@rel='canonical']/@href")
+
+
+def _article_url(root: lxml.html.HtmlElement, url: str | None) -> str | None:
+    """The URL the page gives itself (``og:url``, the canonical link), else ``url``: a date
+    in the article's address counts wherever the page was fetched from."""
+    for found in (*_OG_URL(root), *_CANONICAL(root)):
+        named = str(found).strip()
+        if named.startswith("//"):
+            named = f"https:{named}"
+        if named.startswith(("http://", "https://")):
+            return named
+    return url
 
 
 def _iso_day(value: str) -> str:
@@ -298,6 +341,8 @@ def _run_trafilatura(root: lxml.html.HtmlElement, url: str | None) -> object | N
             include_comments=False,
             include_tables=True,
             deduplicate=False,  # its cache is process-wide: output would depend on history
+            # its date is not used (published_date is): the quick search is enough
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except Exception:  # third-party heuristics on hostile input; page text is the safe answer
         logger.warning("trafilatura failed, using the page text url=%s", url, exc_info=True)
@@ -531,6 +576,7 @@ _BLOCK = frozenset({
     "tr", "ul",
 })
 # fmt: on
+BLOCK_TAGS = _BLOCK
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\n\r\f]+")  # HTML collapses ASCII whitespace only
 _INNER_SPACES = re.compile(r"(?<=[^ \t\n\r\f])[ \t\n\r\f]+(?=[^ \t\n\r\f])")

@@ -24,11 +24,11 @@ from watcher.read.extract import (
     Article,
     elements_named,
     iter_visible_blocks,
-    stated_date,
+    published_date,
     visible_blocks,
     visible_paragraphs,
 )
-from watcher.read.normalize import compact_text, normalize_article, normalize_text
+from watcher.read.normalize import compact_text, line_dropper, normalize_article, normalize_text
 from watcher.read.parts import (
     DATE_KEYS,
     HEAD_LINES,
@@ -39,7 +39,7 @@ from watcher.read.parts import (
 )
 
 # Bump when what the quick read covers changes, so stored digests stop matching.
-_FORMAT = "3"
+_FORMAT = "4"
 # A text node this long that occurs in the article places the article in the page; shorter
 # ones ("Home", "Reuters") occur anywhere and only count when they are a whole paragraph.
 _MIN_PLACING_CHARS = 12
@@ -56,6 +56,9 @@ class Locator:
     steps: tuple[tuple[str, str, int, int], ...]
     digest: str  # of what was read, with the watch's ignore rules applied
     verbatim: str = ""  # of the same, before the ignore rules: when it matches, so does that
+    glance: str = ""  # of the whole HTML, before any parse (watcher.read.glance); "" for none
+    searched: bool = False  # the metadata states no date: the glance includes the one found
+    misses: int = 0  # glances in a row that differed while the block read the same
 
     def dumps(self) -> str:
         return json.dumps(
@@ -64,6 +67,9 @@ class Locator:
                 "steps": self.steps,
                 "digest": self.digest,
                 "verbatim": self.verbatim,
+                "glance": self.glance,
+                "searched": self.searched,
+                "misses": self.misses,
             }
         )
 
@@ -79,7 +85,13 @@ class Locator:
                 for tag, cls_, first, last in data["steps"]
             )
             return cls(
-                str(data["anchor"]), steps, str(data["digest"]), str(data.get("verbatim", ""))
+                str(data["anchor"]),
+                steps,
+                str(data["digest"]),
+                str(data.get("verbatim", "")),
+                str(data.get("glance", "")),
+                data.get("searched") is True,
+                int(data.get("misses", 0)),
             )
         except (ValueError, TypeError, KeyError):
             return None
@@ -90,24 +102,24 @@ def find_locator(
     article: Article,
     ignore: Sequence[re.Pattern[str]],
     salt: str,
+    url: str | None = None,
 ) -> Locator | None:
     """Where ``article`` stands in ``root`` (prepared as for extraction), and its digest.
 
-    None when the article cannot be placed (text the page does not show, or text spread
-    over the whole body): such a page always gets full extraction.
+    The block is the lowest element holding all the article's text. When no element
+    short of the page's body holds it (the article is the whole body, or its text is
+    split into fragments too short to place), the block is the body: every line a
+    reader sees is then read, through the same rules. None only for a page without a
+    body.
     """
-    if article.published and not stated_date(root):
-        # The extractor took the date from the page's text (a <time>, a dateline, the
-        # URL): it can stand anywhere, so only a full extraction can tell it moved.
-        return None
     region = _region(root, article)
-    if region is None:
-        return None
-    box = region.getparent()
+    box = region.getparent() if region is not None else None
     if box is None or box.tag in ("html", "body"):
+        box = root.find("body")
+    if box is None:
         return None
     anchor, steps = _path(root, box)
-    reading = _Reading(box, _statements(root, ignore), salt)
+    reading = _Reading(box, _statements(root, ignore, url), salt)
     return Locator(anchor, steps, reading.digest(ignore), reading.verbatim())
 
 
@@ -116,6 +128,7 @@ def reads_the_same(
     locator: Locator,
     ignore: Sequence[re.Pattern[str]],
     salt: str,
+    url: str | None = None,
 ) -> bool:
     """True when the block ``locator`` points at, and every statement of headline, byline
     and date, read in ``root`` exactly as they did when ``locator`` was made.
@@ -127,7 +140,7 @@ def reads_the_same(
     boxes = _resolve(root, locator)
     if not boxes:
         return False
-    statements = _statements(root, ignore)  # before any block's scripts are stripped
+    statements = _statements(root, ignore, url)  # before any block's scripts are stripped
     readings = [_Reading(box, statements, salt) for box in boxes]
     # Reading lines and applying the ignore rules is most of the cost; a block whose
     # whole text is as it was reads as it did, so try that first.
@@ -155,18 +168,27 @@ def _text_nodes(root: lxml.html.HtmlElement) -> Iterable[tuple[str, lxml.html.Ht
 
 
 def _lines_to_headlines(
-    root: lxml.html.HtmlElement, headings: list[lxml.html.HtmlElement]
+    root: lxml.html.HtmlElement,
+    headings: list[lxml.html.HtmlElement],
+    ignore: Sequence[re.Pattern[str]],
 ) -> list[tuple[str, lxml.html.HtmlElement]]:
     """The page's visible lines up to the last headline's neighbourhood: the walk stops
-    there, so a quick re-read does not read the whole page to cover it."""
+    there, so a quick re-read does not read the whole page to cover it.
+
+    A line the comparison drops whole (a view counter, "3 minutes ago") takes no place:
+    a counter that appears under the headline does not push a dateline out of reach.
+    """
     body = root.find("body")
     walk = iter_visible_blocks(body if body is not None else root)
     if not headings:
         return []
     last = headings[-1]
+    dropped = line_dropper(ignore)
     lines: list[tuple[str, lxml.html.HtmlElement]] = []
     after = -1  # lines read since the last headline's own lines
     for line in walk:
+        if dropped(line[0]):
+            continue
         lines.append(line)
         owner = line[1]
         if owner is last or any(a is last for a in owner.iterancestors()):
@@ -285,12 +307,15 @@ _AUTHORISH = re.compile(
 _MAX_STATEMENT_CHARS = 2000
 
 
-def _statements(root: lxml.html.HtmlElement, ignore: Sequence[re.Pattern[str]]) -> str:
+def _statements(
+    root: lxml.html.HtmlElement, ignore: Sequence[re.Pattern[str]], url: str | None
+) -> str:
     """Everywhere the headline, byline or date may be read from, anywhere on the page: the
-    metadata, and the lines a reader sees with each headline (``parts.head_indexes``)."""
-    found = [f"published={stated_date(root)}", *stated_parts(root)]
+    metadata, the date full reading gives the article (wherever on the page it found
+    it), and the lines a reader sees with each headline (``parts.head_indexes``)."""
+    found = [f"published={published_date(root, url)}", *stated_parts(root)]
     headings = _headings(root)
-    lines = _lines_to_headlines(root, headings)
+    lines = _lines_to_headlines(root, headings, ignore)
     near = [lines[i][0] for h1 in headings for i in head_indexes(lines, h1)]
     # the article element around a headline: its captions and notes are compared too
     boxes = {id(box): box for h1 in headings if (box := article_element(h1)) is not None}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from watcher.read.extract import Article
@@ -65,6 +65,27 @@ def compact_text(text: str) -> str:
     return "".join(unicodedata.normalize("NFC", _INVISIBLE.sub("", text)).split())
 
 
+def compared_line(text: str, ignore: Sequence[re.Pattern[str]]) -> str:
+    """One line of text as a comparison reads it: normalised, ``ignore`` applied ("" when
+    nothing is left). ``normalize_article`` reads every line of an article so."""
+    return _apply_ignore(normalize_text(text), _rules(ignore), set())
+
+
+def line_dropper(ignore: Sequence[re.Pattern[str]]) -> Callable[[str], bool]:
+    """Whether the comparison drops a line whole (a counter or a clock on a line of its
+    own). When every rule is built in, a line none of them could touch (no digit, no
+    "ago") is told apart at once, without normalising it."""
+    if all(pattern in _GUARDS for pattern in ignore):
+        return lambda text: _ANY_GUARD.search(text) is not None and not compared_line(text, ignore)
+    return lambda text: not compared_line(text, ignore)
+
+
+def _rules(
+    ignore: Sequence[re.Pattern[str]],
+) -> tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]:
+    return tuple((pattern, _GUARDS.get(pattern)) for pattern in ignore)
+
+
 def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) -> Normalized:
     """Normalise every field of ``article`` and drop what ``ignore`` patterns match.
 
@@ -75,7 +96,7 @@ def normalize_article(article: Article, ignore: Sequence[re.Pattern[str]] = ()) 
     in one order (``settle_menus``).
     """
     fired: set[str] = set()
-    rules = tuple((pattern, _GUARDS.get(pattern)) for pattern in ignore)
+    rules = _rules(ignore)
     title = _apply_ignore(normalize_text(article.title), rules, fired)
     byline = _apply_ignore(normalize_text(article.byline), rules, fired)
     paragraphs = tuple(
@@ -242,6 +263,7 @@ _BUILTIN = compile_ignore(BUILTIN_IGNORE)
 _AGO = re.compile(r"(?i:ago|just now)")
 _AGO_ZH = re.compile("前|刚刚")
 _DIGIT = re.compile(r"\d")
+_ANY_GUARD = re.compile(r"(?i:ago|just now)|前|刚刚|\d")
 _GUARDS: dict[re.Pattern[str], re.Pattern[str]] = {
     pattern: _AGO if index < 3 else _AGO_ZH if index < 5 else _DIGIT
     for index, pattern in enumerate(_BUILTIN)

@@ -192,9 +192,12 @@ class _TimedReader:
             self._metrics.reader_restarts.labels(exc.cause.replace(" ", "_")).inc()
             raise
         took = time.monotonic() - begun
+        # a quick re-read answers True, or the locator to keep (str), when the page reads
+        # as before; False or a full reading when it does not
+        same = result is True or isinstance(result, str)
         if name == _QUICK:
-            self._metrics.quick_reads.labels("unchanged" if result is True else "differs").inc()
-        full = name == _FULL or (name == _QUICK and not isinstance(result, bool))
+            self._metrics.quick_reads.labels("unchanged" if same else "differs").inc()
+        full = name == _FULL or (name == _QUICK and not same and result is not False)
         if full:
             self._metrics.full_readings.inc()
         reading = "full" if full else "quick" if name == _QUICK else "other"
