@@ -310,6 +310,9 @@ def main() -> int:
     counts = Counts()
     if args.noisy:
         pages = [gzip.decompress(p.read_bytes()) for p in sorted(args.corpus.glob("*.html.gz"))]
+        if not pages:
+            print(f"no pages in {args.corpus} (see --corpus)", file=sys.stderr)
+            return 2
         site = CountingCorpusSite(pages, counts)
         site.__enter__()
         url, stop = site.url("/p"), site.__exit__
