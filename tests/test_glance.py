@@ -24,8 +24,8 @@ from watcher.read.normalize import builtin_ignore
 RULES = builtin_ignore()
 
 
-def digest(html: str, published: str = "") -> str:
-    return glance(html, RULES, "salt", published)
+def digest(html: str, dated_text: bool = False) -> str:
+    return glance(html, RULES, "salt", dated_text=dated_text)
 
 
 def reloaded(n: int, body: str = "<p>The minister resigned on Friday.</p>") -> str:
@@ -76,10 +76,27 @@ def test_a_comment_with_markup_inside_is_kept() -> None:
     assert digest(before) != digest(before.replace("Old browser", "Other"))
 
 
-def test_the_date_found_and_the_settings_are_part_of_it() -> None:
+def test_where_the_date_is_searched_for_nothing_date_like_is_left_out() -> None:
+    """A page whose metadata states no date has its date searched for in all its text,
+    comments, scripts and attributes included: those holding a date are kept as they
+    are; a render stamp or a nonce with none is still left out."""
+    stamped = reloaded(1, "<!-- built 2026-11-27 --><p>Text.</p>")
+    restamped = stamped.replace("2026-11-27", "2026-11-20")
+    assert digest(stamped, dated_text=True) != digest(restamped, dated_text=True)
+    assert digest(stamped) == digest(restamped)  # the metadata states the date: unread
+    short = reloaded(1, "<script>var d = '27.11.26';</script><p>Text.</p>")
+    assert digest(short, dated_text=True) != digest(
+        short.replace("27.11", "20.11"), dated_text=True
+    )
+    assert len({digest(reloaded(n), dated_text=True) for n in range(1, 6)}) == 1
+    assert digest(reloaded(1), dated_text=True) != digest(reloaded(1))
+
+
+def test_the_settings_are_part_of_it() -> None:
     html = reloaded(1)
-    assert digest(html, "2026-11-27") != digest(html, "2026-11-20")
-    assert glance(html, RULES, "one watch", "") != glance(html, RULES, "another", "")
+    assert glance(html, RULES, "one watch", dated_text=False) != glance(
+        html, RULES, "another", dated_text=False
+    )
 
 
 @settings(max_examples=80, deadline=None)

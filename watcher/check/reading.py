@@ -27,7 +27,6 @@ from watcher.read.extract import (
     Article,
     extract_article,
     prepare_page,
-    published_date,
     stated_date,
     with_lines,
 )
@@ -213,12 +212,11 @@ def locate_article(
         return None
     salt = _salt(watch, ignore)
     searched = not stated_date(root)
-    published = published_date(root, url) if searched else ""  # before root is read
     locator = find_locator(root, article, ignore, salt, url)
     if locator is None:
         return None
     if not fewer_words_than(article.text, SHELL_WORDS):
-        digest = glance(html, ignore, salt, published)
+        digest = glance(html, ignore, salt, dated_text=searched)
         locator = replace(locator, glance=digest, searched=searched)
     return locator.dumps()
 
@@ -258,12 +256,10 @@ def quick_read(
         return False
     salt = _salt(watch, ignore)
     glancing = bool(locator.glance) and locator.misses < GLANCE_TRIES
-    root = prepare_page(html, watch.exclude) if glancing and locator.searched else None
-    published = published_date(root, url) if root is not None else ""
-    digest = glance(html, ignore, salt, published) if glancing else ""
+    digest = glance(html, ignore, salt, dated_text=locator.searched) if glancing else ""
     if digest and digest == locator.glance:
         return True if locator.misses == 0 else replace(locator, misses=0).dumps()
-    root = root if root is not None else prepare_page(html, watch.exclude)
+    root = prepare_page(html, watch.exclude)
     if root is None or not reads_the_same(root, locator, ignore, salt, url):
         return False
     if not digest:

@@ -13,9 +13,10 @@ edit.
 What it leaves out, and why that is safe:
 - comments with no markup inside, and the bodies of scripts and style sheets (not
   JSON-LD, which states the headline, byline and date): no reading takes text from them,
-  except htmldate's date search, whose answer the glance includes when the page's
-  metadata states no date (``published``);
-- ``nonce`` and ``data-nonce`` attributes: no reading looks at them;
+  except htmldate's date search when the page's metadata states no date. That search
+  reads the whole page as text, so for such a page (``dated_text``) one that holds
+  anything date-like (a year 19xx or 20xx, a day, month and two-digit year, 19年) is kept;
+- ``nonce`` and ``data-nonce`` attributes: no reading looks at them (the same exception);
 - a line of text standing alone between two block tags, where the comparison's ignore
   rules change it: it is hashed as those rules leave it, which is how every comparison
   reads that line (``normalize.compared_line``).
@@ -32,7 +33,7 @@ from watcher.read.extract import BLOCK_TAGS
 from watcher.read.normalize import compared_line
 
 # Bump when what the glance leaves out changes, so stored digests stop matching.
-_FORMAT = "1"
+_FORMAT = "2"
 
 _UNREAD = re.compile(
     r"<!--[^<]*?-->"
@@ -42,6 +43,8 @@ _UNREAD = re.compile(
 # A nonce attribute (``nonce``, ``data-nonce``); it is left out only where it stands inside
 # a start tag, after white space.
 _NONCE = re.compile(r"nonce\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>]*)")
+# What htmldate's date search could read a date from.
+_DATELIKE = re.compile(r"(?<!\d)(?:19|20)\d\d|\d{1,2}[./-]\d{1,2}[./-]\d\d|\d\d\s*年")
 _START_TAG = re.compile(r"<[a-zA-Z][^<>]*\Z")
 _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)[\s/>]")
 # A short run of text with what every built-in ignore rule needs (a digit, "ago", "just
@@ -51,21 +54,26 @@ _RUN = re.compile(r">(?=[^<]{0,120}?(?:\d|ago|just now|前|刚刚))([^<]{1,120})
 _TAG_START = 500  # how far back a tag's "<" is looked for
 
 
-def glance(html: str, ignore: Sequence[re.Pattern[str]], salt: str, published: str) -> str:
+def glance(html: str, ignore: Sequence[re.Pattern[str]], salt: str, *, dated_text: bool) -> str:
     """The digest of ``html`` with what changes on every load left out (see the module's
-    docstring). ``salt`` says how the watch is read; ``published`` is the date the page
-    is given when its metadata states none ("" when it does)."""
-    kept = _UNREAD.sub("", html)
-    kept = "".join(_without_nonces(kept))
+    docstring). ``salt`` says how the watch is read; ``dated_text``, that the page's
+    metadata states no date, so its date is searched for in all of it."""
+    if dated_text:
+        kept = _UNREAD.sub(lambda m: m.group(0) if _DATELIKE.search(m.group(0)) else "", html)
+    else:
+        kept = _UNREAD.sub("", html)
+    kept = "".join(_without_nonces(kept, dated_text))
     if ignore:
         kept = "".join(_pieces(kept, ignore))
-    material = "\x1e".join((_FORMAT, salt, published, kept))
+    material = "\x1e".join((_FORMAT, salt, "dated text" if dated_text else "", kept))
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _without_nonces(text: str) -> Iterator[str]:
+def _without_nonces(text: str, dated_text: bool) -> Iterator[str]:
     done = 0
     for m in _NONCE.finditer(text):
+        if dated_text and _DATELIKE.search(m.group(0)):
+            continue
         start = m.start() - 5 if text.endswith("data-", 0, m.start()) else m.start()
         if start == 0 or not text[start - 1].isspace():
             continue

@@ -57,7 +57,7 @@ class Locator:
     digest: str  # of what was read, with the watch's ignore rules applied
     verbatim: str = ""  # of the same, before the ignore rules: when it matches, so does that
     glance: str = ""  # of the whole HTML, before any parse (watcher.read.glance); "" for none
-    searched: bool = False  # the metadata states no date: the glance includes the one found
+    searched: bool = False  # the metadata states no date: the glance keeps what is date-like
     misses: int = 0  # glances in a row that differed while the block read the same
 
     def dumps(self) -> str:
