@@ -7,7 +7,9 @@ re-read of the block where the article was found, falling back to extract, norma
 diff and classify when that block reads differently or was not placed, and
 (b) a one-word edit of the article, stored as a new version (the quick re-read, then
 the full path). The fetch is not timed. Reading runs in one reader process, as in
-watcher; CPU is this process's plus the reader's. Prints per-page rows with --verbose
+watcher; CPU is this process's plus the reader's. The noisy check is timed twice: as
+``watcher check`` makes it (the page looked up, the check written on its own) and as the
+daemon does (the page row from its claim, quiet checks written 8 at a time). Prints per-page rows with --verbose
 and the medians with their ratio to ``lxml.html.fromstring``, the cost of handing a
 page to a reader and back, and the throughput of noisy checks with 1 and with 2
 readers (all pages checked concurrently, wall clock).
@@ -43,8 +45,8 @@ from watcher.config import Settings, Watch
 from watcher.fetch import FetchResult
 from watcher.read.decode import decode_body
 from watcher.read.locate import Locator
-from watcher.store.models import Snapshot
-from watcher.store.store import Store
+from watcher.store.models import Page, Snapshot
+from watcher.store.store import QuietCheck, Store
 
 # No confirming fetch (nothing to fetch from); a not-found probe would be refused at once.
 SETTINGS = Settings(confirm=False)
@@ -83,13 +85,24 @@ def process_fetch(
     at: datetime,
     *,
     reader: ReaderPool,
+    page: Page | None = None,
 ) -> CheckResult:
     """Everything a check does after its fetch: read, judge, record (``check_page``'s
-    stages without the fetch)."""
+    stages without the fetch). With ``page`` (the row a daemon's claim hands the check),
+    as the daemon does it: the page is not looked up, and a quiet check is handed back
+    (``CheckResult.quiet``) for a batched write instead of written on its own."""
+    if page is not None:
+        check = Gatherer(store, SESSION, watch, SETTINGS, reader, page_id, at, defer_quiet=True)
+        decision, loads = check.judge(fetched, page, latest)
+        return check.record(decision, loads, latest)
     with requests.Session() as session:
         check = Gatherer(store, session, watch, SETTINGS, reader, page_id, at)
         decision, loads = check.judge(fetched, store.page_by_url(watch.url), latest)
         return check.record(decision, loads, latest)
+
+
+# The daemon's fetch session lives as long as the daemon (nothing is fetched here).
+SESSION = requests.Session()
 
 
 def _length(text: str) -> int:
@@ -147,7 +160,11 @@ def one_word_edit(html: str, article_text: str) -> str | None:
     return None
 
 
-Row = tuple[str, float, float, float | None, bool, tuple[float, float] | None, tuple[int, int]]
+Row = tuple[
+    str, float, float, float | None, bool, tuple[float, float] | None, tuple[int, int], float
+]
+# Quiet checks made as the daemon makes them, written in one batch at the end.
+QUIET: list[QuietCheck] = []
 # Noise-only reloads per page whose quick re-read is counted (the hit ratio).
 HIT_LOADS = 5
 
@@ -193,6 +210,21 @@ def measure_page(store: Store, path: Path, repeat: int, reader: ReaderPool) -> R
             false_alerts.append(f"{path.name}: {result.verdict.summary}")
 
     noise = cpu(noise_check, repeat, serve_noisy)
+    claimed = store.page_by_url(url)  # what the daemon's claim hands its check
+    assert claimed is not None
+
+    def daemon_check() -> None:
+        fetched = reload[0]
+        at = fetched.fetched_at
+        result = process_fetch(
+            store, watch, page_id, latest, fetched, at, reader=reader, page=claimed
+        )
+        if result.quiet is None:
+            false_alerts.append(f"{path.name}: {result.verdict.summary} (as the daemon)")
+        else:
+            QUIET.append(result.quiet)
+
+    daemon = cpu(daemon_check, repeat, serve_noisy)
     reread: tuple[float, float] | None = None
     hits = (0, 0)
     if placed:
@@ -213,7 +245,7 @@ def measure_page(store: Store, path: Path, repeat: int, reader: ReaderPool) -> R
         print(f"note: noise-only re-fetch not unchanged: {alert}", file=sys.stderr)
     edited = one_word_edit(text, latest.text if latest else "")
     if edited is None:
-        return path.name, parse, noise, None, placed, reread, hits
+        return path.name, parse, noise, None, placed, reread, hits, daemon
     body = edited.encode("utf-8")
 
     def edit_check() -> None:
@@ -228,7 +260,7 @@ def measure_page(store: Store, path: Path, repeat: int, reader: ReaderPool) -> R
         store.record_check(page_id, checked_at=now, status=200, error=None, locator=locator)
 
     edit = cpu(edit_check, repeat, as_first_stored)
-    return path.name, parse, noise, edit, placed, reread, hits
+    return path.name, parse, noise, edit, placed, reread, hits, daemon
 
 
 def _crossing(reader: ReaderPool, pages: list[Path]) -> tuple[float, float]:
@@ -316,13 +348,20 @@ def main() -> int:
             row = measure_page(store, path, args.repeat, reader)
             rows.append(row)
             if args.verbose:
-                _, parse, noise, edit, placed, _, _ = row
+                _, parse, noise, edit, placed, _, _, _ = row
                 shown = f"{edit * 1000:7.1f}" if edit is not None else "      -"
                 print(
                     f"{index:3d} {path.name[:40]:<40} parse {parse * 1000:6.1f} ms  "
                     f"noise {noise * 1000:6.1f} ms  edit {shown} ms"
                     f"  {'placed' if placed else 'not placed'}"
                 )
+
+        # in batches of 8, half a daemon's 16 workers, as it releases pages
+        def write(batch: list[QuietCheck]) -> float:
+            return cpu(lambda: store.release_pages([], owner="check-cost", quiet=batch), 1)
+
+        written = sum(write(QUIET[i : i + 8]) for i in range(0, len(QUIET), 8))
+        per_write = written / max(1, len(QUIET))
         throughput = [_throughput(store, pages, n, args.seconds) for n in (1, 2)]
         store.close()
 
@@ -344,6 +383,17 @@ def main() -> int:
     print(
         f"check, noisy unchanged page    median {noise_median * 1000:7.2f} ms"
         f"  ratio {noise_median / parse_median:5.1f}x"
+    )
+    daemon_ratios = sorted((r[7] + per_write) / r[1] for r in rows)
+    daemon_median = statistics.median(r[7] + per_write for r in rows)
+    print(
+        f"  as the daemon checks (the page row from its claim, quiet checks written 8 at a"
+        f" time: {per_write * 1000:.2f} ms a check; claiming and releasing the lease not counted)"
+    )
+    print(
+        f"  median {daemon_median * 1000:7.2f} ms  ratio {daemon_median / parse_median:5.1f}x;"
+        f" per page median {statistics.median(daemon_ratios):5.1f}x"
+        f"  p90 {daemon_ratios[min(len(rows) - 1, round(0.9 * (len(rows) - 1)))]:5.1f}x"
     )
     ratios = sorted(r[2] / r[1] for r in rows)
     p90 = ratios[min(len(ratios) - 1, round(0.9 * (len(ratios) - 1)))]
