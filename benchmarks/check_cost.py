@@ -9,10 +9,11 @@ diff and classify when that block reads differently or was not placed, and
 the full path). The fetch is not timed. Reading runs in one reader process, as in
 watcher; CPU is this process's plus the reader's. The noisy check is timed twice: as
 ``watcher check`` makes it (the page looked up, the check written on its own) and as the
-daemon does (the page row from its claim, quiet checks written 8 at a time). Prints per-page rows with --verbose
-and the medians with their ratio to ``lxml.html.fromstring``, the cost of handing a
-page to a reader and back, and the throughput of noisy checks with 1 and with 2
-readers (all pages checked concurrently, wall clock).
+daemon does (the page row from its claim, quiet checks written 8 at a time). Prints
+per-page rows with --verbose and the medians with their ratio to
+``lxml.html.fromstring``, the quick read's hit ratio, the cost of handing a page to a
+reader and back, and the throughput of noisy checks with 1 and with 2 readers (all pages
+checked concurrently, wall clock).
 
     python benchmarks/check_cost.py [--corpus DIR] [--repeat N] [--verbose]
 """
