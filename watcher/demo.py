@@ -226,29 +226,13 @@ def run_demo(out: TextIO, timing: DemoTiming | None = None) -> DemoOutcome:
             config_path=config,
             options=DaemonOptions(tick_seconds=0.5, deliver_seconds=60.0, status_seconds=60.0),
         )
-        seen: dict[int, Change] = {}
         counts = {"edits": 0, "removals": 0, "false": 0}
         done = threading.Event()
-
-        def watch_changes() -> None:
-            # quiet time after the removal, and after both changes were seen: on a slow
-            # machine the first checks may come after the removal itself
-            deadline = timing.remove_after + timing.settle
-            while not done.is_set():
-                for change in store.changes():
-                    if change.id is None or change.id in seen:
-                        continue
-                    seen[change.id] = change
-                    _report(say, store, change, counts, site.elapsed(), timing)
-                finished = counts["edits"] >= 1 and counts["removals"] >= 1
-                if not finished:
-                    deadline = max(deadline, site.elapsed() + timing.settle)
-                if (finished and site.elapsed() >= deadline) or site.elapsed() > timing.timeout:
-                    daemon.stop()
-                    return
-                done.wait(0.25)
-
-        watcher_thread = threading.Thread(target=watch_changes, daemon=True)
+        watcher_thread = threading.Thread(
+            target=_watch_changes,
+            args=(store, daemon, site, timing, say, counts, done),
+            daemon=True,
+        )
         watcher_thread.start()
         try:
             daemon.run()
@@ -266,6 +250,36 @@ def run_demo(out: TextIO, timing: DemoTiming | None = None) -> DemoOutcome:
             f"{outcome.false_alarms} false alarms in {outcome.checks} checks ({verdict})"
         )
         return outcome
+
+
+def _watch_changes(
+    store: Store,
+    daemon: Daemon,
+    site: DemoSite,
+    timing: DemoTiming,
+    say: Callable[[str], None],
+    counts: dict[str, int],
+    done: threading.Event,
+) -> None:
+    """Report each change as it is stored; stop the daemon once both are seen and the
+    quiet time after them has passed, or at the timeout."""
+    seen: set[int] = set()
+    # quiet time after the removal, and after both changes were seen: on a slow machine
+    # the first checks may come after the removal itself
+    deadline = timing.remove_after + timing.settle
+    while not done.is_set():
+        for change in store.changes():
+            if change.id is None or change.id in seen:
+                continue
+            seen.add(change.id)
+            _report(say, store, change, counts, site.elapsed(), timing)
+        finished = counts["edits"] >= 1 and counts["removals"] >= 1
+        if not finished:
+            deadline = max(deadline, site.elapsed() + timing.settle)
+        if (finished and site.elapsed() >= deadline) or site.elapsed() > timing.timeout:
+            daemon.stop()
+            return
+        done.wait(0.25)
 
 
 def _printer(out: TextIO, site: DemoSite) -> Callable[[str], None]:
