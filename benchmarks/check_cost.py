@@ -7,9 +7,11 @@ re-read of the block where the article was found, falling back to extract, norma
 diff and classify when that block reads differently or was not placed, and
 (b) a one-word edit of the article, stored as a new version (the quick re-read, then
 the full path). The fetch is not timed. Reading runs in one reader process, as in
-watcher; CPU is this process's plus the reader's. The noisy check is timed twice: as
-``watcher check`` makes it (the page looked up, the check written on its own) and as the
-daemon does (the page row from its claim, quiet checks written 8 at a time). Prints
+watcher; CPU is this process's plus the reader's. The noisy check is timed twice: alone
+(``check_page`` with no page row: the page looked up, the check written on its own) and
+as ``watcher check`` and the daemon make it (the page row read with the others' or
+handed over by the claim, quiet checks written 8 at a time, the daemon's batch;
+``watcher check`` writes 16). Prints
 per-page rows with --verbose and the medians with their ratio to
 ``lxml.html.fromstring``, the quick read's hit ratio, the cost of handing a page to a
 reader and back, and the throughput of noisy checks with 1 and with 2 readers (all pages
@@ -89,9 +91,10 @@ def process_fetch(
     page: Page | None = None,
 ) -> CheckResult:
     """Everything a check does after its fetch: read, judge, record (``check_page``'s
-    stages without the fetch). With ``page`` (the row a daemon's claim hands the check),
-    as the daemon does it: the page is not looked up, and a quiet check is handed back
-    (``CheckResult.quiet``) for a batched write instead of written on its own."""
+    stages without the fetch). With ``page`` (the row read for the pass, or handed over by
+    the daemon's claim), as ``watcher check`` and the daemon do it: the page is not looked
+    up, and a quiet check is handed back (``CheckResult.quiet``) for a batched write
+    instead of written on its own."""
     if page is not None:
         check = Gatherer(store, SESSION, watch, SETTINGS, reader, page_id, at, defer_quiet=True)
         decision, loads = check.judge(fetched, page, latest)
@@ -382,14 +385,14 @@ def main() -> int:
         )
     print(f"bare lxml.html.fromstring      median {parse_median * 1000:7.2f} ms")
     print(
-        f"check, noisy unchanged page    median {noise_median * 1000:7.2f} ms"
+        f"check alone, noisy unchanged   median {noise_median * 1000:7.2f} ms"
         f"  ratio {noise_median / parse_median:5.1f}x"
     )
     daemon_ratios = sorted((r[7] + per_write) / r[1] for r in rows)
     daemon_median = statistics.median(r[7] + per_write for r in rows)
     print(
-        f"  as the daemon checks (the page row from its claim, quiet checks written 8 at a"
-        f" time: {per_write * 1000:.2f} ms a check; claiming and releasing the lease not counted)"
+        f"  as watcher check and the daemon check (the page row at hand, quiet checks written 8"
+        f" at a time: {per_write * 1000:.2f} ms a check; the daemon's lease not counted)"
     )
     print(
         f"  median {daemon_median * 1000:7.2f} ms  ratio {daemon_median / parse_median:5.1f}x;"

@@ -19,6 +19,7 @@ from werkzeug import Request, Response
 from tests.conftest import shared_readers
 from tests.sites import CJK_STORY, PARAGRAPHS, Story, boxed_page, encoded, not_found_page, render
 from watcher.check.pipeline import (
+    QUIET_BATCH,
     CheckResult,
     check_page,
     check_safely,
@@ -506,6 +507,58 @@ def test_run_pass_checks_every_watch(db: Store, site: Site) -> None:
     second = run_pass(db, watchlist, reader=shared_readers())
     kinds = [r.verdict.kind for r in second]
     assert kinds == [Kind.UNCHANGED] * 4 + [Kind.CHANGED, Kind.UNCHANGED]
+
+
+def _pass_of(db: Store, site: Site, count: int) -> Watchlist:
+    for n in range(count):
+        site.serve(f"/q{n}", render(Story(title=f"Quiet story {n} about the harbour")))
+    watchlist = Watchlist(
+        settings=SETTINGS.model_copy(update={"workers": 4}),
+        watch=[Watch(url=site.url(f"/q{n}")) for n in range(count)],
+    )
+    first = run_pass(db, watchlist, reader=shared_readers(), now=lambda: T0)
+    assert [r.verdict.kind for r in first] == [Kind.NEW] * count
+    return watchlist
+
+
+def test_a_pass_records_every_quiet_check_written_in_batches(db: Store, site: Site) -> None:
+    """Checks that store nothing are written together, a full batch and the rest alike."""
+    count = QUIET_BATCH + 5
+    watchlist = _pass_of(db, site, count)
+    later = T0 + timedelta(hours=1)
+    second = run_pass(db, watchlist, reader=shared_readers(), now=lambda: later)
+    assert [r.verdict.kind for r in second] == [Kind.UNCHANGED] * count
+    pages = [db.page_by_url(w.url) for w in watchlist.watch]
+    assert [p.last_checked_at.replace(tzinfo=UTC) for p in pages if p] == [later] * count
+    assert [p.last_status for p in pages if p] == [200] * count
+
+
+def test_quiet_checks_the_database_refuses_are_errors(db: Store, site: Site) -> None:
+    """A database that refuses the batched write (a full disk) makes those checks errors,
+    so ``watcher check`` exits with its errors code instead of reporting all is well."""
+    watchlist = _pass_of(db, site, 3)
+    before = [db.page_by_url(w.url) for w in watchlist.watch]
+    with db.engine.begin() as connection:
+        if db.dialect == "postgresql":
+            connection.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'no space left on device'; END $$ LANGUAGE plpgsql"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE UPDATE OF last_checked_at ON page "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE UPDATE OF last_checked_at ON page "
+                "BEGIN SELECT RAISE(ABORT, 'no space left on device'); END"
+            )
+    later = T0 + timedelta(hours=1)
+    second = run_pass(db, watchlist, reader=shared_readers(), now=lambda: later)
+    assert [r.verdict.kind for r in second] == [Kind.ERROR] * 3
+    assert all("no space left on device" in r.verdict.summary for r in second)
+    after = [db.page_by_url(w.url) for w in watchlist.watch]
+    assert [p.last_checked_at for p in after if p] == [p.last_checked_at for p in before if p]
 
 
 class Sequenced(Site):

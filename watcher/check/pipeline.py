@@ -22,12 +22,12 @@ from watcher.check.gather import CheckResult, Gatherer, version_record
 from watcher.check.readers import Reader
 from watcher.check.reading import fetch_options, read_article, snapshot_article
 from watcher.config import Settings, Watch, Watchlist
-from watcher.errors import FetchError, ReaderError, ReaderStopped
+from watcher.errors import FetchError, ReaderError, ReaderStopped, StoreError
 from watcher.fetch import FetchResult, open_session
 from watcher.judge.classify import Kind, error_verdict
 from watcher.judge.decide import UNPLACED
 from watcher.store.models import Page
-from watcher.store.store import Store
+from watcher.store.store import QuietCheck, Store
 
 logger = logging.getLogger(__name__)
 
@@ -140,12 +140,16 @@ def run_pass(
 ) -> list[CheckResult]:
     """Check every watch once, ``settings.workers`` at a time; results in watchlist order.
 
-    Fetching runs in threads; every parse runs in ``reader``'s processes.
+    Fetching runs in threads; every parse runs in ``reader``'s processes. As in the
+    daemon, each check is handed its page's row (read once for the pass) and quiet checks
+    are written ``QUIET_BATCH`` at a time.
     """
     clock = now or (lambda: datetime.now(UTC))
     settings = watchlist.settings
     ids = store.sync_pages(((w.url, w.label) for w in watchlist.watch), clock())
+    rows = {page.id: page for page in store.all_pages()}
     results: list[CheckResult | None] = [None] * len(watchlist.watch)
+    quiet = _QuietWrites(store, results)
 
     with (
         _thread_sessions(settings.user_agent) as session_for,
@@ -162,15 +166,60 @@ def run_pass(
                 clock(),
                 routes=watchlist.routes_for(watch),
                 reader=reader,
+                page=rows.get(ids[watch.url]),
+                defer_quiet=True,
             )
             results[index] = result
+            if result.quiet is not None:
+                quiet.add(index, result.quiet)
             if on_result is not None:
                 on_result(result)
 
-        futures = [pool.submit(one, i, w) for i, w in enumerate(watchlist.watch)]
-        for future in futures:
-            future.result()
+        try:
+            futures = [pool.submit(one, i, w) for i, w in enumerate(watchlist.watch)]
+            for future in futures:
+                future.result()
+        finally:
+            quiet.flush()
     return [r for r in results if r is not None]
+
+
+# Quiet checks of a pass written in one transaction: a transaction each cost a noisy check
+# about as much as a parse. A pass killed meanwhile loses only those checks' times.
+QUIET_BATCH = 16
+
+
+class _QuietWrites:
+    """The pass's quiet checks, waiting to be written together. A batch the database
+    refuses turns its results into errors, so the pass's exit code says so."""
+
+    def __init__(self, store: Store, results: list[CheckResult | None]) -> None:
+        self._store = store
+        self._results = results
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[int, QuietCheck]] = []
+
+    def add(self, index: int, quiet: QuietCheck) -> None:
+        with self._lock:
+            self._waiting.append((index, quiet))
+            if len(self._waiting) < QUIET_BATCH:
+                return
+        self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+        if not batch:
+            return
+        try:
+            self._store.release_pages([], owner="", quiet=[quiet for _index, quiet in batch])
+        except StoreError as exc:
+            message = f"database: could not record the check: {_one_line(str(exc))}"
+            logger.error("%s (%d pages that read as before)", message, len(batch))
+            for index, _quiet in batch:
+                done = self._results[index]
+                if done is not None:
+                    self._results[index] = replace(done, verdict=error_verdict(message))
 
 
 def check_safely(
