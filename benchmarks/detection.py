@@ -749,11 +749,17 @@ def _boilerplate(el: lxml.html.HtmlElement) -> bool:
     for node in (el, *el.iterancestors()):
         if node.tag in ("body", "html"):
             return False  # a page's own classes ("cookies-not-set") say nothing of a block
-        if node.tag in _BOILERPLATE_TAGS:
+        if node.tag in _BOILERPLATE_TAGS and not _page_form(node):
             return True
         if _BOILERPLATE_NAME.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
             return True
     return False
+
+
+def _page_form(node: lxml.html.HtmlElement) -> bool:
+    """A form around the whole page, headline included (ASP.NET wraps every page in one):
+    the page itself, not a sign-up or search form."""
+    return node.tag == "form" and node.find(".//h1") is not None
 
 
 def story_container(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
