@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from watcher.judge.confirm import is_extraction_shift, mask_volatile, only_furniture, same_content
+from watcher.judge.confirm import (
+    corroborated,
+    is_extraction_shift,
+    mask_volatile,
+    only_furniture,
+    same_content,
+)
 from watcher.read.extract import Article
 
 BODY = ("The minister resigned on Friday.", "Investigators questioned 14 officials.", "No comment.")
@@ -293,3 +299,85 @@ def test_a_bullet_left_behind_is_not_new_text() -> None:
     page = ["Home", "World", "Ferry prices rise again", old.paragraphs[0], old.paragraphs[1]]
     assert only_furniture(old, article("-", "Ferry prices rise again"), page)
     assert not only_furniture(old, article("-", "Ferry prices rise again", "He resigned."), page)
+
+
+# -- a confirming load its extractor read another way: what its page shows decides ----------
+
+LONG = (
+    "The transport minister resigned on Friday after the bridge contract was leaked.",
+    "Investigators questioned fourteen officials of the ministry this week in the capital.",
+    "The ministry declined to comment on the report when it was reached by telephone.",
+)
+MENU = ("Home", "World", "Most read: a cat elected mayor of a small town")
+
+
+def _edited(*paragraphs: str, title: str = "Minister resigns") -> Article:
+    return article(*paragraphs, title=title)
+
+
+def test_an_edit_the_second_page_shows_is_borne_out_whatever_its_extractor_read() -> None:
+    """The second load read as almost nothing (its extractor drew other edges); its page
+    still shows the edit and no longer the old wording, so the edit stands."""
+    edited = (LONG[0], LONG[1].replace("fourteen", "four"), LONG[2])
+    collapsed = article("Updated 3 minutes ago")
+    masked = corroborated(article(*LONG), _edited(*edited), collapsed, (*MENU, *edited))
+    assert masked.current.paragraphs == edited
+    assert masked.volatile == ()
+
+
+def test_an_edit_the_second_page_does_not_show_is_put_back() -> None:
+    """The second load served the old version (an A/B test): the edit is not borne out."""
+    edited = (LONG[0], LONG[1].replace("fourteen", "four"), LONG[2])
+    masked = corroborated(article(*LONG), _edited(*edited), article(*LONG), (*MENU, *LONG))
+    assert masked.current.paragraphs == LONG
+    assert masked.volatile == (edited[1],)
+
+
+def test_a_sentence_added_to_a_paragraph_is_borne_out() -> None:
+    """The old wording stands inside the new paragraph: that is the edit, not the old page."""
+    longer = (LONG[0] + " It was his second resignation this year.", *LONG[1:])
+    masked = corroborated(article(*LONG), _edited(*longer), None, longer)
+    assert masked.current.paragraphs == longer
+
+
+def test_a_sentence_cut_while_the_second_page_still_has_it_is_put_back() -> None:
+    """The first load lacks a sentence the second page still shows whole: not borne out."""
+    shorter = (LONG[0].split(" after ")[0] + ".", *LONG[1:])
+    masked = corroborated(article(*LONG), _edited(*shorter), None, (*MENU, *LONG))
+    assert masked.current.paragraphs == LONG
+
+
+def test_a_headline_counts_when_the_second_load_read_it_too() -> None:
+    base = article(*LONG)
+    first = _edited(*LONG, title="Minister quits")
+    same = corroborated(base, first, article("x", title="Minister quits"), LONG)
+    assert same.current.title == "Minister quits"
+    other = corroborated(base, first, article("x"), LONG)
+    assert other.current.title == base.title
+    assert "<title>" in other.volatile
+
+
+sentences = st.lists(
+    st.text(alphabet="abcdefgh ", min_size=45, max_size=60).filter(lambda t: t.strip()),
+    min_size=2,
+    max_size=8,
+    unique_by=lambda t: "".join(t.split()),
+)
+
+
+@given(sentences, st.data())
+def test_the_page_that_shows_a_version_bears_out_that_version(
+    lines: list[str], data: st.DataObject
+) -> None:
+    """Any deletions and insertions: a second page showing the first load's text bears it
+    all out; a second page showing the old text bears none of it out."""
+    cut = data.draw(st.integers(min_value=1, max_value=len(lines) - 1))
+    old, added = tuple(lines[:cut]), lines[cut:]
+    kept = [p for p in old if data.draw(st.booleans())]
+    for line in added:
+        kept.insert(data.draw(st.integers(min_value=0, max_value=len(kept))), line)
+    new = tuple(kept)
+    compact = ["".join(line.split()) for line in lines]
+    assume(all(a not in b for a in compact for b in compact if a != b))
+    assert corroborated(article(*old), article(*new), None, new).current.paragraphs == new
+    assert corroborated(article(*old), article(*new), None, old).current.paragraphs == old

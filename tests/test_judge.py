@@ -55,6 +55,7 @@ class World:
     baseline: Article | None = STORY
     quick: bool = False
     page_lines: tuple[str, ...] = ()
+    second_page_lines: tuple[str, ...] | None = None  # default: ``page_lines``
     not_found: Article | None = None
     page_texts: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     earlier: Earlier | None = None
@@ -101,7 +102,8 @@ class World:
         if evidence is Evidence.READING:
             load = replace(load, article=self.first if ask.load == 0 else self.second_article)
         elif evidence is Evidence.PAGE_LINES:
-            load = replace(load, page_lines=self.page_lines)
+            lines = self.second_page_lines if ask.load == 1 else None
+            load = replace(load, page_lines=self.page_lines if lines is None else lines)
         else:
             load = replace(load, not_found=self.not_found)
         return replace(obs, first=load) if ask.load == 0 else replace(obs, second=load)
@@ -202,6 +204,47 @@ def test_edit_gone_on_the_second_load_is_not_reported() -> None:
     assert decision.verdict.kind is Kind.UNCHANGED
     assert decision.verdict.summary.startswith("not confirmed by a second fetch")
     assert decision.locator is None  # nothing of an unconfirmed load is re-read next time
+
+
+COLLAPSED = replace(STORY, paragraphs=("Updated 3 minutes ago",))  # the extractor's other edges
+MENU = ("Home", "World", "Most read: a cat elected mayor of a small town")
+
+
+def test_an_edit_the_second_load_reads_as_emptied_is_confirmed_by_its_page() -> None:
+    """The confirming load's extractor read the page as almost empty, while the page
+    still shows the edit: the edit is confirmed, from the first load."""
+    world = World(EDITED, second=COLLAPSED, second_page_lines=(*MENU, *EDITED.paragraphs))
+    decision, asked = judge(world)
+    assert Evidence.PAGE_LINES in evidence(asked)
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.verdict.parts == (Part.BODY,)
+    assert decision.is_alerting
+    assert decision.load == 0
+
+
+def test_an_edit_the_second_page_does_not_show_is_not_confirmed() -> None:
+    """Read as almost empty, and the page shows the old wording: not confirmed."""
+    world = World(EDITED, second=COLLAPSED, second_page_lines=(*MENU, *BODY))
+    decision, _ = judge(world)
+    assert decision.verdict.kind is Kind.UNCHANGED
+    assert decision.verdict.summary.startswith("not confirmed by a second fetch")
+
+
+def test_a_headline_the_second_load_read_too_is_confirmed_alone() -> None:
+    """A new headline both loads read, the body read another way by the second: the
+    headline is confirmed; the body, which its page shows as it was, is not a change."""
+    first = replace(STORY, title="Minister quits over bridge")
+    second = replace(COLLAPSED, title="Minister quits over bridge")
+    decision, _ = judge(World(first, second=second, second_page_lines=(*MENU, *BODY)))
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.verdict.parts == (Part.HEADLINE,)
+
+
+def test_noise_the_second_page_does_not_show_stays_silent() -> None:
+    """A teaser read into the first load's article, gone from the second page: noise."""
+    first = replace(STORY, paragraphs=(*BODY, "Most read: the lottery numbers of this week"))
+    decision, _ = judge(World(first, second=COLLAPSED, second_page_lines=(*MENU, *BODY)))
+    assert decision.verdict.kind is Kind.UNCHANGED
 
 
 def test_failed_second_fetch_does_not_confirm() -> None:

@@ -80,6 +80,69 @@ def mask_volatile(baseline: Article, first: Article, second: Article) -> Masked:
     return Masked(masked_base, masked_current, tuple(shown))
 
 
+def corroborated(
+    reference: Article, first: Article, second: Article | None, second_page: Sequence[str]
+) -> Masked:
+    """``first``'s changes from ``reference`` that the confirming load bears out, when its
+    extractor read that load another way (the article nearly all gone, say, while the page
+    still shows it): a changed run of lines counts when the second page shows its new
+    wording and no longer shows the old; a headline, byline or date read from the
+    metadata, when the second load read the same. What is not borne out is put back as
+    ``reference`` had it, so only what both loads show can alert.
+    """
+    page = _PageText.of(second_page)
+    kept, shown = _borne_out(reference.paragraphs, first.paragraphs, page)
+    current = replace(first, paragraphs=kept)
+    volatile = list(shown)
+    for name in ("title", "byline", "published"):
+        value = getattr(first, name)
+        if value != getattr(reference, name) and (second is None or getattr(second, name) != value):
+            current = replace(current, **{name: getattr(reference, name)})
+            volatile.append(f"<{name}>")
+    for name in LINE_PARTS:
+        old, new = getattr(reference, name), getattr(first, name)
+        if old == new or (second is not None and getattr(second, name) == new):
+            continue
+        back: tuple[str, ...]
+        if name == "stated":  # the metadata is not on the page to look at
+            lines, back = old, (f"<{name}>",)
+        else:
+            lines, back = _borne_out(old, new, page)
+        current = with_lines(current, {name: lines})
+        volatile.extend(back)
+    return Masked(reference, current, tuple(volatile))
+
+
+def _borne_out(
+    old: tuple[str, ...], new: tuple[str, ...], page: _PageText
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``new``, with each run that differs from ``old`` put back as ``old`` had it unless
+    ``page`` bears it out: it shows all of the new wording and none of the old, except
+    old wording that stands inside the new (a sentence added to a paragraph). Also
+    returns the runs put back."""
+    kept: list[str] = []
+    back: list[str] = []
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        was, now = old[i1:i2], new[j1:j2]
+        inside = [_compact(p) for p in now]
+        if op == "equal" or (
+            all(page.holds(p) for p in now)
+            and not any(page.holds(p) and not _within(p, inside) for p in was)
+        ):
+            kept.extend(now)
+        else:
+            kept.extend(was)
+            back.extend(now)
+    return tuple(kept), tuple(back)
+
+
+def _within(line: str, lines: Sequence[str]) -> bool:
+    """Whether ``line`` stands inside one of the compact ``lines``."""
+    needle = _compact(line)
+    return any(needle in other for other in lines)
+
+
 def same_content(first: Article | None, second: Article | None) -> bool:
     """True when two reads of a page agree on everything watcher compares."""
     if first is None or second is None:

@@ -36,7 +36,7 @@ from watcher.judge.classify import (
 from watcher.judge.confirm import Masked, same_content
 from watcher.read.diff import count_words
 from watcher.read.extract import Article
-from watcher.read.normalize import normalize_article
+from watcher.read.normalize import compared_line, normalize_article
 from watcher.read.shell import SHELL_WORDS
 
 # Stored as a page's locator when its article could not be placed in the current version.
@@ -377,7 +377,9 @@ def _confirmed(obs: Observations, first: _Seen) -> _Seen | Ask | None:
     if isinstance(second, Ask):
         return second
     if second.verdict.kind is not first.verdict.kind:
-        return None  # flapped back (A/B test, inconsistent CDN node, transient 404)
+        # flapped back (A/B test, inconsistent CDN node, transient 404), or only read
+        # another way: what the second page shows of the change decides
+        return _borne_out(obs, first, second)
     if second.verdict.removal is not first.verdict.removal:
         return None
     baseline = obs.baseline if isinstance(obs.baseline, Baseline) else None
@@ -393,6 +395,46 @@ def _confirmed(obs: Observations, first: _Seen) -> _Seen | Ask | None:
     if reference is None:
         return second
     return _masked(obs, baseline, reference, first.compared, second)
+
+
+def _borne_out(obs: Observations, first: _Seen, second: _Seen) -> _Seen | Ask | None:
+    """A change the confirming load read as no change, or as an article nearly all gone,
+    while that page still stands where the first did: the extractor read it another way
+    (it draws the article's edges differently on small differences). The first load's
+    changes then count where the second page shows them (``confirm.corroborated``)."""
+    load = obs.second
+    if (
+        first.verdict.kind is not Kind.CHANGED
+        or not isinstance(load, Load)
+        or load.status // 100 != 2
+        or load.final_url != obs.first.final_url
+        or first.compared is None
+        or not isinstance(obs.baseline, Baseline)
+        or obs.baseline.state is not State.OK
+    ):
+        return None
+    if second.verdict.kind is Kind.REMOVED and second.verdict.removal is not Removal.EMPTIED:
+        return None
+    if second.verdict.kind not in (Kind.REMOVED, Kind.UNCHANGED):
+        return None
+    if isinstance(load.page_lines, _Unasked):
+        return Ask(Evidence.PAGE_LINES, 1)
+    lines = tuple(line for raw in load.page_lines if (line := compared_line(raw, obs.ignore)))
+    masked = _corroborated(obs.baseline.article, first.compared, second.compared, lines)
+    observation = Observation(
+        url=obs.url, status=obs.first.status, final_url=obs.first.final_url, article=masked.current
+    )
+    verdict = _classify(obs.baseline, observation, obs.rules)
+    if verdict.kind is not Kind.CHANGED:
+        return None
+    return replace(first, verdict=verdict, masked=masked)
+
+
+@lru_cache(maxsize=8)
+def _corroborated(
+    reference: Article, first: Article, second: Article | None, lines: tuple[str, ...]
+) -> Masked:
+    return confirm.corroborated(reference, first, second, lines)
 
 
 def _masked(
