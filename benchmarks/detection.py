@@ -649,6 +649,16 @@ def _name_spots(text: str) -> list[tuple[int, int]]:
     return spots
 
 
+def _names_only(text: str) -> bool:
+    """A line that is names and nothing else, as a credit without a "By" is: a few words,
+    most of them capitalised (not "View author archive", nor a teaser's headline inside a
+    box classed "author-contact"); in Han script, a short line."""
+    if _HAN.search(text):
+        return len(squash(text)) <= 12
+    words = re.findall(r"[^\W\d_]+", text)
+    return 0 < len(words) <= 5 and 2 * sum(w[0].isupper() for w in words) > len(words)
+
+
 def shown_credits(root: lxml.html.HtmlElement) -> list[Slot]:
     """The lines of the header zone that credit someone and name them."""
     try:
@@ -661,7 +671,11 @@ def shown_credits(root: lxml.html.HtmlElement) -> list[Slot]:
         marker_only = _CREDIT_WORD.match(text) and not _name_spots(_CREDIT_WORD.sub("", text))
         if marker_only and i + 1 < len(zone):
             credits.append(zone[i + 1])  # "By" then the name in its own element
-        elif _CREDIT_WORD.match(text) or _CREDIT_CN.search(text) or _person_classed(owner(slot)):
+        elif (
+            _CREDIT_WORD.match(text)
+            or _CREDIT_CN.search(text)
+            or (_person_classed(owner(slot)) and _names_only(text))
+        ):
             credits.append(slot)
     return [s for s in credits if _name_spots(get_slot(s))]
 
