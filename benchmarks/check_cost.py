@@ -395,10 +395,14 @@ def main() -> int:
         f" at a time: {per_write * 1000:.2f} ms a check; the daemon's lease not counted)"
     )
     print(
-        f"  median {daemon_median * 1000:7.2f} ms  ratio {daemon_median / parse_median:5.1f}x;"
-        f" per page median {statistics.median(daemon_ratios):5.1f}x"
-        f"  p90 {daemon_ratios[min(len(rows) - 1, round(0.9 * (len(rows) - 1)))]:5.1f}x"
+        f"  median {daemon_median * 1000:7.2f} ms  ratio {daemon_median / parse_median:5.2f}x;"
+        f" per page median {statistics.median(daemon_ratios):5.2f}x"
+        f"  p90 {daemon_ratios[min(len(rows) - 1, round(0.9 * (len(rows) - 1)))]:5.2f}x"
     )
+    if args.verbose:
+        costliest = sorted(rows, key=lambda r: (r[7] + per_write) / r[1], reverse=True)[:8]
+        shown = ", ".join(f"{r[0][:24]} {(r[7] + per_write) / r[1]:.1f}x" for r in costliest)
+        print(f"  costliest pages to parse: {shown}")
     ratios = sorted(r[2] / r[1] for r in rows)
     p90 = ratios[min(len(ratios) - 1, round(0.9 * (len(ratios) - 1)))]
     print(
