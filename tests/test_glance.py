@@ -17,6 +17,7 @@ from watcher.check.reading import (
     reads_as_before,
 )
 from watcher.config import Watch
+from watcher.read import glance as glance_module
 from watcher.read.glance import glance
 from watcher.read.locate import Locator
 from watcher.read.normalize import builtin_ignore
@@ -190,3 +191,35 @@ def test_a_page_whose_furniture_changes_on_every_load_stops_being_glanced() -> N
     reset = Locator.loads(again)
     assert reset is not None
     assert reset.misses == 0
+
+
+# What the glance leaves out, as one regular expression says it (too slow to run on every
+# check: a lazy match to each end tag), and what is date-like, as its plain reading says it.
+_UNREAD_AS_DEFINED = re.compile(
+    r"<!--[^<]*?-->"
+    r"|<(script|style)\b(?![^>]*application/(?:ld|settings)\+json)[^>]*>.*?</\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_DATELIKE_AS_DEFINED = re.compile(r"(?<!\d)(?:19|20)\d\d|\d{1,2}[./-]\d{1,2}[./-]\d\d|\d\d\s*年")
+_FRAGMENTS = st.sampled_from(
+    ["<!--", "-->", "<script>", "<SCRIPT type=application/ld+json>", "<style >", "</script>",
+     "</STYLE >", "</script", "<scripts>", "<p>", "<", ">", "-", " ", "a", "2019", "x1",
+     "12.3.45", "7 年", "\n"]
+)  # fmt: skip
+
+
+@settings(max_examples=400)
+@given(st.lists(_FRAGMENTS, max_size=30).map("".join), st.booleans())
+def test_the_scanner_leaves_out_exactly_what_the_definition_names(
+    html: str, dated_text: bool
+) -> None:
+    def kept(m: re.Match[str]) -> str:
+        return m.group(0) if dated_text and _DATELIKE_AS_DEFINED.search(m.group(0)) else ""
+
+    assert "".join(glance_module._read(html, dated_text)) == _UNREAD_AS_DEFINED.sub(kept, html)
+
+
+@given(st.text(alphabet="0123456789129./- 年x", max_size=14))
+def test_date_like_is_what_its_plain_reading_says(text: str) -> None:
+    found = glance_module._DATELIKE.search(text) is not None
+    assert found == (_DATELIKE_AS_DEFINED.search(text) is not None)

@@ -35,16 +35,23 @@ from watcher.read.normalize import compared_line
 # Bump when what the glance leaves out changes, so stored digests stop matching.
 _FORMAT = "2"
 
-_UNREAD = re.compile(
-    r"<!--[^<]*?-->"
-    r"|<(script|style)\b(?![^>]*application/(?:ld|settings)\+json)[^>]*>.*?</\1\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
+# What no reading takes text from: a comment with no markup inside (up to its first
+# "-->"), a script or style element (up to its first end tag) unless it is JSON-LD or
+# settings JSON. Found by hand from each "<!--", "<script" or "<style": one regular
+# expression with a lazy match to the end tag cost a large page three parses.
+_OPENER = re.compile(r"<(?:!--|(script|style)\b)", re.IGNORECASE)
+_JSON_TYPE = re.compile(r"application/(?:ld|settings)\+json", re.IGNORECASE)
+_END_TAG = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
 # A nonce attribute (``nonce``, ``data-nonce``); it is left out only where it stands inside
 # a start tag, after white space.
 _NONCE = re.compile(r"nonce\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>]*)")
-# What htmldate's date search could read a date from.
-_DATELIKE = re.compile(r"(?<!\d)(?:19|20)\d\d|\d{1,2}[./-]\d{1,2}[./-]\d\d|\d\d\s*年")
+# What htmldate's date search could read a date from: a year 19xx or 20xx (not inside a
+# longer number), a day, month and two-digit year, or 19年. Written to start with a digit,
+# so the search skips to the next digit at once: a script without a date is scanned
+# whole, six times faster than with the leading look-behind.
+_DATELIKE = re.compile(
+    r"\d(?:(?<=1)(?<!\d\d)9\d\d|(?<=2)(?<!\d\d)0\d\d|\d?[./-]\d{1,2}[./-]\d\d|\d\s*年)"
+)
 _START_TAG = re.compile(r"<[a-zA-Z][^<>]*\Z")
 _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)[\s/>]")
 # A short run of text with what every built-in ignore rule needs (a digit, "ago", "just
@@ -58,15 +65,47 @@ def glance(html: str, ignore: Sequence[re.Pattern[str]], salt: str, *, dated_tex
     """The digest of ``html`` with what changes on every load left out (see the module's
     docstring). ``salt`` says how the watch is read; ``dated_text``, that the page's
     metadata states no date, so its date is searched for in all of it."""
-    if dated_text:
-        kept = _UNREAD.sub(lambda m: m.group(0) if _DATELIKE.search(m.group(0)) else "", html)
-    else:
-        kept = _UNREAD.sub("", html)
+    kept = "".join(_read(html, dated_text))
     kept = "".join(_without_nonces(kept, dated_text))
     if ignore:
         kept = "".join(_pieces(kept, ignore))
     material = "\x1e".join((_FORMAT, salt, "dated text" if dated_text else "", kept))
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _read(html: str, dated_text: bool) -> Iterator[str]:
+    """``html`` in pieces, without the comments, scripts and styles no reading takes
+    text from (with ``dated_text``, those holding nothing date-like)."""
+    done = 0
+    for start, end in _unread(html):
+        if dated_text and _DATELIKE.search(html, start, end):
+            continue
+        yield html[done:start]
+        done = end
+    yield html[done:]
+
+
+def _unread(html: str) -> Iterator[tuple[int, int]]:
+    """Where each comment with no markup inside, and each script or style element but
+    JSON-LD and settings JSON, stands in ``html``."""
+    at = 0
+    while (m := _OPENER.search(html, at)) is not None:
+        start, name = m.start(), m.group(1)
+        end = -1
+        if name is None:
+            close = html.find("-->", m.end())
+            if close >= 0 and html.find("<", m.end(), close) < 0:
+                end = close + 3
+        else:
+            opened = html.find(">", m.end())
+            if opened >= 0 and not _JSON_TYPE.search(html, m.end(), opened):
+                closed = _END_TAG[name.lower()].search(html, opened + 1)
+                end = closed.end() if closed is not None else -1
+        if end < 0:
+            at = start + 1
+            continue
+        yield start, end
+        at = end
 
 
 def _without_nonces(text: str, dated_text: bool) -> Iterator[str]:
