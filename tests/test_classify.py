@@ -221,6 +221,38 @@ def test_still_removed_is_unchanged() -> None:
     assert verdict.state is State.REMOVED
 
 
+@pytest.mark.parametrize(
+    ("before", "status", "now"),
+    [
+        (Removal.EMPTIED, 404, Removal.GONE),
+        (Removal.NOTICE, 410, Removal.GONE),
+        (Removal.SOFT_404, 451, Removal.LEGAL),
+        (Removal.GONE, 451, Removal.LEGAL),
+    ],
+)
+def test_a_removal_the_server_now_states_is_its_own_event(
+    before: Removal, status: int, now: Removal
+) -> None:
+    """An emptied page that now answers 404, or a 404 that turns into 451: the server
+    says it now, and a 451 says why; each is reported once, with what it was before."""
+    removed = Baseline(State.REMOVED, before, Article("", "", "", ()), ARTICLE)
+    verdict = classify(removed, seen(None, status))
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, now)
+    assert "before" in verdict.summary
+    again = Baseline(State.REMOVED, now, Article("", "", "", ()), ARTICLE)
+    assert classify(again, seen(None, status)).kind is Kind.UNCHANGED
+
+
+def test_a_removal_moving_between_kinds_of_the_same_source_stays_one() -> None:
+    """404 then 410, or an empty page then a notice: still the one removal."""
+    gone = Baseline(State.REMOVED, Removal.GONE, Article("", "", "", ()), ARTICLE)
+    assert classify(gone, seen(None, 410)).kind is Kind.UNCHANGED
+    notice = page(*NAV, "This content has been removed.")
+    emptied = Baseline(State.REMOVED, Removal.EMPTIED, Article("", "", "", ()), ARTICLE)
+    verdict = classify(emptied, seen(notice))
+    assert (verdict.kind, verdict.removal) == (Kind.UNCHANGED, Removal.EMPTIED)
+
+
 def test_restored_diffs_against_last_good_version() -> None:
     """A removed page that comes back is restored, with a diff against its last good text."""
     removed = Baseline(State.REMOVED, Removal.GONE, Article("", "", "", ()), ARTICLE)

@@ -167,7 +167,10 @@ def classify_change(
     if removed is not None:
         removal, why = removed
         if previous is not None and previous.state is State.REMOVED:
-            return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
+            if not _escalated(previous.removal, removal):
+                return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
+            was = _KIND_NAMES[previous.removal] if previous.removal else "removed"
+            why = f"{why}; it was {was} before"
         return Verdict(Kind.REMOVED, state=State.REMOVED, removal=removal, summary=why)
 
     assert article is not None  # _removal_of returns an error verdict otherwise
@@ -189,6 +192,31 @@ def classify_change(
             headline_edits=verdict.headline_edits,
         )
     return _compare(previous.article, article)
+
+
+def _escalated(before: Removal | None, now: Removal) -> bool:
+    """Whether a page already removed is now removed in a way worth its own alert: the
+    server itself says so where the page had only been emptied, replaced by a notice or
+    by a "not found" page (now a 404, a 451, a redirect away), or any removal turned into
+    451 (unavailable for legal reasons: the reason is news). A page moving between 404
+    and a redirect, or between an empty page and a notice, stays one removal."""
+    if now is before:
+        return False
+    if now is Removal.LEGAL:
+        return True
+    return before in _SHOWN_REMOVALS and now not in _SHOWN_REMOVALS
+
+
+# Removals read from what the page shows, rather than from how the server answers.
+_SHOWN_REMOVALS = frozenset({Removal.EMPTIED, Removal.SOFT_404, Removal.NOTICE})
+_KIND_NAMES = {
+    Removal.GONE: "gone (404/410)",
+    Removal.LEGAL: "unavailable for legal reasons (451)",
+    Removal.REDIRECTED: "redirected away",
+    Removal.EMPTIED: "emptied",
+    Removal.SOFT_404: "a 'not found' page",
+    Removal.NOTICE: "a removal notice",
+}
 
 
 def _removal_of(current: Observation) -> Verdict | tuple[Removal, str] | None:
