@@ -10,7 +10,7 @@ page once (the first round), and is then measured for ``--minutes`` more:
 - schedule lag: each page's planned check time is read from the database when the first
   round is over, and compared with when the page was fetched; pages already overdue
   then (their slot fell inside the first round) are reported apart, as the catch-up;
-- peak RSS of the daemon and its readers, database growth, failed checks, the exit code
+- peak RSS and PSS of the daemon and its readers, database growth, failed checks, the exit code
   after SIGTERM.
 
     .venv/bin/python benchmarks/fleet.py                       # 10,000 pages, SQLite
@@ -240,14 +240,14 @@ def ready_at(sock: socket.socket, limit: float, daemons: int = 1) -> float | Non
 class Measured:
     ready: float
     first_round: float
-    first_peak: int
+    first_peak: tuple[int, int]  # RSS, PSS
     planned: dict[int, float]
     start: float
     end: float
     fetched: dict[int, list[float]]
     fetches: int
     cpu: float
-    peak: int
+    peak: tuple[int, int]  # RSS, PSS
     size_before: int
     size_after: int
     versions: int
@@ -305,15 +305,21 @@ def _drain(sock: socket.socket) -> None:
             return  # closed
 
 
-def _first_round(site: FleetSite, pages: int, pid: int) -> int:
-    """Wait until every page was fetched once; the tree's peak RSS meanwhile."""
-    peak = 0
+def _first_round(site: FleetSite, pages: int, pid: int) -> tuple[int, int]:
+    """Wait until every page was fetched once; the tree's peak RSS and PSS meanwhile."""
+    peak = (0, 0)
     while True:
-        peak = max(peak, proctree.rss_bytes(pid))
+        peak = _higher(peak, pid)
         with site.lock:
             if len(site.fetched) >= pages:
                 return peak
         time.sleep(0.5)
+
+
+def _higher(peak: tuple[int, int], pid: int) -> tuple[int, int]:
+    """``peak`` (RSS, PSS) raised to the tree's memory now: RSS counts the pages readers
+    share with their fork server in each of them, PSS once."""
+    return max(peak[0], proctree.rss_bytes(pid)), max(peak[1], proctree.pss_bytes(pid))
 
 
 def _measure(
@@ -326,10 +332,10 @@ def _measure(
     with site.lock:
         fetches_before = sum(len(times) for times in site.fetched.values())
     cpu_before = proctree.cpu_seconds(pid)
-    peak = 0
+    peak = (0, 0)
     until = time.monotonic() + args.minutes * 60
     while time.monotonic() < until:
-        peak = max(peak, proctree.rss_bytes(pid))
+        peak = _higher(peak, pid)
         time.sleep(0.2)
     cpu = proctree.cpu_seconds(pid) - cpu_before
     end = time.time()
@@ -398,7 +404,7 @@ def report(args: argparse.Namespace, m: Measured) -> None:
     print(f"  startup to READY=1            {m.ready:8.1f} s")
     print(
         f"  first round (all new)         {m.first_round:8.1f} s, "
-        f"peak RSS {m.first_peak / 2**20:.0f} MiB"
+        f"peak RSS {m.first_peak[0] / 2**20:.0f} MiB, PSS {m.first_peak[1] / 2**20:.0f} MiB"
     )
     print(f"  measured after it             {seconds:8.1f} s")
     print(f"  checks                        {m.fetches:8d}  ({m.fetches / seconds:.2f}/s)")
@@ -418,7 +424,8 @@ def report(args: argparse.Namespace, m: Measured) -> None:
             f"max {max(catch_up):.1f} s ({len(catch_up)} pages)"
         )
     print(f"  due, never checked (> 1 min)  {missed:8d}")
-    print(f"  peak RSS, daemon + readers    {m.peak / 2**20:8.1f} MiB (measured part)")
+    print(f"  peak RSS, daemon + readers    {m.peak[0] / 2**20:8.1f} MiB (measured part)")
+    print(f"  peak PSS, daemon + readers    {m.peak[1] / 2**20:8.1f} MiB (shared pages once)")
     print(
         f"  database                      {m.size_before / 2**20:8.1f} MiB after round one, "
         f"+{(m.size_after - m.size_before) / 2**20:.1f} MiB in the run "
