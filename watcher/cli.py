@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from watcher.check.pipeline import CheckResult
     from watcher.fetch import FetchResult
     from watcher.store.models import Change, Page, Snapshot
+
+    _ListingRow = tuple[Watch, Page | None, Snapshot | None, Change | None]
 
 logger = logging.getLogger(__name__)
 
@@ -473,28 +475,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     store = _open_store(args, watchlist)
     if args.tiers:
         return _print_tiers(store)
-    rows: list[tuple[Watch, Page | None, Snapshot | None, Change | None]] = []
     try:
-        found_by = store.sources.sources_by_page()
-        # hand-written watches in file order, then the articles sources found, newest first
-        pages: list[tuple[Watch, Page | None]] = [
-            (watch, store.page_by_url(watch.url)) for watch in watchlist.watch
-        ]
-        pages += [
-            (Watch(url=page.url, name=page.name), page)
-            for page in sorted(
-                store.all_pages(), key=lambda p: p.discovered_at or p.created_at, reverse=True
-            )
-            if page.is_active and page.source_id is not None and watchlist.find(page.url) is None
-        ]
-        for watch, page in pages:
-            if page is None or page.id is None:
-                rows.append((watch, None, None, None))
-                continue
-            changes = store.changes(page.id)
-            rows.append(
-                (watch, page, store.latest_snapshot(page.id), changes[-1] if changes else None)
-            )
+        rows, found_by = _listing_rows(store, watchlist)
     finally:
         store.close()
     if not rows:
@@ -507,6 +489,39 @@ def _cmd_list(args: argparse.Namespace) -> int:
             listed["sources"] = found_by.get(row[1].id or 0, []) if row[1] else []
             print(json.dumps(listed, ensure_ascii=False))
         return EXIT_OK
+    _print_listing(rows, found_by, now)
+    return EXIT_OK
+
+
+def _listing_rows(
+    store: Store, watchlist: Watchlist
+) -> tuple[list[_ListingRow], dict[int, list[str]]]:
+    """The hand-written watches in file order, then the articles sources found, newest
+    first; each with its page, latest version and last change, and the sources by page."""
+    found_by = store.sources.sources_by_page()
+    pages: list[tuple[Watch, Page | None]] = [
+        (watch, store.page_by_url(watch.url)) for watch in watchlist.watch
+    ]
+    pages += [
+        (Watch(url=page.url, name=page.name), page)
+        for page in sorted(
+            store.all_pages(), key=lambda p: p.discovered_at or p.created_at, reverse=True
+        )
+        if page.is_active and page.source_id is not None and watchlist.find(page.url) is None
+    ]
+    rows: list[_ListingRow] = []
+    for watch, page in pages:
+        if page is None or page.id is None:
+            rows.append((watch, None, None, None))
+            continue
+        changes = store.changes(page.id)
+        rows.append((watch, page, store.latest_snapshot(page.id), changes[-1] if changes else None))
+    return rows, found_by
+
+
+def _print_listing(
+    rows: Sequence[_ListingRow], found_by: Mapping[int, list[str]], now: datetime
+) -> None:
     width = min(40, max(len(watch.label) for watch, *_ in rows))
     print(
         f"{'WATCH':<{width}}  {'STATE':<16}  {'LAST CHECK (UTC)':<26}  "
@@ -526,7 +541,6 @@ def _cmd_list(args: argparse.Namespace) -> int:
             print(f"  {watch.url}")
         if page is not None and found_by.get(page.id or 0):
             print(f"  from {', '.join(found_by[page.id or 0])}")
-    return EXIT_OK
 
 
 def _print_tiers(store: Store) -> int:
