@@ -8,6 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from watcher.judge.confirm import (
+    as_shown,
     corroborated,
     is_extraction_shift,
     mask_volatile,
@@ -381,3 +382,31 @@ def test_the_page_that_shows_a_version_bears_out_that_version(
     assume(all(a not in b for a in compact for b in compact if a != b))
     assert corroborated(article(*old), article(*new), None, new).current.paragraphs == new
     assert corroborated(article(*old), article(*new), None, old).current.paragraphs == old
+
+
+STORY = (
+    "The transport minister resigned on Friday after documents showed the contract was "
+    "awarded without a tender.",
+    "Opposition leaders said 14 officials had been questioned by investigators this week.",
+    "The ministry declined to comment on the report when reached by telephone.",
+)
+MENU = ("Home", "World", "Most read: Storm closes the airport for a second day")
+
+
+@given(
+    index=st.integers(0, len(STORY) - 1),
+    at=st.integers(0, 60),
+    char=st.characters(categories=["L", "N"]),
+)
+def test_the_article_as_its_page_shows_it(index: int, at: int, char: str) -> None:
+    """Read from the page's lines: a page showing the story gives the story; one character
+    of one paragraph changed gives that paragraph as changed; one gone from the page is
+    left out."""
+    assert as_shown(STORY, (*MENU, *STORY, "© Example News")) == STORY
+    paragraph = STORY[index]
+    edited = paragraph[:at] + char + paragraph[at + 1 :]
+    assume(edited != paragraph)
+    page = (*MENU, *STORY[:index], edited, *STORY[index + 1 :], "© Example News")
+    assert as_shown(STORY, page) == (*STORY[:index], edited, *STORY[index + 1 :])
+    gone = (*MENU, *STORY[:index], *STORY[index + 1 :])
+    assert as_shown(STORY, gone) == (*STORY[:index], *STORY[index + 1 :])

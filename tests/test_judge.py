@@ -198,6 +198,29 @@ def test_edit_seen_by_both_loads_alerts() -> None:
     assert decision.load == 1
 
 
+def test_an_edit_is_kept_from_the_load_that_reads_like_the_stored_version() -> None:
+    """Both loads show the edit; the second also lost the dateline to a "3 minutes ago".
+    The version is kept from the first load, so the dateline stays in the record and
+    its coming back on the next load is no edit."""
+    stored = replace(STORY, datelines=("29 Nov 2026 08:00 GMT",))
+    first = replace(EDITED, datelines=stored.datelines)
+    decision, _ = judge(World(first, second=EDITED, baseline=stored))
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.verdict.parts == (Part.BODY,)
+    assert decision.load == 0
+    assert decision.stored == first
+
+
+def test_an_edit_is_kept_from_the_second_load_when_the_first_read_more_noise() -> None:
+    """The first load read a counter into the article; the second did not: the edit is
+    kept from the second, as the stored version reads."""
+    first = replace(EDITED, notes=("41",))
+    decision, _ = judge(World(first, second=EDITED))
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.load == 1
+    assert decision.stored == EDITED
+
+
 def test_edit_gone_on_the_second_load_is_not_reported() -> None:
     """A change the second fetch does not see (A/B test, CDN node) stays silent."""
     decision, _ = judge(World(EDITED, second=STORY))
@@ -220,6 +243,32 @@ def test_an_edit_the_second_load_reads_as_emptied_is_confirmed_by_its_page() -> 
     assert decision.verdict.parts == (Part.BODY,)
     assert decision.is_alerting
     assert decision.load == 0
+
+
+def test_an_article_read_as_emptied_while_its_page_shows_it_is_no_removal() -> None:
+    """Both loads' extractor read the page as almost empty, while the page itself still
+    shows the article with an edit: the edit is reported, not a removal."""
+    page = (*MENU, *EDITED.paragraphs)
+    world = World(COLLAPSED, second=COLLAPSED, page_lines=page, second_page_lines=page)
+    decision, _ = judge(world)
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.verdict.parts == (Part.BODY,)
+    assert decision.stored is not None
+    assert decision.stored.paragraphs == EDITED.paragraphs
+
+
+def test_an_article_read_as_emptied_whose_page_shows_it_unchanged_is_quiet() -> None:
+    """Read as almost empty, the page showing the article as stored: nothing changed."""
+    page = (*MENU, *BODY)
+    decision, _ = judge(World(COLLAPSED, second=COLLAPSED, page_lines=page))
+    assert decision.verdict.kind is Kind.UNCHANGED
+
+
+def test_an_article_gone_from_its_page_is_emptied() -> None:
+    """Read as almost empty, and the page no longer shows it: emptied."""
+    decision, _ = judge(World(COLLAPSED, second=COLLAPSED, page_lines=MENU))
+    assert decision.verdict.kind is Kind.REMOVED
+    assert decision.verdict.removal is Removal.EMPTIED
 
 
 def test_an_edit_the_second_page_does_not_show_is_not_confirmed() -> None:

@@ -113,6 +113,58 @@ def corroborated(
     return Masked(reference, current, tuple(volatile))
 
 
+def shown_share(reference: Article, page_lines: Sequence[str]) -> float:
+    """The share of ``reference``'s body (by characters) that ``page_lines`` still show."""
+    page = _PageText.of(page_lines)
+    sizes = [(len(_compact(p)), page.holds(p)) for p in reference.paragraphs]
+    total = sum(size for size, _ in sizes)
+    return sum(size for size, held in sizes if held) / total if total else 0.0
+
+
+def as_shown(reference: tuple[str, ...], page_lines: Sequence[str]) -> tuple[str, ...]:
+    """``reference``'s paragraphs as ``page_lines`` show them: each one the page holds, as
+    it is; one it does not, as the line that most resembles it where it stood (between
+    the lines of the paragraphs around it), or left out when no line does. For a page
+    whose extractor misread it: what a reader sees of the article, read without it."""
+    lines = [_compact(line) for line in page_lines]
+    at: list[int | None] = []
+    start = 0
+    for paragraph in reference:
+        needle = _compact(paragraph)
+        found = next((i for i in range(start, len(lines)) if needle in lines[i]), None)
+        at.append(found)
+        start = found + 1 if found is not None else start
+    shown: list[str] = []
+    for k, paragraph in enumerate(reference):
+        if at[k] is not None:
+            shown.append(paragraph)
+            continue
+        low = max((i for i in at[:k] if i is not None), default=-1) + 1
+        high = min((i for i in at[k + 1 :] if i is not None), default=len(lines))
+        best = _likest(_compact(paragraph), [(i, lines[i]) for i in range(low, high)])
+        if best is not None:
+            shown.append(page_lines[best])
+    return tuple(shown)
+
+
+def _likest(needle: str, candidates: Sequence[tuple[int, str]]) -> int | None:
+    """The index of the candidate most like ``needle``, if any is much like it."""
+    best, score = None, _ALIKE
+    for i, text in candidates:
+        matcher = SequenceMatcher(None, needle, text, autojunk=False)
+        if (
+            matcher.real_quick_ratio() > score
+            and matcher.quick_ratio() > score
+            and (ratio := matcher.ratio()) > score
+        ):
+            best, score = i, ratio
+    return best
+
+
+# A line this much like a paragraph (difflib's ratio) is that paragraph, edited.
+_ALIKE = 0.6
+
+
 def _borne_out(
     old: tuple[str, ...], new: tuple[str, ...], page: _PageText
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -154,6 +206,18 @@ def same_content(first: Article | None, second: Article | None) -> bool:
         and first.paragraphs == second.paragraphs
         and all(getattr(first, name) == getattr(second, name) for name in LINE_PARTS)
     )
+
+
+def units_apart(one: Article, other: Article) -> int:
+    """How many of the units a check compares (paragraphs, the lines of each part, title,
+    byline and date) one article has that the other lacks, either way round."""
+    count = len(set(one.paragraphs) ^ set(other.paragraphs))
+    count += (one.title != other.title) + (one.byline != other.byline)
+    count += one.published != other.published
+    for name in LINE_PARTS:
+        lines: tuple[str, ...] = getattr(one, name)
+        count += len(set(lines) ^ set(getattr(other, name)))
+    return count
 
 
 def is_extraction_shift(

@@ -186,6 +186,8 @@ class _Seen:
     verdict: Verdict
     masked: Masked | None = None
     load: Which = 0
+    # the extractor misread the load: its article is read from the page's lines instead
+    misread: bool = False
 
 
 def decide(obs: Observations) -> Decision | Ask:
@@ -216,7 +218,7 @@ def decide(obs: Observations) -> Decision | Ask:
         if isinstance(confirmed, Ask):
             return confirmed
         unconfirmed = confirmed is None
-        seen = _not_confirmed(obs, seen) if confirmed is None else confirmed
+        seen = _not_confirmed(obs, seen) if confirmed is None else _kept_load(obs, seen, confirmed)
     shifted = _extraction_shift(obs, seen)
     if isinstance(shifted, Ask):
         return shifted
@@ -330,7 +332,54 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
                 removal=Removal.EMPTIED,
                 summary="removed: only the page's furniture is left, all of it there before",
             )
+    if (collapsed := _read_on_its_page(obs, baseline, observation, load, verdict)) is not None:
+        verdict, compared = collapsed
+        # kept as its page shows it, not as misread
+        return _Seen(compared, compared, verdict, load=which, misread=True)
     return _Seen(stored, compared, verdict, load=which)
+
+
+# An article read as emptied whose page still shows this much of it was read another way.
+_STILL_SHOWN = 0.5
+
+
+def _read_on_its_page(
+    obs: Observations,
+    baseline: Baseline | None,
+    observation: Observation,
+    load: Load,
+    verdict: Verdict,
+) -> tuple[Verdict, Article] | None:
+    """The verdict and the article as this page shows them, when ``verdict`` says the
+    article was emptied while this very page still shows most of it: the extractor drew
+    the article's edges elsewhere (on a page of a short story among many links, small
+    differences flip it). Then the changes this page shows count, as a confirming load's
+    would (``confirm.corroborated``), and the rest is put back as stored."""
+    compared = observation.article
+    if (
+        verdict.removal is not Removal.EMPTIED
+        or verdict.kind is not Kind.REMOVED
+        or compared is None
+        or baseline is None
+        or baseline.state is not State.OK
+        or isinstance(load.page_lines, _Unasked)
+    ):
+        return None
+    lines = tuple(line for raw in load.page_lines if (line := compared_line(raw, obs.ignore)))
+    if confirm.shown_share(baseline.article, lines) < _STILL_SHOWN:
+        return None
+    masked = _corroborated(baseline.article, compared, None, lines)
+    # the body as the page shows it; the metadata as read from the same load, whose
+    # reading only drew the body's edges elsewhere
+    current = replace(
+        masked.current,
+        paragraphs=confirm.as_shown(baseline.article.paragraphs, lines),
+        title=compared.title,
+        byline=compared.byline,
+        published=compared.published,
+        stated=compared.stated,
+    )
+    return _classify(baseline, replace(observation, article=current), obs.rules), current
 
 
 # ``decide`` is called again with each piece of evidence added and reads the same loads
@@ -395,6 +444,34 @@ def _confirmed(obs: Observations, first: _Seen) -> _Seen | Ask | None:
     if reference is None:
         return second
     return _masked(obs, baseline, reference, first.compared, second)
+
+
+def _kept_load(obs: Observations, first: _Seen, confirmed: _Seen) -> _Seen:
+    """``confirmed``, kept from the load that reads most like the stored version. Both
+    loads show the change; what else differs between them was seen once, so it is the
+    page's volatile side (a dateline that one load showed as "3 minutes ago", a counter
+    read into the article). A version kept with it would be compared with it later, and
+    its going away would read as an edit. A load the extractor misread is kept only when
+    the other was misread too."""
+    baseline = obs.baseline
+    if (
+        confirmed.load == 0
+        or confirmed.verdict.kind is not Kind.CHANGED
+        or first.stored is None
+        or first.compared is None
+        or confirmed.compared is None
+        or not isinstance(baseline, Baseline)
+        or baseline.state is not State.OK
+    ):
+        return confirmed
+    reference = baseline.article
+    if first.misread or (
+        not confirmed.misread
+        and confirm.units_apart(first.compared, reference)
+        >= confirm.units_apart(confirmed.compared, reference)
+    ):
+        return confirmed
+    return replace(confirmed, stored=first.stored, compared=first.compared, load=0)
 
 
 def _borne_out(obs: Observations, first: _Seen, second: _Seen) -> _Seen | Ask | None:
