@@ -253,6 +253,24 @@ def test_a_removal_moving_between_kinds_of_the_same_source_stays_one() -> None:
     assert (verdict.kind, verdict.removal) == (Kind.UNCHANGED, Removal.EMPTIED)
 
 
+def test_an_emptied_page_that_reads_as_it_did_when_emptied_stays_removed() -> None:
+    """What was left when the article was emptied (a teaser list the old reading held
+    too) may amount to a fair share of the old text; read exactly so again, nothing
+    came back: still removed, not restored."""
+    teasers = (
+        "Most read: Storm closes the airport for a second day. Football club sold to a "
+        "group of investors. Lottery winner found after six months."
+    )
+    old = replace(ARTICLE, paragraphs=(*ARTICLE.paragraphs, teasers))
+    left = replace(ARTICLE, paragraphs=(teasers,))
+    assert surviving_share(old.text, left.text) > 0.25  # more than the emptied rule allows
+    emptied = Baseline(State.REMOVED, Removal.EMPTIED, left, old)
+    verdict = classify(emptied, seen(left))
+    assert (verdict.kind, verdict.state) == (Kind.UNCHANGED, State.REMOVED)
+    assert verdict.removal is Removal.EMPTIED
+    assert classify(emptied, seen(old)).kind is Kind.RESTORED
+
+
 def test_restored_diffs_against_last_good_version() -> None:
     """A removed page that comes back is restored, with a diff against its last good text."""
     removed = Baseline(State.REMOVED, Removal.GONE, Article("", "", "", ()), ARTICLE)

@@ -176,6 +176,8 @@ def classify_change(
     assert article is not None  # _removal_of returns an error verdict otherwise
     if previous is None:
         return Verdict(Kind.NEW, summary=f"first version: {_headline(article)}")
+    if _still_as_removed(previous, article):
+        return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
     if previous.state is State.REMOVED:
         baseline = previous.last_good
         if baseline is None:
@@ -192,6 +194,17 @@ def classify_change(
             headline_edits=verdict.headline_edits,
         )
     return _compare(previous.article, article)
+
+
+def _still_as_removed(previous: Baseline, article: Article) -> bool:
+    """Whether a page found emptied, or showing a notice or a "not found" page, still
+    reads exactly as it did then: nothing came back, whatever share of the old article
+    its leftovers (a teaser list the old reading held too) amount to today."""
+    return (
+        previous.state is State.REMOVED
+        and previous.removal in _SHOWN_REMOVALS
+        and _without_spaces(previous.article.text) == _without_spaces(article.text)
+    )
 
 
 def _escalated(before: Removal | None, now: Removal) -> bool:
