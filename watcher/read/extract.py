@@ -23,6 +23,7 @@ import lxml.html
 from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 
+from watcher.read.blocks import BLOCK_TAGS
 from watcher.read.parts import DATE_KEYS, read_parts, stated_parts
 
 logger = logging.getLogger(__name__)
@@ -566,17 +567,7 @@ _SKIP = frozenset({
     "script", "style", "noscript", "template", "svg", "head", "title", "meta", "link",
     "iframe", "object", "embed", "canvas", "audio", "video", "datalist", "rt", "rp",
 })
-# Elements that start a new line in a browser: their edges become paragraph breaks.
-_BLOCK = frozenset({
-    "address", "article", "aside", "blockquote", "body", "br", "caption", "center", "dd",
-    "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure",
-    "footer", "form", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup",
-    "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "optgroup", "option", "p",
-    "pre", "search", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead",
-    "tr", "ul",
-})
 # fmt: on
-BLOCK_TAGS = _BLOCK
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\n\r\f]+")  # HTML collapses ASCII whitespace only
 _INNER_SPACES = re.compile(r"(?<=[^ \t\n\r\f])[ \t\n\r\f]+(?=[^ \t\n\r\f])")
@@ -617,7 +608,7 @@ def iter_visible_blocks(
                 skipped = el
                 walker.skip_subtree()
                 continue
-            if tag in _BLOCK:
+            if tag in BLOCK_TAGS:
                 lines.flush()
             if tag == "pre":
                 lines.pre_depth += 1
@@ -626,7 +617,7 @@ def iter_visible_blocks(
             continue
         if el is skipped:
             skipped = None  # no box, so no line break either: text around it runs on
-        elif tag in _BLOCK:
+        elif tag in BLOCK_TAGS:
             lines.flush()
             if tag == "pre":
                 lines.pre_depth -= 1

@@ -29,7 +29,7 @@ import html as htmllib
 import re
 from collections.abc import Iterator, Sequence
 
-from watcher.read.extract import BLOCK_TAGS
+from watcher.read.blocks import BLOCK_TAGS
 from watcher.read.normalize import compared_line
 
 # Bump when what the glance leaves out changes, so stored digests stop matching.
