@@ -38,8 +38,9 @@ from watcher.judge.classify import (
     classify_change,
 )
 from watcher.judge.phrases import shipped_phrases
-from watcher.read.extract import Article, extract_article
+from watcher.read.extract import Article, extract_article, prepare_page, visible_blocks
 from watcher.read.normalize import builtin_ignore, normalize_article
+from watcher.read.parts import read_parts
 from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -423,3 +424,91 @@ def test_diff_shows_each_stated_value_once() -> None:
     article = Article("Minister resigns", "", "", ("Body.",), stated=stated)
     shown = part_text(article, "headline")
     assert shown == "Minister resigns\n(metadata) headline: Minister resigns"
+
+
+def _sidebar_beside_headline_page(caption: str, dateline: str) -> str:
+    """A headline, then a box of teasers and a comment form, then the dateline and the
+    lead picture's caption, outside the block that holds the story."""
+    teasers = "".join(
+        f"<a href='/t/{i}'><span class='n'>{i}</span> {t}</a>" for i, t in enumerate(TEASERS, 1)
+    )
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (
+        "<html><head><title>Minister resigns over bridge contract | Example News</title>"
+        "</head><body><div class='post'><h1>Minister resigns over bridge contract</h1>"
+        "<p class='byline'>By Jane Doe</p>"
+        f"<div class='popular'><span>Most read today</span><div>{teasers} {teasers}</div></div>"
+        "<div class='more-author'><a href='/a/1'>A story of the same author with a headline "
+        "as long as any</a></div>"
+        "<form><label>Name</label><label>Comment</label><button>Send</button></form>"
+        f"<p class='byline-date'>{dateline}</p>"
+        f"<div class='lead-picture'><img src='/a.jpg' alt=''><span class='wp-caption'>{caption}"
+        f"</span></div><div class='story'>{body}</div></div>"
+        "<footer>© Example News</footer></body></html>"
+    )
+
+
+def test_caption_and_dateline_read_past_a_sidebar_beside_the_headline() -> None:
+    """A box of teasers beside the headline is no line of prose: the headline's
+    neighbourhood goes on past it to the dateline and the lead picture's caption. The
+    teasers are not read as notes, nor another story's headline as a byline."""
+    caption = "The minister leaves the ministry on Friday. Photo: Jane Roe"
+    article = _read(_sidebar_beside_headline_page(caption, "November 20, 2019 | 4:20am"))
+    assert article.captions == (caption,)
+    assert article.datelines == ("November 20, 2019 4:20am",)
+    assert article.bylines == ("By Jane Doe",)
+    assert not any(t in " ".join(article.notes) for t in TEASERS)
+    edited = _sidebar_beside_headline_page(caption, "November 21, 2019 | 4:20am")
+    assert (
+        _verdict(_sidebar_beside_headline_page(caption, "November 20, 2019 | 4:20am"), edited)
+        is Kind.CHANGED
+    )
+
+
+def test_notes_in_a_body_box_named_like_a_share_bar() -> None:
+    """A share plugin's hook class on the box that holds the story ("BSHARE_POP") does not
+    make the story's other lines furniture: a line the extractor left out of it is a
+    note. So is a video's title after its player's "Autoplay" label. A real share bar's
+    line and a row of share links are not."""
+    promo = "Try new products first and read what our testers found, on the testers' page."
+    first, *rest = (f"<p>{p}</p>" for p in PARAGRAPHS)
+    root = prepare_page(
+        "<html><head><title>Minister resigns over bridge contract</title></head><body>"
+        "<div class='page'><h1>Minister resigns over bridge contract</h1><div class='text'>"
+        f"<div class='BSHARE_POP'><div class='quote'><p>{promo}</p></div>{first}</div>"
+        "<div class='player'><label><input type='checkbox'>Autoplay</label> "
+        "<span>The minister's statement in full</span></div>"
+        f"<div class='more'>{''.join(rest)}</div>"
+        "<div class='share-bar'><p>Share this story with your friends</p></div>"
+        "<div><a href='/f'>Facebook</a> <a href='/t'>Twitter</a> <a href='/m'>Email</a></div>"
+        "</div>"
+        "</div></body></html>"
+    )
+    assert root is not None
+    parts = read_parts(
+        root, visible_blocks(root), "Minister resigns over bridge contract", PARAGRAPHS
+    )
+    assert parts.notes == (promo, "Autoplay The minister's statement in full")
+
+
+def test_notes_of_the_marked_article_when_the_extractor_took_a_sidebar_line_too() -> None:
+    """The extractor also took a long line from a widget outside the article, so only the
+    whole page holds nearly all it read: the element the page marks as the article is the
+    block, and a subheading the extractor left out of it is a note."""
+    widget = (
+        "Enter your name or your identity card number to find out whether the documents "
+        "you lost are among those handed in to us this week. " * 3
+    ).strip()
+    subheading = "The minister answers the inquiry"
+    paragraphs = (f"{PARAGRAPHS[0]} {PARAGRAPHS[1]}", *PARAGRAPHS[2:])  # prose ends the head
+    first, *rest = (f"<p>{p}</p>" for p in paragraphs)
+    root = prepare_page(
+        "<html><head><title>Minister resigns over bridge contract</title></head><body>"
+        f"<div class='widget'><p>{widget}</p></div><main><article>"
+        f"<h1>Minister resigns over bridge contract</h1>{first}<h2>{subheading}</h2>"
+        f"{''.join(rest)}</article></main></body></html>"
+    )
+    assert root is not None
+    title = "Minister resigns over bridge contract"
+    parts = read_parts(root, visible_blocks(root), title, (widget, *paragraphs))
+    assert parts.notes == (subheading,)

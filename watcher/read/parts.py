@@ -20,6 +20,8 @@ from difflib import SequenceMatcher
 import lxml.html
 from lxml import etree
 
+from watcher.read.blocks import BLOCK_TAGS
+
 # A headline's neighbourhood: the lines after it up to the article's first paragraph (a
 # byline, a dateline, a standfirst, a lead picture's caption), at most this many.
 HEAD_LINES = 20
@@ -33,6 +35,9 @@ _MAX_CREDIT_CHARS = 100
 _MAX_DATELINE_CHARS = 100
 # Share of the article's text the article block holds (the rest: stray matches elsewhere).
 _BLOCK_SHARE = 0.9
+# ... or, when only the whole page holds that much, the share the element the page marks
+# as the article must hold.
+_MARKED_SHARE = 0.5
 # A line this long (without spaces) is prose: the headline's neighbourhood ends there.
 _PROSE_CHARS = 150
 # A line of the body this long is its text, not a short line the body shares with the page.
@@ -68,7 +73,9 @@ _CAPTIONISH = re.compile(
     re.IGNORECASE,
 )
 # Elements whose lines are the page's furniture even inside the article block.
-_FURNITURE = frozenset({"nav", "aside", "footer", "form", "button", "select", "label", "a"})
+_FURNITURE = frozenset({"nav", "aside", "footer", "form"})
+# ... and those that hold a few words of a line: a link, a form's label or button.
+_INLINE_FURNITURE = frozenset({"a", "button", "select", "label"})
 _FURNITUREISH = re.compile(
     r"share|social|related|recommend|newsletter|subscribe|comment|promo|advert|sponsor"
     r"|breadcrumb|\btags?\b|keyword",
@@ -152,8 +159,9 @@ def read_parts(
     body = [c for p in paragraphs if (c := _compact(p))]
     placing = (set(body), "\n".join(body))
     heading = headline_element(root, title)
-    block = _with_headline(_article_block(lines, *placing), heading)
+    block = _with_headline(_article_block(lines, *placing, heading), heading)
     head = _head(lines, heading, block, placing)
+    prose = _prose_boxes(lines, placing)
     bylines: list[str] = []
     datelines: list[str] = []
     captions: list[str] = []
@@ -169,6 +177,8 @@ def read_parts(
         kind = _label(text, owner, scope, near_headline=i in head)
         if kind == "byline" and _is_form(owner, scope) and not _named(owner, scope, _AUTHORISH):
             kind = "note"  # a sign-up form's "By signing up, you agree…" is no credit
+        if kind == "byline" and _is_teaser(text, owner):
+            kind = "note"  # a story's headline linked from a box of the author's stories
         if kind == "byline" or (credit_at == i - 1 and len(text) <= _MAX_CREDIT_CHARS):
             credit, dates = _split_dates(text)
             if credit:
@@ -181,8 +191,10 @@ def read_parts(
         elif kind == "dateline":
             _add_date(datelines, text, joined_on=last_date == i - 1 and _is_time_only(text))
             last_date = i
-        elif not _is_furniture(owner, scope):
-            notes.append(text)
+        elif not _is_furniture(text, owner, scope, prose) and (
+            scope is not None or not _mostly_links(owner)
+        ):
+            notes.append(text)  # near the headline, a line of links is a sidebar's
     return Parts(
         headlines=_shown_headline(lines, heading),
         bylines=tuple(bylines),
@@ -207,8 +219,10 @@ def _head(
         outside the article block once two lines of the body went by: the neighbourhood
         never runs on into a sidebar or a footer."""
         text, owner = lines[i]
-        if _is_prose(text) and not _is_caption(owner, None):
-            return True  # a lead picture's long caption is no prose: the head goes on
+        if _is_prose(text) and not _is_caption(owner, None) and not _mostly_links(owner):
+            # a lead picture's long caption is no prose, nor is a sidebar's list of
+            # teasers beside the headline ("Most read: 1 … 2 …"): the head goes on
+            return True
         if len(passed_body) >= 2 and block is not None and not _within(owner, block):
             return True
         if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, *placing):
@@ -532,12 +546,18 @@ _DATE_LABEL = re.compile(
 
 
 def _article_block(
-    lines: Sequence[tuple[str, lxml.html.HtmlElement]], whole: set[str], joined: str
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]],
+    whole: set[str],
+    joined: str,
+    heading: lxml.html.HtmlElement | None = None,
 ) -> lxml.html.HtmlElement | None:
     """The deepest element holding nearly all the article's text (None: the whole page).
 
     Each line of the text counts once: the story's first lines repeated as a teaser
-    elsewhere on the page do not pull the block up to the whole page.
+    elsewhere on the page do not pull the block up to the whole page. When only the
+    page holds nearly all of it (the extractor also took a widget's lines from a
+    sidebar), the element the page marks as the article around the headline is the
+    block, if it holds most of the text.
     """
     held: dict[lxml.html.HtmlElement, set[str]] = {}
     texts: set[str] = set()
@@ -558,6 +578,10 @@ def _article_block(
             if level > depth:
                 best, depth = el, level
     if best is None or best.tag in ("html", "body"):
+        marked = article_element(heading) if heading is not None else None
+        inside = held.get(marked, set()) if marked is not None else set()
+        if inside and sum(len(t) for t in inside) >= _MARKED_SHARE * total:
+            return marked
         return None
     if best.tag in ("p", "span", "font", "b", "strong", "em", "i"):
         parent = best.getparent()  # one paragraph holds it all: its block is the parent
@@ -575,6 +599,50 @@ def _with_headline(
         return block
     marked = article_element(heading)
     return marked if marked is not None and _within(block, marked) else block
+
+
+def _is_teaser(text: str, owner: lxml.html.HtmlElement) -> bool:
+    """A link longer than a name: another story's headline ("More from this author")."""
+    if not any(el.tag == "a" for el in (owner, *owner.iterancestors())):
+        return False
+    if _HAN.search(text):
+        return len(_compact(text)) > _MAX_HAN_NAME_CHARS
+    return len(text.split()) > _MAX_NAME_WORDS
+
+
+# A credit's names, linked each on its own, are shorter than a headline.
+_MAX_NAME_WORDS = 6
+_MAX_HAN_NAME_CHARS = 15
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _mostly_links(owner: lxml.html.HtmlElement, tags: Iterable[str] = ("a",)) -> bool:
+    """Whether most of the text of the box a line stands in (the nearest element that
+    starts a line) is the text of links (or of the other ``tags``)."""
+    box = next((el for el in (owner, *owner.iterancestors()) if el.tag in BLOCK_TAGS), owner)
+    whole = len(_compact(box.text_content()))
+    linked = sum(len(_compact(el.text_content())) for el in _outermost_of(box, tags))
+    return whole > 0 and linked >= _LINKED_SHARE * whole
+
+
+def _outermost_of(
+    box: lxml.html.HtmlElement, tags: Iterable[str]
+) -> Iterator[lxml.html.HtmlElement]:
+    """The elements named ``tags`` in ``box``, none inside another (so none counted twice)."""
+    wanted = set(tags)
+    for el in box.iter(*wanted):
+        if el is box:
+            yield el
+            return
+        above = el.getparent()
+        while above is not None and above is not box and above.tag not in wanted:
+            above = above.getparent()
+        if above is None or above is box:
+            yield el
+
+
+# A line whose element's text is at least this much link text is a list of links.
+_LINKED_SHARE = 0.5
 
 
 def _is_prose(text: str) -> bool:
@@ -607,13 +675,14 @@ def _ancestry(
 def _named(
     owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None, pattern: re.Pattern[str]
 ) -> bool:
-    for el in _ancestry(owner, block):
-        words = " ".join(
-            el.get(name) or "" for name in ("class", "id", "itemprop", "rel", "data-testid")
-        )
-        if words.strip() and pattern.search(words):
-            return True
-    return False
+    return any(pattern.search(_named_by(el)) for el in _ancestry(owner, block))
+
+
+def _named_by(el: lxml.html.HtmlElement) -> str:
+    """The words a page names an element by: its class, id, itemprop, rel and test id."""
+    return " ".join(
+        el.get(name) or "" for name in ("class", "id", "itemprop", "rel", "data-testid")
+    )
 
 
 def _is_caption(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
@@ -631,12 +700,39 @@ _FORM = frozenset({"form", "button", "select", "label"})
 _FORMISH = re.compile(r"newsletter|subscribe|sign-?up|login|comment", re.IGNORECASE)
 
 
-def _is_furniture(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
-    """Whether the line stands in the page's furniture (a form, a share bar, a menu, a
-    link): not a note of the article."""
-    return any(el.tag in _FURNITURE for el in _ancestry(owner, block)) or _named(
-        owner, block, _FURNITUREISH
-    )
+def _is_furniture(
+    text: str,
+    owner: lxml.html.HtmlElement,
+    block: lxml.html.HtmlElement | None,
+    prose: frozenset[lxml.html.HtmlElement] = frozenset(),
+) -> bool:
+    """Whether the line ``text``, rendered in ``owner``, stands in the page's furniture (a
+    form, a share bar, a menu, a link): not a note of the article. An element holding
+    the article's ``prose`` is the article's, whatever its name says (a share plugin's
+    hook class on the body's box). A line that starts in a link or a label is furniture
+    unless most of it runs on past it into what is not (a player's "Autoplay" label,
+    then the video's title)."""
+    for el in _ancestry(owner, block):
+        if el in prose:
+            continue
+        if el.tag in _INLINE_FURNITURE:
+            held = len(_compact(el.text_content()))
+            if 2 * held >= len(_compact(text)) or _mostly_links(owner, _INLINE_FURNITURE):
+                return True
+        elif el.tag in _FURNITURE or _FURNITUREISH.search(_named_by(el)):
+            return True
+    return False
+
+
+def _prose_boxes(
+    lines: Sequence[tuple[str, lxml.html.HtmlElement]], placing: tuple[set[str], str]
+) -> frozenset[lxml.html.HtmlElement]:
+    """The elements that hold a line of the article's prose, and their ancestors."""
+    boxes: set[lxml.html.HtmlElement] = set()
+    for text, owner in lines:
+        if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, *placing):
+            boxes.update((owner, *owner.iterancestors()))
+    return frozenset(boxes)
 
 
 _MARKS = re.compile(r"^\s*[-*•]\s+|\|")
