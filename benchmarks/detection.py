@@ -396,7 +396,10 @@ def _mutate_field(value: str, rng: random.Random) -> str:
     if words and (not hans or rng.random() < 0.5):
         m = rng.choice(words)
         word = m.group()
-        new = word[0] + word[1:][::-1] if word[1:][::-1] != word[1:] else word + "s"
+        # the rest of the word rotated by one letter: not undone by doing it again, as
+        # reversing it would be (a second edit of the same name would bring it back)
+        rotated = word[0] + word[2:] + word[1]
+        new = rotated if rotated != word else word + "s"
         return value[: m.start()] + new + value[m.end() :]
     if hans:
         i = rng.choice(hans)
