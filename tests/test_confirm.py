@@ -302,6 +302,17 @@ def test_a_bullet_left_behind_is_not_new_text() -> None:
     assert not only_furniture(old, article("-", "Ferry prices rise again", "He resigned."), page)
 
 
+def test_a_menu_read_link_by_link_and_a_hidden_one_are_furniture() -> None:
+    """The extractor read the menu a link a line, where the page shows it as one line; it
+    also read a hidden drop-down no reader sees. Neither is new text."""
+    old = article("The minister resigned on Friday after the report.", "He denies it.")
+    page = ["新闻 行情 要闻 快讯", "Ferry prices rise again", *old.paragraphs]
+    now = article("新闻", "行情", "净值", "Ferry prices rise again")
+    assert only_furniture(old, now, page, ["新闻 行情 要闻 快讯", "Ferry prices rise again"])
+    shown = ["新闻 行情 要闻 快讯 净值", "Ferry prices rise again"]
+    assert not only_furniture(old, now, page, shown)
+
+
 # -- a confirming load its extractor read another way: what its page shows decides ----------
 
 LONG = (

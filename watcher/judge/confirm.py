@@ -293,16 +293,25 @@ def _dates_differ(old: str, new: str) -> bool:
     return bool(old and new) and old.strip()[:10] != new.strip()[:10]
 
 
-def only_furniture(old: Article, new: Article, old_page: Sequence[str]) -> bool:
+def only_furniture(
+    old: Article, new: Article, old_page: Sequence[str], new_page: Sequence[str] = ()
+) -> bool:
     """True when every paragraph read now that the old article did not have stood on the
     old page already: the article is gone and what is read in its place is the page's
-    furniture (navigation, teasers, a footer), not a rewrite, which brings new text."""
+    furniture (navigation, teasers, a footer), not a rewrite, which brings new text. Text
+    a reader does not see on ``new_page`` (a hidden menu the extractor read) brings none.
+    """
     before = set(old.paragraphs)
     # A paragraph with no word in it (a list's bullet left behind, a separator) brings no
     # text at all, so neither counts for nor against furniture.
-    joined = [p for p in new.paragraphs if p not in before and not _WORDLESS.match(p)]
-    page = _PageText.of(old_page)
-    return bool(joined) and all(page.holds(p) for p in joined)
+    joined = [_compact(p) for p in new.paragraphs if p not in before and not _WORDLESS.match(p)]
+    # Anywhere on the old page, short ones too: the extractor gives each link of a menu
+    # a line ("News", "Markets"), where the page shows the menu as one line.
+    old_text = _PageText.of(old_page).text
+    new_text = _PageText.of(new_page).text if new_page else None
+    return bool(joined) and all(
+        p in old_text or (new_text is not None and p not in new_text) for p in joined
+    )
 
 
 def _names(byline: str) -> list[str]:

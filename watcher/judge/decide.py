@@ -324,7 +324,7 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
         if obs.page_texts is UNASKED:
             return Ask(Evidence.PREVIOUS_PAGE, which)
         if obs.page_texts is not None and confirm.only_furniture(
-            baseline.article, compared, obs.page_texts[0]
+            baseline.article, compared, *obs.page_texts
         ):
             verdict = Verdict(
                 Kind.REMOVED,
