@@ -1428,23 +1428,28 @@ def ok(html: str) -> Reply:
 
 def scenario(page: Page, paths: dict[str, str]) -> Iterator[Step]:
     """The steps for one page; edits accumulate, noise is applied to the current version."""
+    yield from _noise_steps(page)
+    yield from _edit_steps(page)
+    yield from _removal_steps(page, paths)
+
+
+def _apply_edit(page: Page, name: str) -> str | None:
+    """The page's current version with edit ``name`` made, if it applies."""
+    root = parse(page.html)
+    try:
+        EDITS[name](root, page.rng)
+    except NotApplicable:
+        return None
+    html = serialize(root)
+    if html == page.html:
+        return None
+    return html
+
+
+def _noise_steps(page: Page) -> Iterator[Step]:
+    """The first version, then each kind of noise alone, transient errors, all at once."""
     rng = page.rng
     noise_kinds = list(NOISES)
-
-    def apply_edit(name: str) -> str | None:
-        root = parse(page.html)
-        try:
-            EDITS[name](root, rng)
-        except NotApplicable:
-            return None
-        html = serialize(root)
-        if html == page.html:
-            return None
-        return html
-
-    def commit(html: str) -> None:
-        page.html = html
-
     yield Step(
         "first", "first version", ok(with_noise(page, ["nonces, cache-busters"], rng)), "any"
     )
@@ -1464,25 +1469,30 @@ def scenario(page: Page, paths: dict[str, str]) -> Iterator[Step]:
     yield Step("noise", "after a timeout", ok(with_noise(page, ["ad rotation"], rng)), "unchanged")
     yield Step("noise", "all noise at once", ok(with_noise(page, noise_kinds, rng)), "unchanged")
 
+
+def _edit_steps(page: Page) -> Iterator[Step]:
+    """Each edit, then a noise-only step; an edit under all noise; an A/B headline test."""
+    rng = page.rng
+    noise_kinds = list(NOISES)
     for name in EDITS:
-        edited = apply_edit(name)
+        edited = _apply_edit(page, name)
         if edited is None:
             continue
-        commit(edited)
+        page.html = edited
         yield Step("edit", name, ok(with_noise(page, ["nonces, cache-busters"], rng)), "changed")
         kind = rng.choice(noise_kinds)
         yield Step("noise", kind, ok(with_noise(page, [kind], rng)), "unchanged")
 
-    edited = apply_edit("one word")
+    edited = _apply_edit(page, "one word")
     if edited is not None:
-        commit(edited)
+        page.html = edited
         yield Step(
             "mixed", "noise + one-word edit", ok(with_noise(page, noise_kinds, rng)), "changed"
         )
 
     # A/B headline test: the page alternates between two headlines
     a_html = page.html
-    b_html = apply_edit("headline")
+    b_html = _apply_edit(page, "headline")
     if b_html is not None:
         for i, html in enumerate((b_html, a_html, b_html)):
             yield Step(
@@ -1491,8 +1501,12 @@ def scenario(page: Page, paths: dict[str, str]) -> Iterator[Step]:
                 ok(with_noise(page, ["nonces, cache-busters"], rng, html)),
                 "any",
             )
-        commit(b_html)
+        page.html = b_html
 
+
+def _removal_steps(page: Page, paths: dict[str, str]) -> Iterator[Step]:
+    """Each removal, checked again while it stays removed, then the page restored."""
+    rng = page.rng
     removals: list[tuple[str, Reply, str]] = [
         ("404", Reply(404, not_found_page(page).encode()), "gone"),
         ("410", Reply(410, not_found_page(page).encode()), "gone"),
@@ -1583,6 +1597,21 @@ def _cpu_ns(reader_pid: int) -> int:
     return own + int(Path(f"/proc/{reader_pid}/schedstat").read_text().split()[0])
 
 
+def _serve_site(site: Site, page: Page) -> tuple[str, dict[str, str]]:
+    """The article's path on ``site``, and the pages a removal redirects to, served."""
+    base = f"/{page.name}"
+    article_path = f"{base}/world/story-{page.rng.randrange(10**6)}.html"
+    paths = {
+        "home": "/",
+        "section": f"{base}/world/",
+        "offsite": site.url(f"/elsewhere/{page.name}/", host="localhost"),
+    }
+    site.routes["/"] = ok(front_page(page.site, page.cjk))
+    site.routes[f"{base}/world/"] = ok(front_page(f"{page.site} world", page.cjk))
+    site.routes[f"/elsewhere/{page.name}/"] = ok(front_page("elsewhere", page.cjk))
+    return article_path, paths
+
+
 def run_page(path: Path) -> list[Outcome]:
     """All steps of one page through check_page and the naive differ."""
     store = _WORKER["store"]
@@ -1596,16 +1625,7 @@ def run_page(path: Path) -> list[Outcome]:
     assert isinstance(site, Site)
     assert isinstance(session, requests.Session)
     page = load_page(path)
-    base = f"/{page.name}"
-    article_path = f"{base}/world/story-{page.rng.randrange(10**6)}.html"
-    paths = {
-        "home": "/",
-        "section": f"{base}/world/",
-        "offsite": site.url(f"/elsewhere/{page.name}/", host="localhost"),
-    }
-    site.routes["/"] = ok(front_page(page.site, page.cjk))
-    site.routes[f"{base}/world/"] = ok(front_page(f"{page.site} world", page.cjk))
-    site.routes[f"/elsewhere/{page.name}/"] = ok(front_page("elsewhere", page.cjk))
+    article_path, paths = _serve_site(site, page)
     watch = Watch(url=site.url(article_path), name=page.name)
     page_id = store.sync_pages([(watch.url, watch.label)], T0)[watch.url]
     naive = Naive(site.routes)
@@ -1667,6 +1687,14 @@ def _ms(values: list[float]) -> str:
     return f"{1000 * statistics.median(values):6.1f}" if values else "     -"
 
 
+def alerted(o: Outcome) -> bool:
+    return o.kind in ALERTS
+
+
+def rate(rows: list[Outcome], test: Callable[[Outcome], bool]) -> float:
+    return sum(test(o) for o in rows) / len(rows) if rows else 1.0
+
+
 def report(outcomes: list[Outcome], verbose: bool) -> bool:
     """Print the tables; True when every target is met."""
     by: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
@@ -1676,15 +1704,23 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
         if group == "noise" and name.startswith("still removed"):
             name = "still removed (same notice)"
         by[(group, name)].append(o)
-
-    def alerted(o: Outcome) -> bool:
-        return o.kind in ALERTS
-
     print(f"\npages: {len({o.page for o in outcomes})}, checks: {len(outcomes)}")
-    head = f"{'':34} {'n':>5}  {'watcher':>9} {'naive':>9}   {'cpu ms watcher':>14} {'naive':>6}"
+    edits_all = _report_edits(by)
+    _report_removals(outcomes, by)
+    _report_noise(outcomes, by)
+    met = _report_targets(outcomes, edits_all)
+    if verbose:
+        _report_misses(outcomes)
+    return met
 
+
+HEAD = f"{'':34} {'n':>5}  {'watcher':>9} {'naive':>9}   {'cpu ms watcher':>14} {'naive':>6}"
+
+
+def _report_edits(by: dict[tuple[str, str], list[Outcome]]) -> list[Outcome]:
+    """The table of meaningful edits; returns every edit step."""
     print("\nMEANINGFUL EDITS (alert rate)")
-    print(head)
+    print(HEAD)
     edits_all: list[Outcome] = []
     for name in [*EDITS, "noise + one-word edit"]:
         group = "mixed" if name.startswith("noise +") else "edit"
@@ -1697,7 +1733,11 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
                 f"  {name:32} {len(rows):5}  {_pct(w, len(rows)):>9} {_pct(n, len(rows)):>9}"
                 f"   {_ms([o.cpu for o in rows]):>14} {_ms([o.naive_cpu for o in rows]):>6}"
             )
+    return edits_all
 
+
+def _report_removals(outcomes: list[Outcome], by: dict[tuple[str, str], list[Outcome]]) -> None:
+    """The table of removals and of the restorations after them."""
     print("\nREMOVALS (alerted / alerted with the right kind)")
     print(f"{'':34} {'n':>5}  {'watcher':>17} {'naive':>17}   {'cpu ms watcher':>14} {'naive':>6}")
     removals = [o for o in outcomes if o.group == "removal"]
@@ -1721,8 +1761,11 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
         f"           {_ms([o.cpu for o in restores]):>14} {_ms([o.naive_cpu for o in restores]):>6}"
     )
 
+
+def _report_noise(outcomes: list[Outcome], by: dict[tuple[str, str], list[Outcome]]) -> None:
+    """The table of noise-only steps, repeat reports, flip-flops and CPU per check."""
     print("\nNOISE ONLY (false alert rate; transient errors must be 'error')")
-    print(head)
+    print(HEAD)
     noise = [o for o in outcomes if o.group in ("noise", "error")]
     for key in dict.fromkeys((o.group, by_key(o)) for o in noise):
         rows = by[key]
@@ -1761,9 +1804,12 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
         f"{_ms([o.naive_cpu for o in outcomes if o.group != 'error'])} ms"
     )
 
-    def rate(rows: list[Outcome], test: Callable[[Outcome], bool]) -> float:
-        return sum(test(o) for o in rows) / len(rows) if rows else 1.0
 
+def _report_targets(outcomes: list[Outcome], edits_all: list[Outcome]) -> bool:
+    """The targets, each against its goal; True when all are met."""
+    removals = [o for o in outcomes if o.group == "removal"]
+    restores = [o for o in outcomes if o.group == "restore"]
+    still = [o for o in outcomes if o.group == "removed"]
     headline = [o for o in edits_all if o.name in ("headline", "one CJK char")]
     noise_only = [o for o in outcomes if o.group in ("noise", "error")]
     new_kinds = [[o for o in edits_all if o.name == name] for name in NEW_EDITS]
@@ -1812,23 +1858,25 @@ def report(outcomes: list[Outcome], verbose: bool) -> bool:
         f"  {'PASS' if errors_ok == 1.0 else 'FAIL'}  {'transient 5xx/timeouts are errors':46} "
         f"{100 * errors_ok:6.2f}%"
     )
-
-    if verbose:
-        print("\nMISSES AND FALSE ALERTS")
-        for o in outcomes:
-            wrong = (
-                (o.group in ("edit", "mixed") and not alerted(o))
-                or (o.group == "removal" and (o.kind != "removed" or o.got_removal != o.removal))
-                or (o.group == "restore" and o.kind != "restored")
-                or (o.group in ("noise", "error", "removed") and alerted(o))
-                or (o.group == "error" and o.kind != "error")
-            )
-            if wrong:
-                print(
-                    f"  {o.page:36} {o.group:8} {o.name:28} -> {o.kind} {o.got_removal or ''}"
-                    f"  {o.summary}"
-                )
     return met
+
+
+def _report_misses(outcomes: list[Outcome]) -> None:
+    """Every step that went wrong, one line each."""
+    print("\nMISSES AND FALSE ALERTS")
+    for o in outcomes:
+        wrong = (
+            (o.group in ("edit", "mixed") and not alerted(o))
+            or (o.group == "removal" and (o.kind != "removed" or o.got_removal != o.removal))
+            or (o.group == "restore" and o.kind != "restored")
+            or (o.group in ("noise", "error", "removed") and alerted(o))
+            or (o.group == "error" and o.kind != "error")
+        )
+        if wrong:
+            print(
+                f"  {o.page:36} {o.group:8} {o.name:28} -> {o.kind} {o.got_removal or ''}"
+                f"  {o.summary}"
+            )
 
 
 def by_key(o: Outcome) -> str:
