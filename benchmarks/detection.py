@@ -1091,11 +1091,25 @@ def _first_block(box: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     return None
 
 
+def _dateline_times(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The <time> elements that show the article's own dateline, under its headline."""
+    try:
+        zone = [owner(slot) for slot in header_zone(root)]
+    except NotApplicable:
+        return []
+    return [el for el in root.iter("time") if any(_is_in(o, el) for o in zone)]
+
+
 def noise_timestamps(root: lxml.html.HtmlElement, page: Page, rng: random.Random) -> None:
-    """Relative times tick, a sidebar of timestamped teasers rotates, a header clock runs."""
+    """Relative times tick, a sidebar of timestamped teasers rotates, a header clock runs.
+
+    The article's own dateline under its headline is left as it is: a site shows it the
+    same way on every load (a plain fetch gets the server's rendering), never as a date on
+    one load and as "5 minutes ago" on the next."""
     box = _container(root, page)
+    dateline = _dateline_times(root)
     for el in list(root.iter("time")):
-        if not _inside(el, box):
+        if not _inside(el, box) and not any(el is d for d in dateline):
             for child in list(el):
                 el.remove(child)
             el.text = f"{rng.randrange(2, 59)} minutes ago"  # its datetime stays: it is data
