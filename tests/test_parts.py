@@ -465,6 +465,37 @@ def test_caption_and_dateline_read_past_a_sidebar_beside_the_headline() -> None:
     )
 
 
+_SIDEBAR_CAPTION = "The minister leaves the ministry on Friday. Photo: Jane Roe"
+_SIDEBAR_DATELINE = "November 20, 2019 | 4:20am"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), part=st.sampled_from(["caption", "dateline"]))
+def test_any_one_character_past_a_sidebar_beside_the_headline_is_reported(
+    data: st.DataObject, part: str
+) -> None:
+    """Below a box of teasers beside the headline, one character of the dateline or the
+    lead picture's caption changed is reported."""
+    before = _sidebar_beside_headline_page(_SIDEBAR_CAPTION, _SIDEBAR_DATELINE)
+    if part == "caption":
+        after = _sidebar_beside_headline_page(
+            _one_char_changed(_SIDEBAR_CAPTION, data), _SIDEBAR_DATELINE
+        )
+    else:
+        after = _sidebar_beside_headline_page(
+            _SIDEBAR_CAPTION, _one_char_changed(_SIDEBAR_DATELINE, data)
+        )
+    assert _verdict(before, after) is Kind.CHANGED
+
+
+def test_teasers_beside_the_headline_are_not_the_article() -> None:
+    """The box of teasers beside the headline rotates: no part of the article changed."""
+    before = _sidebar_beside_headline_page(_SIDEBAR_CAPTION, _SIDEBAR_DATELINE)
+    after = before.replace(TEASERS[0], "Lottery winner found after six months")
+    assert after != before
+    assert _verdict(before, after) is Kind.UNCHANGED
+
+
 def test_notes_in_a_body_box_named_like_a_share_bar() -> None:
     """A share plugin's hook class on the box that holds the story ("BSHARE_POP") does not
     make the story's other lines furniture: a line the extractor left out of it is a
