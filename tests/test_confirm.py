@@ -49,6 +49,28 @@ def test_real_edit_seen_in_both_loads_survives_masking() -> None:
     assert masked.current.paragraphs == edited
 
 
+def test_a_deletion_beside_a_slot_the_loads_read_differently_stays_a_deletion() -> None:
+    """Both loads deleted a paragraph; next to it, an embedded post the second load split
+    into two lines. The split is volatile; the deletion is still a deletion."""
+    tweet = "— A. Minister (@minister) March 14, 2020"
+    base = article(BODY[0], BODY[1], tweet, BODY[2])
+    first = article(BODY[0], tweet, BODY[2])
+    second = article(BODY[0], "— A. Minister (@minister)", "March 14, 2020", BODY[2])
+    masked = mask_volatile(base, first, second)
+    assert BODY[1] in masked.baseline.paragraphs
+    assert BODY[1] not in masked.current.paragraphs
+    assert masked.baseline.paragraphs != masked.current.paragraphs
+
+
+def test_a_ticker_that_moved_on_in_both_loads_is_masked() -> None:
+    """A live line that read otherwise on each load, and otherwise than stored: noise."""
+    base = article(BODY[0], "Live: 12:01 the minister speaks", BODY[2])
+    first = article(BODY[0], "Live: 12:05 questions from the press", BODY[2])
+    second = article(BODY[0], "Live: 12:07 the session ends", BODY[2])
+    masked = mask_volatile(base, first, second)
+    assert masked.baseline.paragraphs == masked.current.paragraphs
+
+
 def test_deleted_paragraph_stays_a_deletion() -> None:
     """A paragraph gone from both loads is still reported as gone."""
     base = article(*BODY)

@@ -34,6 +34,7 @@ def mask_volatile(baseline: Article, first: Article, second: Article) -> Masked:
     """
     in_first = set(first.paragraphs)
     volatile = {p for p in second.paragraphs if p not in in_first}
+    deleted = _deleted_by_both(baseline.paragraphs, first.paragraphs, second.paragraphs)
     keep_base: list[str] = []
     keep_current: list[str] = []
     matcher = SequenceMatcher(None, baseline.paragraphs, second.paragraphs, autojunk=False)
@@ -43,7 +44,10 @@ def mask_volatile(baseline: Article, first: Article, second: Article) -> Masked:
             keep_base.extend(old)
             keep_current.extend(new)
         elif new and all(p in volatile for p in new):
-            continue  # a volatile slot: whatever stood there before was noise as well
+            # a volatile slot: whatever stood there before was noise as well, except a
+            # paragraph both loads deleted outright (beside a tweet the loads split
+            # into lines differently)
+            keep_base.extend(p for p in old if p in deleted)
         else:
             keep_base.extend(old)
             keep_current.extend(p for p in new if p not in volatile)
@@ -78,6 +82,22 @@ def mask_volatile(baseline: Article, first: Article, second: Article) -> Masked:
         masked_current = with_lines(masked_current, {name: tuple(t for t in other if t in one)})
         shown.append(f"<{name}>")
     return Masked(masked_base, masked_current, tuple(shown))
+
+
+def _deleted_by_both(
+    baseline: tuple[str, ...], first: tuple[str, ...], second: tuple[str, ...]
+) -> set[str]:
+    """The baseline's paragraphs that ``first`` deleted with nothing in their place and
+    ``second`` does not show either."""
+    matcher = SequenceMatcher(None, baseline, first, autojunk=False)
+    shown = set(second)
+    return {
+        p
+        for op, i1, i2, _, _ in matcher.get_opcodes()
+        if op == "delete"
+        for p in baseline[i1:i2]
+        if p not in shown
+    }
 
 
 def corroborated(
