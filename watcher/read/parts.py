@@ -704,7 +704,7 @@ def _is_furniture(
     text: str,
     owner: lxml.html.HtmlElement,
     block: lxml.html.HtmlElement | None,
-    prose: frozenset[lxml.html.HtmlElement] = frozenset(),
+    prose: frozenset[lxml.html.HtmlElement],
 ) -> bool:
     """Whether the line ``text``, rendered in ``owner``, stands in the page's furniture (a
     form, a share bar, a menu, a link): not a note of the article. An element holding
