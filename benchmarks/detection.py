@@ -337,9 +337,12 @@ _BLOCK_TAGS = frozenset({"p", "div", "li", "blockquote", "section", "table", "ul
 
 def edit_paragraph_delete(root: lxml.html.HtmlElement, rng: random.Random) -> None:
     """One whole paragraph element of the story's block removed (a <p>, a list item, a
-    quote, or a <div> that holds no other block)."""
+    quote, or a <div> that holds no other block). The story stays: a paragraph that holds
+    most of what the block shows is the story itself, and taking it empties the page."""
+    slots = story_slots(root)
+    shown = sum(len(squash(get_slot(slot))) for slot in slots)
     candidates = []
-    for slot in story_slots(root):
+    for slot in slots:
         el = owner(slot)
         if el.tag not in ("p", "div", "li", "blockquote"):
             continue
@@ -348,6 +351,9 @@ def edit_paragraph_delete(root: lxml.html.HtmlElement, rng: random.Random) -> No
         if len(squash(el.text_content())) >= 40 and el not in candidates:
             candidates.append(el)
     if len(candidates) < 2:
+        raise NotApplicable
+    candidates = [el for el in candidates if len(squash(el.text_content())) <= shown / 2]
+    if not candidates:
         raise NotApplicable
     rng.choice(candidates).drop_tree()
 
