@@ -389,15 +389,23 @@ def test_selector_mode_without_match_is_empty() -> None:
 
 
 def test_page_mode_drops_script_style_and_hidden_elements() -> None:
-    """Page mode keeps visible text only: no script, style, noscript, template or hidden."""
+    """Page mode keeps visible text only: no script, style, noscript, template or hidden,
+    and no menu marked aria-hidden (the page opens it on demand). A label marked so is
+    hidden from screen readers only: the eye sees it."""
     html = (
         "<html><head><title>T</title><style>p{}</style></head><body>"
         "<p>Shown</p><script>var secret = 1;</script><noscript>Enable JS</noscript>"
         "<template><p>tpl</p></template><div hidden>hidden attr</div>"
-        "<span aria-hidden='true'>icon</span><div style='display: none'>styled away</div>"
-        "<svg><text>svg text</text></svg><p>Also shown</p></body></html>"
+        "<div aria-hidden='true'><a href='/w'>World</a> <a href='/s'>Sport</a></div>"
+        "<nav aria-hidden='true'>Menu</nav><div style='display: none'>styled away</div>"
+        "<svg><text>svg text</text></svg><p>Also shown</p>"
+        "<footer aria-hidden='true'>Photo: Jane Roe</footer></body></html>"
     )
-    assert extract_article(html, mode="page").paragraphs == ("Shown", "Also shown")
+    assert extract_article(html, mode="page").paragraphs == (
+        "Shown",
+        "Also shown",
+        "Photo: Jane Roe",
+    )
 
 
 def test_page_mode_splits_at_blocks_and_joins_inline_text() -> None:

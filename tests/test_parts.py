@@ -496,6 +496,29 @@ def test_teasers_beside_the_headline_are_not_the_article() -> None:
     assert _verdict(before, after) is Kind.UNCHANGED
 
 
+def _figure_credit_page(credit: str, menu: str) -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (
+        "<html><head><title>Minister resigns over bridge contract</title></head><body>"
+        f"<div class='drawer' aria-hidden='true'><a href='/m'>{menu}</a></div>"
+        "<main><h1>Minister resigns over bridge contract</h1><div class='story'>"
+        f"{paragraphs}<figure><img src='/b.jpg' alt=''><footer class='credit' "
+        f"aria-hidden='true'><span>{credit}</span></footer></figure></div></main>"
+        "<footer>© Example News</footer></body></html>"
+    )
+
+
+def test_a_figures_credit_marked_aria_hidden_is_a_caption() -> None:
+    """A picture's credit in the figure's own footer, marked aria-hidden (hidden from
+    screen readers, not from the eye), is the picture's caption, and an edit of it is
+    reported. A menu marked so is not the article: its links change silently."""
+    before = _figure_credit_page("APA/Georg Hochmuth", "Weather")
+    assert _read(before).captions == ("APA/Georg Hochmuth",)
+    assert "© Example News" not in _read(before).captions
+    assert _verdict(before, _figure_credit_page("APA/Georg Hochmuts", "Weather")) is Kind.CHANGED
+    assert _verdict(before, _figure_credit_page("APA/Georg Hochmuth", "Traffic")) is Kind.UNCHANGED
+
+
 def test_notes_in_a_body_box_named_like_a_share_bar() -> None:
     """A share plugin's hook class on the box that holds the story ("BSHARE_POP") does not
     make the story's other lines furniture: a line the extractor left out of it is a

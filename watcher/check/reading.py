@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # the store's models pull in SQLAlchemy, which no reader need
 # Bump when read_article can give another Article for the same HTML (a change to
 # extraction or normalisation): versions read under another reader are read again from
 # their raw body before they are compared, so an upgrade never reports an edit.
-READER = "7"
+READER = "8"
 
 
 def reader_key(watch: Watch) -> str:

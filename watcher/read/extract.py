@@ -568,6 +568,8 @@ _SKIP = frozenset({
     "iframe", "object", "embed", "canvas", "audio", "video", "datalist", "rt", "rp",
 })
 # fmt: on
+# What makes an element marked aria-hidden a menu rather than a label drawn for the eye.
+_CONTROLS = ("a", "button", "input", "select", "textarea")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\n\r\f]+")  # HTML collapses ASCII whitespace only
 _INNER_SPACES = re.compile(r"(?<=[^ \t\n\r\f])[ \t\n\r\f]+(?=[^ \t\n\r\f])")
@@ -577,7 +579,10 @@ def _is_hidden(el: lxml.html.HtmlElement) -> bool:
     if el.get("hidden") is not None:
         return True
     if (el.get("aria-hidden") or "").strip().lower() == "true":
-        return True
+        # Hidden from screen readers, not from the eye: a picture's credit or a dateline
+        # drawn for sighted readers is seen. Marked so, a menu or a share bar is one that
+        # the page opens on demand.
+        return el.tag == "nav" or next(el.iter(*_CONTROLS), None) is not None
     style = el.get("style")
     return bool(style) and _HIDDEN_STYLE.search(style) is not None
 

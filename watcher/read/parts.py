@@ -686,9 +686,14 @@ def _named_by(el: lxml.html.HtmlElement) -> str:
 
 
 def _is_caption(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
-    return any(el.tag in ("figcaption", "caption") for el in _ancestry(owner, block)) or _named(
-        owner, block, _CAPTIONISH
-    )
+    """A picture's caption or credit: a figcaption, a table's caption, a box named so, or
+    a figure's own footer (where its credit stands; never the page's footer)."""
+    tags = [el.tag for el in _ancestry(owner, block)]
+    if "figcaption" in tags or "caption" in tags:
+        return True
+    if "footer" in tags and "figure" in tags[tags.index("footer") :]:
+        return True
+    return _named(owner, block, _CAPTIONISH)
 
 
 def _is_form(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
