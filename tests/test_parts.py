@@ -519,6 +519,28 @@ def test_a_figures_credit_marked_aria_hidden_is_a_caption() -> None:
     assert _verdict(before, _figure_credit_page("APA/Georg Hochmuth", "Traffic")) is Kind.UNCHANGED
 
 
+def _ruby_headline_page(reading: str) -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (
+        "<html><head><title>子どもへの体罰を禁止する法律ができる</title></head><body><main>"
+        "<h1>子どもへの<ruby>体罰<rp>(</rp><rt>たいばつ</rt><rp>)</rp></ruby>を"
+        f"<ruby>禁止<rt>{reading}</rt></ruby>する法律ができる</h1>"
+        f"<div class='story'>{paragraphs}</div></main></body></html>"
+    )
+
+
+def test_a_ruby_reading_of_the_headline_is_part_of_it() -> None:
+    """The readings printed above a headline's words are seen: one changed is a headline
+    edit. The plain headline still reads without them, so no word is split."""
+    before = _ruby_headline_page("きんし")
+    assert _read(before).headlines == (
+        "子どもへの体罰を禁止する法律ができる",
+        "子どもへの体罰(たいばつ)を禁止(きんし)する法律ができる",
+    )
+    assert _verdict(before, _ruby_headline_page("きしん")) is Kind.CHANGED
+    assert _verdict(before, _ruby_headline_page("きんし")) is Kind.UNCHANGED
+
+
 def test_notes_in_a_body_box_named_like_a_share_bar() -> None:
     """A share plugin's hook class on the box that holds the story ("BSHARE_POP") does not
     make the story's other lines furniture: a line the extractor left out of it is a

@@ -276,7 +276,34 @@ def _shown_headline(
         return ()
     text = " ".join(shown for shown, owner in lines if _within(owner, heading))
     text = " ".join(_RELATIVE.sub(" ", text).split())
-    return (text,) if text else ()
+    if not text:
+        return ()
+    readings = _with_readings(heading)
+    return (text, readings) if readings else (text,)
+
+
+def _with_readings(heading: lxml.html.HtmlElement) -> str:
+    """The heading with its ruby readings in brackets after the words they annotate
+    ("禁止(きんし)"), when it has any: a reader sees them above the words, and the plain
+    headline leaves them out so that no word is split by them."""
+    if next(heading.iter("rt"), None) is None:
+        return ""
+    pieces: list[str] = []
+    walker = etree.iterwalk(heading, events=("start", "end", "comment", "pi"))
+    for event, el in walker:
+        if event in ("comment", "pi"):
+            pieces.append(el.tail or "")
+        elif event == "start":
+            if el.tag == "rt":
+                pieces.append(f"({_compact(el.text_content())})")
+                walker.skip_subtree()
+            elif el.tag in ("rp", "script", "style"):
+                walker.skip_subtree()
+            else:
+                pieces.append(el.text or "")
+        elif el is not heading:
+            pieces.append(el.tail or "")
+    return " ".join("".join(pieces).split())
 
 
 def article_element(heading: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
