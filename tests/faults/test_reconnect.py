@@ -110,11 +110,13 @@ def test_database_recreated_empty_is_migrated_and_checks_resume(
         statuses = [m for m in notify.since(dropped) if m.startswith("STATUS=unhealthy")]
         assert all("no check or delivery completed for" in m for m in statuses)
 
+        # A page may have been fetched during the outage (a check that could not be
+        # recorded): what counts is a fetch after the database is back. The claims retry
+        # at most every 30 s; on a busy machine, the migration and the check come on top.
+        seen = {p: site.hits[p] for p in paths}
         create()
         back = time.monotonic()
-        # The claims retry at most every 30 s: on a busy machine, the migration and the
-        # check after it come on top of that.
-        wait_for(lambda: all(site.hits[p] == 2 for p in paths), "checks after recreation", 120)
+        wait_for(lambda: all(site.hits[p] > seen[p] for p in paths), "checks after recreation", 90)
         resumed = time.monotonic() - back
         wait_for(lambda: "WATCHDOG=1" in notify.since(back), "watchdog pings again")
         daemon.wait_log("migrated it again")
