@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from werkzeug import Request, Response
 
 from tests.conftest import shared_readers
@@ -618,6 +618,94 @@ def test_changes_found_by_the_daemon_are_alerted(
     assert drain(daemon, clock) == 1
     assert daemon.deliver() == 1
     assert len(slack.payloads) == 1
+
+
+def _recreate_empty(db: Store) -> None:
+    """Every table dropped, as a database dropped and created again empty leaves it."""
+    with db.engine.begin() as connection:
+        tables = MetaData()
+        tables.reflect(connection)
+        tables.drop_all(connection)
+
+
+def _start_due(daemon: Daemon, clock: Clock, ticks: int = 5) -> int:
+    """Checks started over a few ticks (one host's starts are spaced by its delay)."""
+    started = 0
+    for _ in range(ticks):
+        started += daemon.tick()
+        clock.advance(milliseconds=2)
+    return started
+
+
+def test_a_database_recreated_under_running_checks_is_checked_again_at_once(
+    db: Store,
+    site: Site,
+    make_daemon,  # type: ignore[no-untyped-def]
+) -> None:
+    """The database comes back empty while checks from before still run: once migrated
+    again, its pages (with the same ids as before) are checked at once, and the checks
+    from before never end a lease or set a due time in it."""
+    paths = ["/a", "/b"]
+    for path in paths:
+        site.serve(path)
+    clock = Clock()
+    daemon = make_daemon(watchlist(site, paths), clock)
+    assert drain(daemon, clock) == 2
+    clock.now = max(page(db, site, path).next_check_at for path in paths)
+    site.gate.clear()
+    assert _start_due(daemon, clock) == 2
+    site.wait_active(2)
+    _recreate_empty(db)
+    assert daemon.tick() == 0  # the claim fails: the daemon waits a second
+    clock.advance(seconds=2)
+    assert _start_due(daemon, clock) == 2  # migrated, the watchlist put back, checked
+    site.wait_active(4)
+    checked_at = clock.now
+    site.gate.set()
+    assert daemon.wait_idle(WAIT)
+    daemon.flush_releases()
+    schedule = Interval(timedelta(minutes=10))
+    for path in paths:
+        row = page(db, site, path)
+        assert row.leased_by is None
+        assert (
+            checked_at - timedelta(seconds=1)
+            < row.next_check_at
+            <= next_due(schedule, site.url(path), checked_at)
+        )
+        assert row.id is not None
+        assert db.snapshots(row.id)
+    assert all(site.hits[path] == 3 for path in paths)
+
+
+def test_a_check_the_database_failed_is_not_backed_off(
+    db: Store,
+    site: Site,
+    make_daemon,  # type: ignore[no-untyped-def]
+) -> None:
+    """A check that failed because the database did is not the page's fault: the page
+    keeps its schedule instead of waiting out an error's backoff."""
+    site.serve("/s")
+    clock = Clock()
+    daemon = make_daemon(watchlist(site, ["/s"]), clock)
+    assert drain(daemon, clock) == 1
+    clock.now = page(db, site, "/s").next_check_at
+    site.serve("/s", body=render(Story(title="Story /s (edited)")).encode())
+    with db.engine.begin() as connection:  # the edited version cannot be stored
+        connection.execute(text("ALTER TABLE blob RENAME TO blob_away"))
+    for _ in range(3):  # an error's backoff would grow from the second in a row
+        checked_at = clock.now
+        assert daemon.tick() == 1
+        assert daemon.wait_idle(WAIT)
+        daemon.flush_releases()
+        row = page(db, site, "/s")
+        assert row.leased_by is None
+        assert row.next_check_at == next_due(Interval(timedelta(minutes=10)), row.url, checked_at)
+        clock.now = row.next_check_at
+    with db.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE blob_away RENAME TO blob"))
+    assert drain(daemon, clock) == 1
+    assert len(db.snapshots(row.id or 0)) == 2  # stored once the database can again
 
 
 def test_a_page_in_flight_is_never_started_again(db: Store, site: Site, make_daemon) -> None:  # type: ignore[no-untyped-def]

@@ -116,7 +116,12 @@ def test_database_recreated_empty_is_migrated_and_checks_resume(
         seen = {p: site.hits[p] for p in paths}
         create()
         back = time.monotonic()
-        wait_for(lambda: all(site.hits[p] > seen[p] for p in paths), "checks after recreation", 90)
+        try:
+            wait_for(
+                lambda: all(site.hits[p] > seen[p] for p in paths), "checks after recreation", 90
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the daemon's log:\n{daemon.text()}") from None
         resumed = time.monotonic() - back
         wait_for(lambda: "WATCHDOG=1" in notify.since(back), "watchdog pings again")
         daemon.wait_log("migrated it again")

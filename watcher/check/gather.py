@@ -81,6 +81,9 @@ class CheckResult:
     # Set instead of writing when the caller batches quiet checks (``check_page``'s
     # ``defer_quiet``): the caller records it with the page's release.
     quiet: QuietCheck | None = None
+    # The check failed because the database did: the page is not at fault, and a
+    # daemon does not back it off as if it were.
+    store_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

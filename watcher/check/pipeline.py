@@ -278,7 +278,10 @@ def check_safely(
                 _one_line(str(again)),
             )
             logger.debug("traceback of the failed record url=%s", watch.url, exc_info=True)
-        return CheckResult(watch.url, watch.label, error_verdict(message), now)
+        failed = error_verdict(message)
+        return CheckResult(
+            watch.url, watch.label, failed, now, store_failed=isinstance(exc, StoreError)
+        )
 
 
 def _one_line(text: str) -> str:

@@ -113,6 +113,9 @@ class _Claim:
     page_id: int
     host: str
     claimed_at: datetime
+    # The database the claim was made in: it is bumped when the database came back empty
+    # and was migrated again, where the same page id may name a new row.
+    generation: int = 0
 
 
 class Daemon:
@@ -150,6 +153,7 @@ class Daemon:
         self._pending: list[_Claim] = []
         self._running = 0
         self._in_flight: set[int] = set()  # page ids being checked by this process
+        self._generation = 0  # see _Claim.generation
         # checked, lease not yet ended; with the check's record when it was quiet
         self._releases: list[tuple[_Claim, datetime, QuietCheck | None]] = []
         # how long recent checks took from the first fetch to the recorded verdict
@@ -336,7 +340,7 @@ class Daemon:
             # lease is renewed while it runs; this guards a renewal that came too late).
             busy = self._in_flight | {c.page_id for c in self._pending}
             claims = [
-                _Claim(page, page.id, host_of(page.url), now)
+                _Claim(page, page.id, host_of(page.url), now, self._generation)
                 for page in pages
                 if page.id is not None and page.id not in busy
             ]
@@ -357,6 +361,14 @@ class Daemon:
         watchlist back into it, so checks resume instead of failing forever."""
         if self.store.ensure_schema():
             logger.warning("the database came back without watcher's schema: migrated it again")
+            with self._lock:
+                # Claims, leases and releases of the old database are void in the new one:
+                # its page ids name new rows. A check still running from before neither
+                # holds its page id here nor ends a lease when it finishes.
+                self._generation += 1
+                self._pending = []
+                self._in_flight.clear()
+                self._releases = []
             self._apply(self._loaded.watchlist, first=True)
 
     def _start_ready(self, now: datetime, loaded: _Loaded) -> int:
@@ -430,6 +442,9 @@ class Daemon:
                 # Shutting down mid-read: nothing was recorded; the page is due again.
                 self._release(claim, claim.page.next_check_at or started_at)
                 return
+            if claim.generation != self._generation:
+                logger.info("checked before the database was recreated url=%s", watch.url)
+                return
             took = time.monotonic() - begun
             with self._lock:
                 self._durations.append(took)
@@ -450,7 +465,8 @@ class Daemon:
             with self._lock:
                 self.checks_done += 1
                 self._running -= 1
-                self._in_flight.discard(claim.page_id)
+                if claim.generation == self._generation:
+                    self._in_flight.discard(claim.page_id)
                 self._limits.finish(claim.host)
             self._slot_freed.set()
 
@@ -466,7 +482,7 @@ class Daemon:
         schedule = schedule_of(watch, settings)
         if tier is not None and tier.every is not None:
             schedule = Interval(tier.every)  # errors back off from the tier's pace
-        if result.verdict.kind is Kind.ERROR:
+        if result.verdict.kind is Kind.ERROR and not result.store_failed:
             errors = claim.page.consecutive_errors + 1
             next_at = backoff_due(schedule, watch.url, errors, started_at)
             logger.warning(
@@ -522,6 +538,8 @@ class Daemon:
         otherwise within a tick (the lease holds meanwhile). A daemon killed meanwhile
         loses only the time of those quiet checks: nothing was found in them."""
         with self._lock:
+            if claim.generation != self._generation:
+                return  # its lease was in a database that is gone
             self._releases.append((claim, next_at, quiet))
             due = self._running <= 1 or len(self._releases) >= _RELEASE_BATCH
         if due:
@@ -562,6 +580,8 @@ class Daemon:
 
     def _release(self, claim: _Claim, next_at: datetime) -> bool:
         """Give the page back with its next due time; False if the database failed."""
+        if claim.generation != self._generation:
+            return False  # its lease was in a database that is gone
         try:
             if not self.store.release_page(claim.page_id, next_at, owner=self.owner):
                 logger.warning(
