@@ -243,6 +243,27 @@ def test_a_removal_the_server_now_states_is_its_own_event(
     assert classify(again, seen(None, status)).kind is Kind.UNCHANGED
 
 
+def test_a_headline_rewritten_on_a_page_that_stays_emptied_is_a_change() -> None:
+    """An emptied page that still shows the article's headline: the headline rewritten is
+    reported and the page stays removed; the same page, or its date line alone, is not."""
+    shell = page(*NAV)
+    emptied = Baseline(State.REMOVED, Removal.EMPTIED, shell, ARTICLE)
+    assert classify(emptied, seen(page(*NAV))).kind is Kind.UNCHANGED
+    retitled = classify(emptied, seen(page(*NAV, title="Minister cleared over contract")))
+    assert (retitled.kind, retitled.state, retitled.removal) == (
+        Kind.CHANGED,
+        State.REMOVED,
+        Removal.EMPTIED,
+    )
+    assert retitled.parts == (Part.HEADLINE,)
+    assert retitled.summary.endswith("(the page is still emptied)")
+    dated = replace(shell, datelines=("November 30, 2026",))
+    moved = replace(shell, datelines=("December 1, 2026",))
+    assert classify(replace(emptied, article=dated), seen(moved)).kind is Kind.UNCHANGED
+    gone = Baseline(State.REMOVED, Removal.GONE, shell, ARTICLE)  # a 404's title is its own
+    assert classify(gone, seen(page(*NAV, title="Page not found"), 404)).kind is Kind.UNCHANGED
+
+
 def test_a_removal_moving_between_kinds_of_the_same_source_stays_one() -> None:
     """404 then 410, or an empty page then a notice: still the one removal."""
     gone = Baseline(State.REMOVED, Removal.GONE, Article("", "", "", ()), ARTICLE)

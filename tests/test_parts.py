@@ -223,6 +223,37 @@ def test_stays_removed_silent(db: Store, check: Checker, site: Site) -> None:
     assert check().verdict.kind is Kind.RESTORED
 
 
+def test_headline_rewritten_while_emptied(db: Store, check: Checker, site: Site) -> None:
+    """An article emptied of its body that still shows its headline and byline: a
+    headline rewritten meanwhile is reported (the page stays removed), once; a byline
+    likewise; the same page checked again is silent."""
+    site.serve(article_page())
+    check()
+    emptied = Parts(body=())
+    site.serve(article_page(emptied))
+    first = check()
+    assert (first.verdict.kind, first.verdict.removal) == (Kind.REMOVED, Removal.EMPTIED)
+    retitled = emptied.but(headline="Minister cleared over bridge contract")
+    site.serve(article_page(retitled))
+    changed = check()
+    assert changed.verdict.kind is Kind.CHANGED, changed.verdict.summary
+    assert (changed.verdict.state, changed.verdict.removal) == (State.REMOVED, Removal.EMPTIED)
+    assert Part.HEADLINE in changed.verdict.parts
+    assert "Minister cleared over bridge contract" in changed.verdict.summary
+    assert "still emptied" in changed.verdict.summary
+    alerts = len(db.outbox.alerts(check.page_id))
+    assert check().verdict.kind is Kind.UNCHANGED
+    site.serve(article_page(retitled.but(byline="John Roe")))
+    byline = check()
+    assert byline.verdict.kind is Kind.CHANGED, byline.verdict.summary
+    assert byline.verdict.parts == (Part.BYLINE,)
+    assert len(db.outbox.alerts(check.page_id)) == alerts + 1
+    site.serve(article_page(retitled.but(byline="John Roe", dateline="November 20, 2019")))
+    assert check().verdict.kind is Kind.UNCHANGED  # a removed page's date line is its own
+    site.serve(article_page())
+    assert check().verdict.kind is Kind.RESTORED
+
+
 def test_keeps_failing_the_same_way_is_a_repeat(check: Checker, site: Site) -> None:
     """A page that fails again exactly as at the check before reports nothing new (the
     result says it is a repeat, as ``check --json`` does); another failure is news."""

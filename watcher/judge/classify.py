@@ -168,7 +168,7 @@ def classify_change(
         removal, why = removed
         if previous is not None and previous.state is State.REMOVED:
             if not _escalated(previous.removal, removal):
-                return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
+                return _still_removed(previous, article)
             was = _KIND_NAMES[previous.removal] if previous.removal else "removed"
             why = f"{why}; it was {was} before"
         return Verdict(Kind.REMOVED, state=State.REMOVED, removal=removal, summary=why)
@@ -177,7 +177,7 @@ def classify_change(
     if previous is None:
         return Verdict(Kind.NEW, summary=f"first version: {_headline(article)}")
     if _still_as_removed(previous, article):
-        return Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
+        return _still_removed(previous, article)
     if previous.state is State.REMOVED:
         baseline = previous.last_good
         if baseline is None:
@@ -205,6 +205,42 @@ def _still_as_removed(previous: Baseline, article: Article) -> bool:
         and previous.removal in _SHOWN_REMOVALS
         and _without_spaces(previous.article.text) == _without_spaces(article.text)
     )
+
+
+def _still_removed(previous: Baseline, article: Article | None) -> Verdict:
+    """A page that stays removed: unchanged, unless it still shows the article's own
+    headline or byline (emptied, or a notice in place of the body) and those were
+    rewritten meanwhile. That is an edit of what a reader sees, and what was done to a
+    removed article is news too; what else such a page shows (a date line, the menus
+    read in the article's place) is left alone, as with any removal."""
+    unchanged = Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
+    if article is None or previous.removal not in _HEADED_REMOVALS:
+        return unchanged
+    old = previous.article
+    shown = replace(article, paragraphs=old.paragraphs, captions=old.captions, notes=old.notes)
+    verdict = _compare(old, shown)
+    # rewritten, not one that appeared on a page that showed none (a notice's own title)
+    rewritten = {
+        part
+        for part, before, after in (
+            (Part.HEADLINE, old.title, article.title),
+            (Part.BYLINE, old.byline or old.bylines, article.byline or article.bylines),
+        )
+        if part in verdict.parts and before and after
+    }
+    if not rewritten:
+        return unchanged
+    was = _KIND_NAMES[previous.removal]
+    return replace(
+        verdict,
+        state=State.REMOVED,
+        removal=previous.removal,
+        summary=f"{verdict.summary} (the page is still {was})",
+    )
+
+
+# Removals whose page may still show the article's headline and byline.
+_HEADED_REMOVALS = frozenset({Removal.EMPTIED, Removal.NOTICE})
 
 
 def _escalated(before: Removal | None, now: Removal) -> bool:

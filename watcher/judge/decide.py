@@ -440,6 +440,9 @@ def _confirmed(obs: Observations, first: _Seen) -> _Seen | Ask | None:
         or second.compared is None
     ):
         return second
+    if baseline.state is State.REMOVED and first.verdict.state is State.REMOVED:
+        # changed while it stays removed: what the removed page showed is the reference
+        return _masked(obs, baseline, baseline.article, first.compared, second)
     reference = baseline.article if baseline.state is State.OK else baseline.last_good
     if reference is None:
         return second
@@ -520,11 +523,12 @@ def _masked(
     """Classify again without what differed between the two loads (a clock, a teaser)."""
     assert second.compared is not None
     masked = _mask(reference, first, second.compared)
-    masked_baseline = (
-        Baseline(State.OK, None, masked.baseline, masked.baseline)
-        if baseline.state is State.OK
-        else Baseline(baseline.state, baseline.removal, baseline.article, masked.baseline)
-    )
+    if baseline.state is State.OK:
+        masked_baseline = Baseline(State.OK, None, masked.baseline, masked.baseline)
+    elif reference is baseline.article:
+        masked_baseline = replace(baseline, article=masked.baseline)
+    else:
+        masked_baseline = replace(baseline, last_good=masked.baseline)
     assert isinstance(obs.second, Load)
     observation = Observation(
         url=obs.url,
