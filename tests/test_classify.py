@@ -343,6 +343,25 @@ def page(*paragraphs: str, title: str = ARTICLE.title, page_title: str = "") -> 
     return Article(title, "", "", paragraphs, page_title=page_title)
 
 
+@given(headline=body_text, data=st.data())
+def test_any_one_char_change_of_an_emptied_pages_headline_is_reported(
+    headline: str, data: st.DataObject
+) -> None:
+    """A page that stays emptied while it still shows the headline: any one character of
+    that headline changed (CJK included) is a change and the page stays removed; the
+    same page again is not."""
+    shell = page(*NAV, title=headline)
+    emptied = Baseline(State.REMOVED, Removal.EMPTIED, shell, ARTICLE)
+    position = data.draw(st.integers(0, len(headline) - 1))
+    replacement = data.draw(
+        st.sampled_from(list("xyz三四五!7")).filter(lambda c: c != headline[position])
+    )
+    edited = headline[:position] + replacement + headline[position + 1 :]
+    verdict = classify(emptied, seen(page(*NAV, title=edited)))
+    assert (verdict.kind, verdict.state) == (Kind.CHANGED, State.REMOVED)
+    assert classify(emptied, seen(page(*NAV, title=headline))).kind is Kind.UNCHANGED
+
+
 def test_removal_notice() -> None:
     """removal-notice: the body replaced by a short notice is removed (notice)."""
     verdict = classify(ok(ARTICLE), seen(page(*NAV, "This content has been removed.")))
