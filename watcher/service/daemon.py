@@ -65,6 +65,8 @@ _COOLDOWN_RELEASE_SECONDS = 5.0  # a host resting longer than this gives its pag
 _DURATIONS_KEPT = 1000  # recent check durations behind STATUS's percentiles
 _KILLED_CHECKS_SECONDS = 2.0  # how long checks whose readers were killed get to wind up
 _RELEASE_BATCH = 8  # finished checks given back in one write transaction
+# ... or fewer, once the first of them has waited this long (seconds)
+_RELEASE_WAIT = 1.0
 # How often the claim looks for dead daemons whose pages it may take over at once. Between
 # looks, a busy daemon claims with the list it found last: a claim a few times a second
 # no longer pays a heartbeat and two queries each time.
@@ -156,6 +158,7 @@ class Daemon:
         self._generation = 0  # see _Claim.generation
         # checked, lease not yet ended; with the check's record when it was quiet
         self._releases: list[tuple[_Claim, datetime, QuietCheck | None]] = []
+        self._releases_since = 0.0  # monotonic time the oldest of them was queued
         # how long recent checks took from the first fetch to the recorded verdict
         self._durations: deque[float] = deque(maxlen=_DURATIONS_KEPT)
         self._futures: set[Future[None]] = set()
@@ -295,25 +298,39 @@ class Daemon:
         try:
             if self._stopping.is_set():
                 return 0
-            if claim:
-                # Before a claim, so the pages just checked are due again; otherwise
-                # they wait for a full batch or the next claiming tick (the leases hold).
-                self.flush_releases()
             now = self._clock()
             loaded = self._loaded
-            if claim and (self._store_retry_at is None or now >= self._store_retry_at):
+            claiming = claim and (self._store_retry_at is None or now >= self._store_retry_at)
+            if claiming and self._wants_claim(loaded.settings):
+                # Before a claim, so the pages just checked are due again; otherwise
+                # they wait for a full batch, a second, or the next claim (the leases hold).
+                self.flush_releases()
                 self._claim(now, loaded.settings)
+            elif self._releases_due():
+                self.flush_releases()
             return self._start_ready(now, loaded)
         finally:
             self._last_tick_monotonic = time.monotonic()
 
-    def _claim(self, now: datetime, settings: Settings) -> None:
+    def _wants_claim(self, settings: Settings) -> bool:
+        """Claim in batches: while pages wait here, a slot or two freeing up is not worth
+        a write transaction; half the workers' worth is."""
         with self._lock:
             room = 2 * settings.workers - len(self._pending) - self._running
             waiting = len(self._pending)
-        # Claim in batches: while pages wait here, a slot or two freeing up is not worth a
-        # write transaction; half the workers' worth is.
-        if room <= 0 or (waiting and room < settings.workers // 2):
+        return room > 0 and not (waiting and room < settings.workers // 2)
+
+    def _releases_due(self) -> bool:
+        with self._lock:
+            if not self._releases:
+                return False
+            waited = time.monotonic() - self._releases_since
+            return len(self._releases) >= _RELEASE_BATCH or waited >= _RELEASE_WAIT
+
+    def _claim(self, now: datetime, settings: Settings) -> None:
+        with self._lock:
+            room = 2 * settings.workers - len(self._pending) - self._running
+        if room <= 0:
             return
         try:
             if self._store_failures:
@@ -540,6 +557,8 @@ class Daemon:
         with self._lock:
             if claim.generation != self._generation:
                 return  # its lease was in a database that is gone
+            if not self._releases:
+                self._releases_since = time.monotonic()
             self._releases.append((claim, next_at, quiet))
             due = self._running <= 1 or len(self._releases) >= _RELEASE_BATCH
         if due:
