@@ -442,7 +442,7 @@ def _confirmed(obs: Observations, first: _Seen) -> _Seen | Ask | None:
         return second
     if baseline.state is State.REMOVED and first.verdict.state is State.REMOVED:
         # changed while it stays removed: what the removed page showed is the reference
-        return _masked(obs, baseline, baseline.article, first.compared, second)
+        return _masked(obs, baseline, baseline.article, first.compared, second, removed=True)
     reference = baseline.article if baseline.state is State.OK else baseline.last_good
     if reference is None:
         return second
@@ -518,14 +518,21 @@ def _corroborated(
 
 
 def _masked(
-    obs: Observations, baseline: Baseline, reference: Article, first: Article, second: _Seen
+    obs: Observations,
+    baseline: Baseline,
+    reference: Article,
+    first: Article,
+    second: _Seen,
+    *,
+    removed: bool = False,
 ) -> _Seen | None:
-    """Classify again without what differed between the two loads (a clock, a teaser)."""
+    """Classify again without what differed between the two loads (a clock, a teaser);
+    ``removed``: ``reference`` is the removed version the page still shows."""
     assert second.compared is not None
     masked = _mask(reference, first, second.compared)
     if baseline.state is State.OK:
         masked_baseline = Baseline(State.OK, None, masked.baseline, masked.baseline)
-    elif reference is baseline.article:
+    elif removed:
         masked_baseline = replace(baseline, article=masked.baseline)
     else:
         masked_baseline = replace(baseline, last_good=masked.baseline)
