@@ -552,7 +552,8 @@ class Daemon:
         """Give a checked page back with the others finishing about now, with the record
         of its check when that was quiet: one write transaction for several was the
         daemon's largest cost per noisy check. At once when no other check is running;
-        otherwise within a tick (the lease holds meanwhile). A daemon killed meanwhile
+        otherwise with the next claim, a batch of ``_RELEASE_BATCH`` or after
+        ``_RELEASE_WAIT`` (the lease holds meanwhile). A daemon killed meanwhile
         loses only the time of those quiet checks: nothing was found in them."""
         with self._lock:
             if claim.generation != self._generation:
