@@ -133,12 +133,12 @@ def test_database_recreated_empty_is_migrated_and_checks_resume(
         wait_for(lambda: "WATCHDOG=1" in notify.since(back), "watchdog pings again")
         with Store(url) as store:
 
-            def stored_once() -> bool:  # a fetched page may still be recording its version
+            def stored_again() -> bool:  # a fetched page may still be recording its version
                 # (a check in flight when the database came back may store one as well)
                 rows = [store.page_by_url(site.url(path)) for path in paths]
                 return all(r is not None and store.snapshots(r.id or 0) for r in rows)
 
-            wait_for(stored_once, "each page's version stored again", 30)
+            wait_for(stored_again, "each page's version stored again", 30)
         daemon.signal(signal.SIGTERM)
         exit_code = daemon.wait()
         faults = f"database dropped, recreated empty: checks resumed after {resumed:.1f} s"

@@ -312,11 +312,16 @@ class Daemon:
         finally:
             self._last_tick_monotonic = time.monotonic()
 
+    def _room(self, settings: Settings) -> int:
+        """How many pages a claim may lease: twice the workers, less those held here."""
+        with self._lock:
+            return 2 * settings.workers - len(self._pending) - self._running
+
     def _wants_claim(self, settings: Settings) -> bool:
         """Claim in batches: while pages wait here, a slot or two freeing up is not worth
         a write transaction; half the workers' worth is."""
+        room = self._room(settings)
         with self._lock:
-            room = 2 * settings.workers - len(self._pending) - self._running
             waiting = len(self._pending)
         return room > 0 and not (waiting and room < settings.workers // 2)
 
@@ -328,8 +333,7 @@ class Daemon:
             return len(self._releases) >= _RELEASE_BATCH or waited >= _RELEASE_WAIT
 
     def _claim(self, now: datetime, settings: Settings) -> None:
-        with self._lock:
-            room = 2 * settings.workers - len(self._pending) - self._running
+        room = self._room(settings)
         if room <= 0:
             return
         try:
