@@ -275,6 +275,8 @@ def test_two_daemons_send_each_alert_exactly_once(
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
+    stuck = [owner for owner in ("one", "two") if owner not in counts]
+    assert not stuck, f"delivery loops still running after 60 s: {stuck}"
     assert counts["one"] + counts["two"] == 24
     delivered = sorted(text.split("edited ")[1].split()[0] for text in slack.texts)
     assert delivered == [f"alert{n:02d}" for n in range(24)]
