@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +17,7 @@ from sqlmodel import SQLModel
 
 from tests.factories import T0
 from watcher.errors import StoreError
+from watcher.store import database
 from watcher.store.database import migration_config
 from watcher.store.store import Store
 
@@ -56,6 +59,41 @@ def test_migrate_twice_is_a_no_op(db: Store) -> None:
     assert current_revision(db) == head_revision()
     assert set(inspect(db.engine).get_table_names()) == TABLES
     assert db.sync_pages([("https://a", "A")], T0) == ids
+
+
+def test_head_read_from_the_revision_files_is_alembics() -> None:
+    """The head that tells a current schema without alembic is the one alembic computes."""
+    assert database.head_revision() == head_revision()
+
+
+_ALEMBIC_LOADED = """
+import sys
+from watcher.store.store import Store
+store = Store(sys.argv[1])
+store.migrate()
+store.close()
+print(sorted(name for name in sys.modules if name.split(".")[0] == "alembic"))
+"""
+
+
+def _alembic_loaded_by_migrate(url: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _ALEMBIC_LOADED, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_a_current_schema_is_opened_without_loading_alembic(db_url: str) -> None:
+    """Every command and daemon start migrates; at head that must not load alembic (its
+    memory stays with a daemon for months). An empty database does load it."""
+    assert _alembic_loaded_by_migrate(db_url) != "[]"
+    assert _alembic_loaded_by_migrate(db_url) == "[]"
+    with Store(db_url) as store:
+        assert current_revision(store) == head_revision()
 
 
 def test_schema_matches_models(db: Store) -> None:

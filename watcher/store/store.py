@@ -212,19 +212,16 @@ class Store:
     def migrate(self) -> None:
         """Bring the schema to the newest revision (alembic); safe to call every start.
 
+        A schema already at the newest revision is left alone, and alembic is not loaded.
         Concurrent callers are serialized (advisory lock on PostgreSQL, BEGIN IMMEDIATE on
         SQLite) and the upgrade is one transaction, so a crash leaves the old schema intact.
         """
-        try:
-            with self.engine.connect() as connection:
-                upgrade_schema(connection, self.dialect)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate {self._display}: {_reason(exc)}") from exc
+        self.ensure_schema()
 
     def ensure_schema(self) -> bool:
         """Migrate unless the schema is at the newest revision; True if it migrated.
 
-        For reconnecting after an outage: the database may have come back empty
+        Also for reconnecting after an outage: the database may have come back empty
         (dropped and recreated, restored from an old dump).
         """
         try:
@@ -233,7 +230,11 @@ class Store:
                     return False
         except SQLAlchemyError as exc:
             raise StoreError(f"database {self._display}: {_reason(exc)}") from exc
-        self.migrate()
+        try:
+            with self.engine.connect() as connection:
+                upgrade_schema(connection, self.dialect)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate {self._display}: {_reason(exc)}") from exc
         return True
 
     def close(self) -> None:
