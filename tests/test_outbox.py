@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from sqlmodel import Session
 
 from tests.conftest import SlackEndpoint, SmtpServer, shared_readers
 from tests.loopback import LOOPBACK_SETTING
@@ -28,6 +29,7 @@ from watcher.alerts.notify import deliver_due
 from watcher.check.pipeline import CheckResult, check_page, run_pass
 from watcher.config import Settings, Watch, Watchlist, load_watchlist
 from watcher.judge.classify import Kind
+from watcher.store.outbox import add_alerts
 from watcher.store.store import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -281,6 +283,40 @@ def test_two_daemons_send_each_alert_exactly_once(
     delivered = sorted(text.split("edited ")[1].split()[0] for text in slack.texts)
     assert delivered == [f"alert{n:02d}" for n in range(24)]
     assert db.outbox.alert_counts() == {"pending": 0, "sent": 24, "given_up": 0}
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_write_in_flight_in_another_schema_does_not_hold_up_claims(
+    db: Store, postgres_url: str, slack: SlackEndpoint
+) -> None:
+    """PostgreSQL's advisory locks are per database, not per schema: a check still
+    committing its alert in one schema (the claim lock held shared) must not hold up the
+    claims of an outbox in another schema of the same database (another deployment
+    sharing the server, a test on another worker)."""
+    with Store(postgres_url) as elsewhere:
+        elsewhere.migrate()
+        store_alert(elsewhere, "desk", when=T0, text="a0")
+    url = "https://news.example/in-flight"
+    page_id = db.sync_pages([(url, "in flight")], T0)[url]
+    # Fail rather than wait: with a shared key, the claim below would wait for the open
+    # transaction of this very thread, forever.
+    waits = f"{postgres_url}%20-clock_timeout%3D5s"
+    with Session(db.engine) as in_flight, Store(waits) as elsewhere:
+        add_alerts(
+            in_flight,
+            ["desk"],
+            page_id=page_id,
+            change_id=None,
+            kind="changed",
+            event={"summary": "edited b0", "parts": ["body"], "body": None},
+            detected_at=T0,
+        )
+        in_flight.flush()  # its id is taken; the commit is still to come
+        assert deliver_due(elsewhere, slack_watchlist(slack), now=T0, owner="elsewhere") == 1
+        in_flight.rollback()
+    assert [text.split("edited ")[1].split()[0] for text in slack.texts] == ["a0"]
 
 
 @pytest.fixture

@@ -45,8 +45,11 @@ from watcher.store.models import Alert, Outage
 # Serializes alert claims on PostgreSQL: a second claimer would otherwise pass over a
 # route's rows locked by the first and take its later ones, out of order. Writers of alert
 # rows hold it shared until they commit (``add_alerts``), so a claim never sees a later id
-# committed while an earlier one is still in flight.
-_CLAIM_LOCK_KEY = 0x616C657274  # "alert"
+# committed while an earlier one is still in flight. Advisory locks are per database, not
+# per schema: the lock is keyed by the alert table's oid as well, so outboxes in other
+# schemas of the same database (other deployments, parallel tests) never wait for it.
+_CLAIM_LOCK_CLASS = 0x616C7274  # "alrt"
+_CLAIM_LOCK = "SELECT {function}(:key, 'alert'::regclass::oid::int4)"
 _OUTAGES: Table = Outage.__table__  # type: ignore[attr-defined]
 
 
@@ -105,7 +108,8 @@ class Outbox:
         with self._transaction(writes=True) as session:
             if self._dialect == "postgresql":
                 session.connection().execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY}
+                    text(_CLAIM_LOCK.format(function="pg_advisory_xact_lock")),
+                    {"key": _CLAIM_LOCK_CLASS},
                 )
             takeover = takeover_holders(
                 session,
@@ -398,7 +402,8 @@ def add_alerts(
         return
     if session.get_bind().dialect.name == "postgresql":
         session.connection().execute(
-            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _CLAIM_LOCK_KEY}
+            text(_CLAIM_LOCK.format(function="pg_advisory_xact_lock_shared")),
+            {"key": _CLAIM_LOCK_CLASS},
         )
     for route in dict.fromkeys(routes):
         session.add(
