@@ -245,7 +245,8 @@ def test_a_removal_the_server_now_states_is_its_own_event(
 
 def test_a_headline_rewritten_on_a_page_that_stays_emptied_is_a_change() -> None:
     """An emptied page that still shows the article's headline: the headline rewritten is
-    reported and the page stays removed; the same page, or its date line alone, is not."""
+    reported and the page stays removed, and so is its date line rewritten; the same page
+    is not."""
     shell = page(*NAV)
     emptied = Baseline(State.REMOVED, Removal.EMPTIED, shell, ARTICLE)
     assert classify(emptied, seen(page(*NAV))).kind is Kind.UNCHANGED
@@ -259,7 +260,13 @@ def test_a_headline_rewritten_on_a_page_that_stays_emptied_is_a_change() -> None
     assert retitled.summary.endswith("(the page is still emptied)")
     dated = replace(shell, datelines=("November 30, 2026",))
     moved = replace(shell, datelines=("December 1, 2026",))
-    assert classify(replace(emptied, article=dated), seen(moved)).kind is Kind.UNCHANGED
+    redated = classify(replace(emptied, article=dated), seen(moved))
+    assert (redated.kind, redated.state, redated.parts) == (
+        Kind.CHANGED,
+        State.REMOVED,
+        (Part.DATE,),
+    )
+    assert classify(replace(emptied, article=dated), seen(dated)).kind is Kind.UNCHANGED
     gone = Baseline(State.REMOVED, Removal.GONE, shell, ARTICLE)  # a 404's title is its own
     assert classify(gone, seen(page(*NAV, title="Page not found"), 404)).kind is Kind.UNCHANGED
 
@@ -634,3 +641,14 @@ def test_a_stated_time_is_read_statement_by_statement(stated: tuple[str, ...], k
     assert verdict.kind is kind, verdict.summary
     if kind is Kind.CHANGED:
         assert "date changed (stated in metadata; shown on the page unchanged)" in verdict.summary
+
+
+def test_a_date_shown_twice_with_one_copy_rewritten_is_a_new_date() -> None:
+    """A page that shows its date under the headline and again at its foot: one copy
+    rewritten is a new date, though the old date is still shown; a copy that only
+    vanished is not."""
+    twice = replace(ARTICLE, datelines=("23.05.2011", "23.05.2011"))
+    verdict = classify(ok(twice), seen(replace(twice, datelines=("23.05.2011", "24.05.2011"))))
+    assert (verdict.kind, verdict.parts) == (Kind.CHANGED, (Part.DATE,))
+    once = replace(twice, datelines=("23.05.2011",))
+    assert classify(ok(twice), seen(once)).kind is Kind.UNCHANGED

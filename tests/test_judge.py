@@ -53,6 +53,8 @@ class World:
     second_status: int = 200
     stored: Stored | None = OK
     baseline: Article | None = STORY
+    # the last good version of a page stored as removed (``stored``'s state)
+    last_good: Article | None = None
     quick: bool = False
     page_lines: tuple[str, ...] = ()
     second_page_lines: tuple[str, ...] | None = None  # default: ``page_lines``
@@ -83,8 +85,12 @@ class World:
         if evidence is Evidence.QUICK_READ:
             return replace(obs, reads_as_before=self.quick)
         if evidence in (Evidence.BASELINE, Evidence.REREAD):
-            base = self.baseline
-            baseline = Baseline(State.OK, None, base, base) if base is not None else None
+            base, stored = self.baseline, self.stored
+            baseline = None
+            if base is not None and stored is not None and stored.state is State.REMOVED:
+                baseline = Baseline(State.REMOVED, stored.removal, base, self.last_good)
+            elif base is not None:
+                baseline = Baseline(State.OK, None, base, base)
             return replace(obs, baseline=baseline, is_reread=evidence is Evidence.REREAD)
         if evidence is Evidence.SECOND_FETCH:
             if self.second == FAILED:
@@ -363,6 +369,124 @@ def test_removed_text_missing_from_the_page_is_a_change() -> None:
     pages = ((*BODY, "Footer"), (*BODY[:2], "Footer"))
     decision, _ = judge(World(shorter, second=shorter, page_texts=pages))
     assert decision.verdict.kind is Kind.CHANGED
+
+
+# A short story with a long credit line, then emptied of its story: what the page shows,
+# and the extractor's two readings of it (the menu when it was stored, the credits now).
+CREDITS = (
+    "Edited by Mary-Ann Smith with reporting from the capital by the regional desk; "
+    "corrections and tips can be sent to the newsroom at any hour of the day or night"
+)
+SHORT_STORY = replace(STORY, paragraphs=(BODY[0], CREDITS))
+EMPTIED_PAGE = (*MENU, "Minister resigns over bridge", CREDITS)
+EMPTIED = Stored(State.REMOVED, Removal.EMPTIED, None, status=200, final_url=URL)
+READ_AS_MENU = replace(STORY, paragraphs=MENU)
+READ_AS_CREDITS = replace(STORY, paragraphs=(CREDITS,))
+
+
+def test_an_emptied_page_read_another_way_stays_removed() -> None:
+    """An emptied page whose extractor now reads other furniture than when it was stored,
+    all of it shown on the emptied page: nothing came back, no restoration."""
+    world = World(
+        READ_AS_CREDITS,
+        second=READ_AS_CREDITS,
+        stored=EMPTIED,
+        baseline=READ_AS_MENU,
+        last_good=SHORT_STORY,
+        page_texts=(EMPTIED_PAGE, EMPTIED_PAGE),
+    )
+    decision, asked = judge(world)
+    assert Evidence.PREVIOUS_PAGE in evidence(asked)
+    assert decision.verdict.kind is Kind.UNCHANGED
+    assert (decision.verdict.state, decision.verdict.removal) == (State.REMOVED, Removal.EMPTIED)
+    assert not decision.is_alerting
+
+
+def test_an_emptied_page_read_another_way_reports_its_rewritten_headline() -> None:
+    """Read another way, and its headline rewritten: the headline change is reported, and
+    the page is still emptied."""
+    retitled = replace(READ_AS_CREDITS, title="Minister quits over bridge")
+    page = tuple(line.replace("resigns", "quits") for line in EMPTIED_PAGE)
+    world = World(
+        retitled,
+        second=retitled,
+        stored=EMPTIED,
+        baseline=READ_AS_MENU,
+        last_good=SHORT_STORY,
+        page_texts=(EMPTIED_PAGE, page),
+    )
+    decision, _ = judge(world)
+    assert decision.verdict.kind is Kind.CHANGED
+    assert decision.verdict.parts == (Part.HEADLINE,)
+    assert (decision.verdict.state, decision.verdict.removal) == (State.REMOVED, Removal.EMPTIED)
+    assert decision.is_alerting
+
+
+def test_an_emptied_page_whose_article_came_back_is_restored() -> None:
+    """Text the emptied page did not show is read again: the article is back."""
+    world = World(
+        SHORT_STORY,
+        second=SHORT_STORY,
+        stored=EMPTIED,
+        baseline=READ_AS_MENU,
+        last_good=SHORT_STORY,
+        page_texts=(EMPTIED_PAGE, (*EMPTIED_PAGE, BODY[0])),
+    )
+    decision, _ = judge(world)
+    assert decision.verdict.kind is Kind.RESTORED
+    assert decision.verdict.state is State.OK
+    assert decision.is_alerting
+
+
+def test_an_emptied_page_with_an_article_rewritten_in_its_place_is_restored() -> None:
+    """Twenty words or more that the emptied page did not show: an article is back,
+    though none of its old text is."""
+    rewritten = replace(SHORT_STORY, paragraphs=(BODY[1] + " " + BODY[2], CREDITS))
+    world = World(
+        rewritten,
+        second=rewritten,
+        stored=EMPTIED,
+        baseline=READ_AS_MENU,
+        last_good=SHORT_STORY,
+        page_texts=(EMPTIED_PAGE, (*EMPTIED_PAGE, BODY[1], BODY[2])),
+    )
+    decision, _ = judge(world)
+    assert decision.verdict.kind is Kind.RESTORED
+
+
+def test_an_emptied_page_with_one_short_line_edited_stays_removed() -> None:
+    """A short line of the emptied page edited (a word of its credits), read in the
+    article's place: no article came back."""
+    edited = CREDITS.replace("regional", "national")
+    reading = replace(READ_AS_CREDITS, paragraphs=(edited,))
+    world = World(
+        reading,
+        second=reading,
+        stored=EMPTIED,
+        baseline=READ_AS_MENU,
+        last_good=replace(SHORT_STORY, paragraphs=(BODY[0], CREDITS)),
+        page_texts=(EMPTIED_PAGE, (*MENU, "Minister resigns over bridge", edited)),
+    )
+    decision, _ = judge(world)
+    assert decision.verdict.state is State.REMOVED
+    assert decision.verdict.kind is not Kind.RESTORED
+
+
+def test_an_emptied_page_that_showed_all_of_its_article_is_restored() -> None:
+    """The emptied page still showed the article's text somewhere (a print block, a
+    summary): what was read there cannot tell furniture from the article coming back,
+    so a reading of the article is a restoration."""
+    page = (*EMPTIED_PAGE, BODY[0])
+    world = World(
+        SHORT_STORY,
+        second=SHORT_STORY,
+        stored=EMPTIED,
+        baseline=READ_AS_MENU,
+        last_good=SHORT_STORY,
+        page_texts=(page, page),
+    )
+    decision, _ = judge(world)
+    assert decision.verdict.kind is Kind.RESTORED
 
 
 def flip(at: datetime) -> Earlier:

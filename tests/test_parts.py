@@ -224,9 +224,9 @@ def test_stays_removed_silent(db: Store, check: Checker, site: Site) -> None:
 
 
 def test_headline_rewritten_while_emptied(db: Store, check: Checker, site: Site) -> None:
-    """An article emptied of its body that still shows its headline and byline: a
-    headline rewritten meanwhile is reported (the page stays removed), once; a byline
-    likewise; the same page checked again is silent."""
+    """An article emptied of its body that still shows its headline, byline and date
+    line: a headline rewritten meanwhile is reported (the page stays removed), once; a
+    byline and a date line likewise; the same page checked again is silent."""
     site.serve(article_page())
     check()
     emptied = Parts(body=())
@@ -249,7 +249,10 @@ def test_headline_rewritten_while_emptied(db: Store, check: Checker, site: Site)
     assert byline.verdict.parts == (Part.BYLINE,)
     assert len(db.outbox.alerts(check.page_id)) == alerts + 1
     site.serve(article_page(retitled.but(byline="John Roe", dateline="November 20, 2019")))
-    assert check().verdict.kind is Kind.UNCHANGED  # a removed page's date line is its own
+    redated = check()
+    assert redated.verdict.kind is Kind.CHANGED, redated.verdict.summary
+    assert (redated.verdict.parts, redated.verdict.state) == ((Part.DATE,), State.REMOVED)
+    assert check().verdict.kind is Kind.UNCHANGED
     site.serve(article_page())
     assert check().verdict.kind is Kind.RESTORED
 

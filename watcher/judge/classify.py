@@ -130,8 +130,9 @@ class DetectionRules:
     not_found_phrases: tuple[str, ...]
 
 
-# A page whose body text was this long is a real article: if it vanishes, that is a removal.
-_MIN_WORDS_FOR_EMPTIED = 20
+# A page whose body text was this long is a real article: if it vanishes, that is a removal,
+# and this much new text on an emptied page is an article back, however rewritten.
+ARTICLE_WORDS = 20
 # Share of the previous article's word pairs still present below which the article is gone
 # (a notice or "not found" page), or, far lower still, vanished with no notice at all.
 _GONE_BELOW = 0.5
@@ -168,7 +169,7 @@ def classify_change(
         removal, why = removed
         if previous is not None and previous.state is State.REMOVED:
             if not _escalated(previous.removal, removal):
-                return _still_removed(previous, article)
+                return still_removed(previous, article)
             was = _KIND_NAMES[previous.removal] if previous.removal else "removed"
             why = f"{why}; it was {was} before"
         return Verdict(Kind.REMOVED, state=State.REMOVED, removal=removal, summary=why)
@@ -177,7 +178,7 @@ def classify_change(
     if previous is None:
         return Verdict(Kind.NEW, summary=f"first version: {_headline(article)}")
     if _still_as_removed(previous, article):
-        return _still_removed(previous, article)
+        return still_removed(previous, article)
     if previous.state is State.REMOVED:
         baseline = previous.last_good
         if baseline is None:
@@ -207,12 +208,12 @@ def _still_as_removed(previous: Baseline, article: Article) -> bool:
     )
 
 
-def _still_removed(previous: Baseline, article: Article | None) -> Verdict:
+def still_removed(previous: Baseline, article: Article | None) -> Verdict:
     """A page that stays removed: unchanged, unless it still shows the article's own
-    headline or byline (emptied, or a notice in place of the body) and those were
-    rewritten meanwhile. That is an edit of what a reader sees, and what was done to a
-    removed article is news too; what else such a page shows (a date line, the menus
-    read in the article's place) is left alone, as with any removal."""
+    headline, byline or date line (emptied, or a notice in place of the body) and those
+    were rewritten meanwhile. That is an edit of what a reader sees, and what was done to
+    a removed article is news too; what else such a page shows (the menus read in the
+    article's place) is left alone, as with any removal."""
     unchanged = Verdict(Kind.UNCHANGED, state=State.REMOVED, removal=previous.removal)
     if article is None or previous.removal not in _HEADED_REMOVALS:
         return unchanged
@@ -225,6 +226,7 @@ def _still_removed(previous: Baseline, article: Article | None) -> Verdict:
         for part, before, after in (
             (Part.HEADLINE, old.title, article.title),
             (Part.BYLINE, old.byline or old.bylines, article.byline or article.bylines),
+            (Part.DATE, old.datelines, article.datelines),
         )
         if part in verdict.parts and before and after
     }
@@ -313,7 +315,7 @@ def _content_removal(
     # the same text first: it is every noisy check's answer, and the cheapest
     if reference is None or article.text == reference.text:
         return None
-    if count_words(reference.text) < _MIN_WORDS_FOR_EMPTIED:
+    if count_words(reference.text) < ARTICLE_WORDS:
         return None
     if count_words(article.text) == 0:
         return Removal.EMPTIED, "removed: the article text vanished while the page still loads"
@@ -582,9 +584,10 @@ def _shown_dates(old: Article, new: Article) -> bool:
 
 def _replaced(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
     """One line gone and another in its place (spacing aside): not one that only vanished
-    or only appeared."""
-    before = {_without_spaces(t) for t in old}
-    after = {_without_spaces(t) for t in new}
+    or only appeared. Counted, not as sets: a page that shows its date twice (under the
+    headline and at the foot) and changes one of them shows a new date."""
+    before = Counter(_without_spaces(t) for t in old)
+    after = Counter(_without_spaces(t) for t in new)
     return bool(before - after) and bool(after - before)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
+from watcher.judge.classify import ARTICLE_WORDS
+from watcher.read.diff import diff_texts, summarize_edits
 from watcher.read.extract import LINE_PARTS, Article, with_lines
 
 
@@ -332,6 +334,43 @@ def only_furniture(
     return bool(joined) and all(
         p in old_text or (new_text is not None and p not in new_text) for p in joined
     )
+
+
+def nothing_came_back(
+    emptied: Article,
+    new: Article,
+    last_good: Article,
+    old_page: Sequence[str],
+    new_page: Sequence[str] = (),
+) -> bool:
+    """True when an emptied page (``emptied`` as read from ``old_page``) has not got its
+    article back: text of ``last_good`` went missing from the page, none of it is read
+    now, and what else is read now that the emptied page did not show adds too few words
+    to be an article (an edited date line, a word of its credits). Such a page may be
+    read another way from one load to the next (its menus one time, its credit lines the
+    next). When the emptied page still showed all of the article somewhere, nothing
+    tells, and this is never said."""
+    shown = _PageText.of(old_page).text
+    missing = {
+        compact
+        for p in last_good.paragraphs
+        if (compact := _compact(p)) and not _WORDLESS.match(p) and compact not in shown
+    }
+    before = set(emptied.paragraphs)
+    read = [p for p in new.paragraphs if p not in before and not _WORDLESS.match(p)]
+    if not missing or not missing.isdisjoint(_compact(p) for p in read):
+        return False
+    new_text = _PageText.of(new_page).text if new_page else None
+    fresh = [
+        p
+        for p in read
+        if (compact := _compact(p)) not in shown and (new_text is None or compact in new_text)
+    ]
+    if not fresh:
+        return True
+    # the words that are new, not the lines: a line of the page with one word edited
+    added, _removed = summarize_edits(diff_texts("\n".join(old_page), "\n".join(fresh)))
+    return added < ARTICLE_WORDS
 
 
 def _names(byline: str) -> list[str]:

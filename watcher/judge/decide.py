@@ -31,6 +31,7 @@ from watcher.judge.classify import (
     Verdict,
     classify_change,
     error_verdict,
+    still_removed,
     surviving_share,
 )
 from watcher.judge.confirm import Masked, same_content
@@ -332,6 +333,24 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
                 removal=Removal.EMPTIED,
                 summary="removed: only the page's furniture is left, all of it there before",
             )
+    if (
+        verdict.kind is Kind.RESTORED
+        and compared is not None
+        and baseline is not None
+        and baseline.removal is Removal.EMPTIED
+        and baseline.last_good is not None
+        and obs.mode == "article"
+    ):
+        # Back only in what the emptied page showed already (its furniture, read another
+        # way this time): the article did not come back, and the page stays emptied. Not
+        # for a notice or "not found" page: one that still carries the article's text
+        # beside its notice is restored by the notice going away.
+        if obs.page_texts is UNASKED:
+            return Ask(Evidence.PREVIOUS_PAGE, which)
+        if obs.page_texts is not None and confirm.nothing_came_back(
+            baseline.article, compared, baseline.last_good, *obs.page_texts
+        ):
+            verdict = still_removed(baseline, compared)
     if (collapsed := _read_on_its_page(obs, baseline, observation, load, verdict)) is not None:
         verdict, compared = collapsed
         # kept as its page shows it, not as misread
@@ -544,6 +563,10 @@ def _masked(
         article=masked.current,
     )
     verdict = _classify(masked_baseline, observation, obs.rules)
+    if removed and verdict.state is not State.REMOVED:
+        # Both loads read the page as still removed: what differed between them (the
+        # furniture each read in the article's place) cannot have brought it back.
+        verdict = still_removed(masked_baseline, masked.current)
     if verdict.kind is Kind.UNCHANGED:
         return None  # only what differs between two loads changed
     return replace(second, verdict=verdict, masked=masked)
