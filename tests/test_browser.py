@@ -87,6 +87,8 @@ def test_list_page_diff_and_archived_version_navigation(
     browser: Any, store: Store, tmp_path: Path
 ) -> None:
     """From the list to a page, its diff and an archived version, by clicking links only."""
+    from playwright.sync_api import expect
+
     ids = store_versions(store, five_versions())
     watch = Watch(url=URL, name="Bridge story", tags=["bridge"], ignore=[r"Visits: \d+"])
     watchlist = Watchlist(watch=[watch])
@@ -99,7 +101,8 @@ def test_list_page_diff_and_archived_version_navigation(
         assert "Minister" in page.inner_text("#headline")
         assert page.inner_text("#body del") == "denied any wrongdoing"
         page.click("text=Side by side")
-        assert page.locator("table.side tr.changed").count() == 1
+        # count() does not wait for the page the click opened; the expectation does
+        expect(page.locator("table.side tr.changed")).to_have_count(1)
         page.goto(f"{base}/pages/1/diff?a={ids[0]}&b={ids[2]}&view=side")
         shot = tmp_path / "diff-page.png"
         page.screenshot(path=str(shot), full_page=True)
