@@ -45,8 +45,9 @@ def edited(body: bytes, n: int) -> bytes:
 
 def store_body(store: Store, page_id: int, body: bytes, n: int) -> str:
     at = T0 + timedelta(hours=n)
-    version = make_version(make_fetch_result(body, fetched_at=at), make_article(f"v{n}"))
-    store.record_version(page_id, version)
+    page = store.get_page(page_id)
+    fetched = make_fetch_result(body, url=page.url if page else "", fetched_at=at)
+    store.record_version(page_id, make_version(fetched, make_article(f"v{n}")))
     return hashlib.sha256(body).hexdigest()
 
 

@@ -144,7 +144,7 @@ def test_pages_and_alerts_are_counted_by_state(db: Store) -> None:
     ids = db.sync_pages([(url, url) for url in urls], T0)
     for name, state in (("ok", "ok"), ("gone", "removed"), ("down", "ok")):
         version = make_version(
-            make_fetch_result(f"<p>{name}</p>"),
+            make_fetch_result(f"<p>{name}</p>", url=f"https://news.example/{name}"),
             make_article(name),
             state=state,
             removal="gone" if state == "removed" else None,

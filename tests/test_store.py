@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
@@ -50,8 +51,9 @@ def store_version(
     previous: int | None = None,
     at: datetime = T0,
 ) -> tuple[int, int | None]:
+    page = store.get_page(page_id)
     version = make_version(
-        make_fetch_result(body, fetched_at=at),
+        make_fetch_result(body, url=page.url if page else "", fetched_at=at),
         make_article(f"Text of {body!r}."),
         state=state,
         removal="gone" if state == "removed" else None,
@@ -537,9 +539,8 @@ def test_a_stored_version_dates_its_page_for_the_age_tiers(db: Store) -> None:
     undated = add_page(db, "https://news.example/b")
     first = make_article(published="2026-11-20T08:30:00+08:00")
     db.record_version(dated, make_version(make_fetch_result(b"<p>a</p>"), first))
-    db.record_version(
-        undated, make_version(make_fetch_result(b"<p>b</p>"), make_article(published=""))
-    )
+    b = make_fetch_result(b"<p>b</p>", url="https://news.example/b")
+    db.record_version(undated, make_version(b, make_article(published="")))
     edited = make_article(published="2026-11-28")
     db.record_version(dated, make_version(make_fetch_result(b"<p>a2</p>"), edited))
 
@@ -550,3 +551,21 @@ def test_a_stored_version_dates_its_page_for_the_age_tiers(db: Store) -> None:
 
     assert published(dated) == datetime(2026, 11, 20, 0, 30, tzinfo=UTC)
     assert published(undated) is None
+
+
+def test_a_version_fetched_for_another_url_is_not_filed_under_the_page(db: Store) -> None:
+    """A check that began before the database came back from a dump with other ids holds
+    an id that now names another page: its version is refused, not filed there."""
+    restored = add_page(db, "https://news.example/b")
+    stale = make_version(
+        make_fetch_result(b"<p>a</p>", url="https://news.example/a"), make_article("A's text.")
+    )
+    with pytest.raises(StoreError, match=re.escape("https://news.example/a")):
+        db.record_version(restored, stale, change=draft("new"))
+    assert db.snapshots(restored) == []
+    assert db.changes() == []
+    own = make_version(
+        make_fetch_result(b"<p>b</p>", url="https://news.example/b"), make_article("B's text.")
+    )
+    db.record_version(restored, own, change=draft("new"))
+    assert len(db.snapshots(restored)) == 1

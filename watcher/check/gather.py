@@ -510,6 +510,7 @@ def version_record(
         reader=reader,
         locator=locator,
         screenshot=fetched.screenshot if isinstance(fetched, RenderedResult) else None,
+        url=fetched.url,
     )
 
 

@@ -134,6 +134,9 @@ class VersionRecord:
     reader: str = ""  # how ``text`` was read from the body (``reading.reader_key``)
     locator: str | None = None  # where the article stands in this page, for quick re-reads
     screenshot: bytes | None = None  # a PNG of the page as the browser showed it
+    # the URL that was checked (the page's own): when given, the version is filed only
+    # under the page with this URL, never under an id that came to name another page
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,7 +385,9 @@ class Store:
         page's routes: with ``alert_event`` the change gets one outbox row per route, so
         the change and its alerts exist together or not at all; a response also ends an
         announced outage with a "reachable" alert. The version's locator replaces the
-        page's stored one.
+        page's stored one. A version fetched for another URL than the page's (a check
+        still running when the database came back from a dump with other ids) is refused,
+        so evidence is never filed under the wrong page.
         """
         body_sha256 = hashlib.sha256(version.body).hexdigest()
         # Pack before taking the write lock. The keyframe is read outside it: another
@@ -390,12 +395,14 @@ class Store:
         packed = blobs.pack_body(version.body, self._keyframe(page_id))
         blob = _blob_row(body_sha256, version.body, packed, version.fetched_at)
         screenshot = _screenshot_blob(version)
+        same_page = [col(Page.id) == page_id]
+        if version.url:
+            same_page.append(col(Page.url) == version.url)
         with self._transaction(writes=True) as session:
-            result = session.exec(
-                update(Page).where(col(Page.id) == page_id).values(_page_after(version))
-            )
+            result = session.exec(update(Page).where(*same_page).values(_page_after(version)))
             if result.rowcount != 1:
-                raise StoreError(f"no page with id {page_id}")
+                of = f" for {version.url}" if version.url else ""
+                raise StoreError(f"no page with id {page_id}{of}: the version is not filed")
             session.exec(self._insert_blob(blob))
             if screenshot is not None:
                 session.exec(self._insert_blob(screenshot))
