@@ -384,18 +384,25 @@ READ_AS_MENU = replace(STORY, paragraphs=MENU)
 READ_AS_CREDITS = replace(STORY, paragraphs=(CREDITS,))
 
 
-def test_an_emptied_page_read_another_way_stays_removed() -> None:
-    """An emptied page whose extractor now reads other furniture than when it was stored,
-    all of it shown on the emptied page: nothing came back, no restoration."""
-    world = World(
-        READ_AS_CREDITS,
-        second=READ_AS_CREDITS,
+def emptied(
+    reading: Article, page: tuple[str, ...], emptied_page: tuple[str, ...] = EMPTIED_PAGE
+) -> World:
+    """A check of a page stored as emptied (read as its menu then, ``SHORT_STORY`` before
+    that): both loads read ``reading`` from ``page``."""
+    return World(
+        reading,
+        second=reading,
         stored=EMPTIED,
         baseline=READ_AS_MENU,
         last_good=SHORT_STORY,
-        page_texts=(EMPTIED_PAGE, EMPTIED_PAGE),
+        page_texts=(emptied_page, page),
     )
-    decision, asked = judge(world)
+
+
+def test_an_emptied_page_read_another_way_stays_removed() -> None:
+    """An emptied page whose extractor now reads other furniture than when it was stored,
+    all of it shown on the emptied page: nothing came back, no restoration."""
+    decision, asked = judge(emptied(READ_AS_CREDITS, EMPTIED_PAGE))
     assert Evidence.PREVIOUS_PAGE in evidence(asked)
     assert decision.verdict.kind is Kind.UNCHANGED
     assert (decision.verdict.state, decision.verdict.removal) == (State.REMOVED, Removal.EMPTIED)
@@ -407,15 +414,7 @@ def test_an_emptied_page_read_another_way_reports_its_rewritten_headline() -> No
     the page is still emptied."""
     retitled = replace(READ_AS_CREDITS, title="Minister quits over bridge")
     page = tuple(line.replace("resigns", "quits") for line in EMPTIED_PAGE)
-    world = World(
-        retitled,
-        second=retitled,
-        stored=EMPTIED,
-        baseline=READ_AS_MENU,
-        last_good=SHORT_STORY,
-        page_texts=(EMPTIED_PAGE, page),
-    )
-    decision, _ = judge(world)
+    decision, _ = judge(emptied(retitled, page))
     assert decision.verdict.kind is Kind.CHANGED
     assert decision.verdict.parts == (Part.HEADLINE,)
     assert (decision.verdict.state, decision.verdict.removal) == (State.REMOVED, Removal.EMPTIED)
@@ -424,15 +423,7 @@ def test_an_emptied_page_read_another_way_reports_its_rewritten_headline() -> No
 
 def test_an_emptied_page_whose_article_came_back_is_restored() -> None:
     """Text the emptied page did not show is read again: the article is back."""
-    world = World(
-        SHORT_STORY,
-        second=SHORT_STORY,
-        stored=EMPTIED,
-        baseline=READ_AS_MENU,
-        last_good=SHORT_STORY,
-        page_texts=(EMPTIED_PAGE, (*EMPTIED_PAGE, BODY[0])),
-    )
-    decision, _ = judge(world)
+    decision, _ = judge(emptied(SHORT_STORY, (*EMPTIED_PAGE, BODY[0])))
     assert decision.verdict.kind is Kind.RESTORED
     assert decision.verdict.state is State.OK
     assert decision.is_alerting
@@ -442,15 +433,7 @@ def test_an_emptied_page_with_an_article_rewritten_in_its_place_is_restored() ->
     """Twenty words or more that the emptied page did not show: an article is back,
     though none of its old text is."""
     rewritten = replace(SHORT_STORY, paragraphs=(BODY[1] + " " + BODY[2], CREDITS))
-    world = World(
-        rewritten,
-        second=rewritten,
-        stored=EMPTIED,
-        baseline=READ_AS_MENU,
-        last_good=SHORT_STORY,
-        page_texts=(EMPTIED_PAGE, (*EMPTIED_PAGE, BODY[1], BODY[2])),
-    )
-    decision, _ = judge(world)
+    decision, _ = judge(emptied(rewritten, (*EMPTIED_PAGE, BODY[1], BODY[2])))
     assert decision.verdict.kind is Kind.RESTORED
 
 
@@ -459,15 +442,7 @@ def test_an_emptied_page_with_one_short_line_edited_stays_removed() -> None:
     article's place: no article came back."""
     edited = CREDITS.replace("regional", "national")
     reading = replace(READ_AS_CREDITS, paragraphs=(edited,))
-    world = World(
-        reading,
-        second=reading,
-        stored=EMPTIED,
-        baseline=READ_AS_MENU,
-        last_good=replace(SHORT_STORY, paragraphs=(BODY[0], CREDITS)),
-        page_texts=(EMPTIED_PAGE, (*MENU, "Minister resigns over bridge", edited)),
-    )
-    decision, _ = judge(world)
+    decision, _ = judge(emptied(reading, (*MENU, "Minister resigns over bridge", edited)))
     assert decision.verdict.state is State.REMOVED
     assert decision.verdict.kind is not Kind.RESTORED
 
@@ -477,15 +452,7 @@ def test_an_emptied_page_that_showed_all_of_its_article_is_restored() -> None:
     summary): what was read there cannot tell furniture from the article coming back,
     so a reading of the article is a restoration."""
     page = (*EMPTIED_PAGE, BODY[0])
-    world = World(
-        SHORT_STORY,
-        second=SHORT_STORY,
-        stored=EMPTIED,
-        baseline=READ_AS_MENU,
-        last_good=SHORT_STORY,
-        page_texts=(page, page),
-    )
-    decision, _ = judge(world)
+    decision, _ = judge(emptied(SHORT_STORY, page, emptied_page=page))
     assert decision.verdict.kind is Kind.RESTORED
 
 
