@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -64,6 +65,17 @@ def test_migrate_twice_is_a_no_op(db: Store) -> None:
 def test_head_read_from_the_revision_files_is_alembics() -> None:
     """The head that tells a current schema without alembic is the one alembic computes."""
     assert database.head_revision() == head_revision()
+
+
+def test_head_is_read_past_a_merge_and_two_heads_are_refused(tmp_path: Path) -> None:
+    """A merge revision revises two; a tree with two heads is an error, not a guess."""
+    revision = 'revision: str = "{0}"\ndown_revision: str | tuple[str, str] | None = {1}\n'
+    for name, down in (("a", "None"), ("b", '"a"'), ("c", '"a"'), ("d", '("b", "c")')):
+        (tmp_path / f"{name}.py").write_text(revision.format(name, down), encoding="utf-8")
+    assert database.read_head(tmp_path) == "d"
+    (tmp_path / "d.py").unlink()
+    with pytest.raises(StoreError, match="2 heads"):
+        database.read_head(tmp_path)
 
 
 _ALEMBIC_LOADED = """

@@ -64,12 +64,18 @@ def is_schema_current(connection: Connection) -> bool:
 
 _VERSION_TABLE = "alembic_version"
 _REVISION_LINE = re.compile(r"^revision(?:: *str)? *= *[\"']([^\"']+)[\"']", re.MULTILINE)
-_DOWN_LINE = re.compile(r"^down_revision\b[^=]*= *(?:[\"']([^\"']+)[\"']|None)", re.MULTILINE)
+_DOWN_LINE = re.compile(r"^down_revision\b[^=]*=(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 
 
 @functools.cache
 def head_revision() -> str:
-    """The newest packaged revision: the one no other revision revises.
+    """The newest packaged revision, read once (``read_head``)."""
+    return read_head(MIGRATIONS_DIR / "versions")
+
+
+def read_head(versions: Path) -> str:
+    """The newest revision in ``versions``: the one no other revision revises.
 
     Read from the revision files' own ``revision``/``down_revision`` lines, as alembic
     reads them, without importing alembic (``tests/test_migrations.py`` holds the two to
@@ -77,15 +83,15 @@ def head_revision() -> str:
     """
     revisions: set[str] = set()
     revised: set[str] = set()
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+    for path in sorted(versions.glob("*.py")):
         source = path.read_text(encoding="utf-8")
         revision = _REVISION_LINE.search(source)
         if revision is None:
             continue
         revisions.add(revision.group(1))
         down = _DOWN_LINE.search(source)
-        if down is not None and down.group(1):
-            revised.add(down.group(1))
+        if down is not None:  # one revision, None, or a tuple of them (a merge)
+            revised.update(_QUOTED.findall(down.group(1)))
     heads = revisions - revised
     if len(heads) != 1:
         raise StoreError(f"the packaged migrations have {len(heads)} heads: {sorted(heads)}")
