@@ -12,6 +12,7 @@ from watcher.judge.confirm import (
     corroborated,
     is_extraction_shift,
     mask_volatile,
+    nothing_came_back,
     only_furniture,
     same_content,
 )
@@ -443,3 +444,29 @@ def test_the_article_as_its_page_shows_it(index: int, at: int, char: str) -> Non
     assert as_shown(STORY, page) == (*STORY[:index], edited, *STORY[index + 1 :])
     gone = (*MENU, *STORY[:index], *STORY[index + 1 :])
     assert as_shown(STORY, gone) == (*STORY[:index], *STORY[index + 1 :])
+
+
+_furniture_line = st.lists(
+    st.sampled_from(["Home", "World", "Sport", "Share", "Contact", "Edited by", "the desk"]),
+    min_size=1,
+    max_size=4,
+).map(" ".join)
+
+
+@given(
+    page=st.lists(_furniture_line, min_size=1, max_size=8, unique=True),
+    then=st.data(),
+)
+def test_an_emptied_page_read_as_any_of_its_furniture_has_nothing_back(
+    page: list[str], then: st.DataObject
+) -> None:
+    """Whatever furniture of the emptied page a load reads in the article's place, no
+    article came back; reading the paragraph the page lost always brings it back."""
+    lost = "Investigators questioned fourteen officials about the bridge contract."
+    last_good = Article("Bridge", "", "", (lost, page[0]))
+    stored = Article("Bridge", "", "", tuple(then.draw(st.lists(st.sampled_from(page)))))
+    read = tuple(then.draw(st.lists(st.sampled_from(page), min_size=1)))
+    now = Article("Bridge", "", "", read)
+    assert nothing_came_back(stored, now, last_good, page, page)
+    back = Article("Bridge", "", "", (*read, lost))
+    assert not nothing_came_back(stored, back, last_good, page, (*page, lost))
