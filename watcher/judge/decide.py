@@ -311,51 +311,56 @@ def _evaluate(obs: Observations, load: Load, which: Which) -> _Seen | Ask:
             not_found = _compared(not_found, obs.ignore)
         observation = replace(observation, page_lines=load.page_lines, not_found=not_found)
     verdict = _classify(baseline, observation, obs.rules)
-    if (
-        verdict.kind is Kind.CHANGED
-        and Part.BODY in verdict.parts
-        and compared is not None
-        and baseline is not None
-        and baseline.state is State.OK
-        and obs.mode == "article"
-        and _mostly_gone(baseline, compared)
-    ):
-        # Most of the article is gone: if all that is read in its place stood on the
-        # stored page already (its menu, its teasers), the page was reduced to furniture.
-        if obs.page_texts is UNASKED:
-            return Ask(Evidence.PREVIOUS_PAGE, which)
-        if obs.page_texts is not None and confirm.only_furniture(
-            baseline.article, compared, *obs.page_texts
-        ):
-            verdict = Verdict(
-                Kind.REMOVED,
-                state=State.REMOVED,
-                removal=Removal.EMPTIED,
-                summary="removed: only the page's furniture is left, all of it there before",
-            )
-    if (
-        verdict.kind is Kind.RESTORED
-        and compared is not None
-        and baseline is not None
-        and baseline.removal is Removal.EMPTIED
-        and baseline.last_good is not None
-        and obs.mode == "article"
-    ):
-        # Back only in what the emptied page showed already (its furniture, read another
-        # way this time): the article did not come back, and the page stays emptied. Not
-        # for a notice or "not found" page: one that still carries the article's text
-        # beside its notice is restored by the notice going away.
-        if obs.page_texts is UNASKED:
-            return Ask(Evidence.PREVIOUS_PAGE, which)
-        if obs.page_texts is not None and confirm.nothing_came_back(
-            baseline.article, compared, baseline.last_good, *obs.page_texts
-        ):
-            verdict = still_removed(baseline, compared)
+    if compared is not None and baseline is not None and obs.mode == "article":
+        weighed = _weighed_on_the_stored_page(obs, baseline, compared, verdict, which)
+        if isinstance(weighed, Ask):
+            return weighed
+        verdict = weighed
     if (collapsed := _read_on_its_page(obs, baseline, observation, load, verdict)) is not None:
         verdict, compared = collapsed
         # kept as its page shows it, not as misread
         return _Seen(compared, compared, verdict, load=which, misread=True)
     return _Seen(stored, compared, verdict, load=which)
+
+
+def _weighed_on_the_stored_page(
+    obs: Observations, baseline: Baseline, compared: Article, verdict: Verdict, which: Which
+) -> Verdict | Ask:
+    """``verdict``, weighed against the stored version's page where it hangs on what that
+    page showed. Most of an article gone, with only what stood on the stored page already
+    read in its place (its menu, its teasers): the page was reduced to furniture. An
+    emptied page "restored" only in what it showed already (its furniture, read another
+    way this time): the article did not come back, and the page stays emptied. Not for a
+    notice or "not found" page: one that still carries the article's text beside its
+    notice is restored by the notice going away."""
+    last_good = baseline.last_good
+    furniture = (
+        verdict.kind is Kind.CHANGED
+        and Part.BODY in verdict.parts
+        and baseline.state is State.OK
+        and _mostly_gone(baseline, compared)
+    )
+    back = verdict.kind is Kind.RESTORED and baseline.removal is Removal.EMPTIED
+    if not furniture and not (back and last_good is not None):
+        return verdict
+    if obs.page_texts is UNASKED:
+        return Ask(Evidence.PREVIOUS_PAGE, which)
+    if obs.page_texts is None:
+        return verdict
+    if furniture and confirm.only_furniture(baseline.article, compared, *obs.page_texts):
+        return Verdict(
+            Kind.REMOVED,
+            state=State.REMOVED,
+            removal=Removal.EMPTIED,
+            summary="removed: only the page's furniture is left, all of it there before",
+        )
+    if (
+        back
+        and last_good is not None
+        and confirm.nothing_came_back(baseline.article, compared, last_good, *obs.page_texts)
+    ):
+        return still_removed(baseline, compared)
+    return verdict
 
 
 # An article read as emptied whose page still shows this much of it was read another way.

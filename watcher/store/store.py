@@ -395,14 +395,8 @@ class Store:
         packed = blobs.pack_body(version.body, self._keyframe(page_id))
         blob = _blob_row(body_sha256, version.body, packed, version.fetched_at)
         screenshot = _screenshot_blob(version)
-        same_page = [col(Page.id) == page_id]
-        if version.url:
-            same_page.append(col(Page.url) == version.url)
         with self._transaction(writes=True) as session:
-            result = session.exec(update(Page).where(*same_page).values(_page_after(version)))
-            if result.rowcount != 1:
-                of = f" for {version.url}" if version.url else ""
-                raise StoreError(f"no page with id {page_id}{of}: the version is not filed")
+            _update_page_for(session, page_id, version)
             session.exec(self._insert_blob(blob))
             if screenshot is not None:
                 session.exec(self._insert_blob(screenshot))
@@ -758,6 +752,18 @@ class Store:
         # Two daemons storing the same body at once: the second insert is a no-op.
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return insert(Blob).values(values).on_conflict_do_nothing(index_elements=["sha256"])
+
+
+def _update_page_for(session: Session, page_id: int, version: VersionRecord) -> None:
+    """Set the page's columns for ``version``, first in its transaction (on PostgreSQL this
+    locks the row), only if the page still has the URL the version was fetched for."""
+    same_page = [col(Page.id) == page_id]
+    if version.url:
+        same_page.append(col(Page.url) == version.url)
+    result = session.exec(update(Page).where(*same_page).values(_page_after(version)))
+    if result.rowcount != 1:
+        of = f" for {version.url}" if version.url else ""
+        raise StoreError(f"no page with id {page_id}{of}: the version is not filed")
 
 
 def _blob_row(sha256: str, body: bytes, packed: blobs.Packed, at: datetime) -> dict[str, Any]:
