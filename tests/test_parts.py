@@ -446,6 +446,66 @@ def test_a_rewritten_heading_is_still_taken_for_the_headline() -> None:
     assert article.bylines == ("By Jane Doe",)  # the credits near it are found by it too
 
 
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "Auteur : Kossivi Tiassou",
+        "Autore: Marco Rossi",
+        "Författare: Anna Svensson",
+        "Yazar: Ayşe Yılmaz",
+        "Penulis: Budi Santoso",
+        "Édition : Marie Dupont",
+        "Redaktion: Jan Müller",
+        "Redacción: Ana Gómez",
+        "Edited by Jane Roe",
+        "بقلم أحمد علي",
+    ],
+)
+def test_a_credit_line_in_any_language_is_a_byline(credit: str) -> None:
+    """A writer's or an editor's credit under the headline, in the words of the page's
+    language and in no element named like one, is a byline: while the page stays emptied
+    it is still compared as one, where a note would not be."""
+    page = (
+        "<html><head><title>Minister resigns over bridge contract</title></head><body>"
+        "<main><h1>Minister resigns over bridge contract</h1>"
+        f"<div class='meta'>{credit}</div>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}"
+        "</main></body></html>"
+    )
+    assert extract_article(page).bylines == (credit,)
+
+
+def test_a_credit_rewritten_while_emptied_is_reported() -> None:
+    """The article emptied, the French credit under its headline rewritten: a byline
+    change reported while the page stays emptied."""
+
+    def page(credit: str, body: str) -> str:
+        return (
+            "<html><head><title>La perte des terres fertiles</title></head><body><main>"
+            "<h1>La perte des terres fertiles</h1>"
+            f"<div class='meta'>{credit}</div><div class='story'>{body}</div>"
+            "</main><footer><p>Mentions légales · Contact · Protection des données</p>"
+            "</footer></body></html>"
+        )
+
+    article = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    good = _read(page("Auteur : Kossivi Tiassou", article))
+    emptied = _read(page("Auteur : Kossivi Tiassou", ""))
+    baseline = Baseline(State.OK, None, good, good)
+    url = "https://news.example/a"
+    first = classify_change(
+        baseline, Observation(url=url, status=200, article=emptied), rules=_RULES
+    )
+    assert (first.kind, first.removal) == (Kind.REMOVED, Removal.EMPTIED)
+    rewritten = _read(page("Auteur : Marie Dupont", ""))
+    still = Baseline(State.REMOVED, Removal.EMPTIED, emptied, good)
+    verdict = classify_change(
+        still, Observation(url=url, status=200, article=rewritten), rules=_RULES
+    )
+    assert verdict.kind is Kind.CHANGED
+    assert verdict.state is State.REMOVED
+    assert Part.BYLINE in verdict.parts
+
+
 def test_diff_shows_the_heading_where_it_no_longer_reads_as_the_headline() -> None:
     """`watcher diff` and the viewer show the heading as shown beside the extracted
     headline once they differ, and only then (no headline twice on an unchanged page)."""

@@ -45,17 +45,28 @@ _MIN_BODY_CHARS = 40
 # A text node this long that occurs in the article places it; shorter ones only when whole.
 _MIN_PLACING_CHARS = 12
 
-# Words that introduce a credit at the start of a line, in the languages our users read.
+# Words that introduce a credit at the start of a line, in the languages our users read:
+# the writer's, and (as 编辑 and 责任编辑 do in Chinese) the editor's.
+_AUTHOR_WORDS = (
+    r"by|written by|reporting by|words by|von|par|por|di|da|de|av|af|door|przez|oleh"
+    r"|kirjoittanut|autor|autora|autorin|autores|autoras|autorzy|author|authors|auteure?s?"
+    r"|autore|autrice|autori|författare|forfatter|tekijä|yazar|penulis|szerző|tác giả"
+    r"|συντάκτης|авторы?|текст|автор|بقلم|كتب|نویسنده|מאת|लेखक"
+)
+_EDITOR_WORDS = (
+    r"edited by|editor|editors|editing|edition|édition|rédaction|redaktion|redakteur(?:in)?"
+    r"|redacción|redação|edición|edição|redazione|a cura di|propos recueillis par"
+    r"|редактор|редакция"
+)
 _CREDIT_START = re.compile(
-    r"^(?:by|written by|reporting by|words by|von|par|por|di|da|de|av|af|door|przez|oleh"
-    r"|kirjoittanut|autor|autora|author|авторы?|текст|автор)\b[\s:]"
+    rf"^(?:{_AUTHOR_WORDS}|{_EDITOR_WORDS})\b[\s:：]"
     r"|^(?:文|图|撰文|撰稿|供稿|作者|记者|编辑|责编|责任编辑|来源|本报记者|通讯员|编者)\s*[:：/／|]?"
     r"|^\(?(?:作者|记者|编辑|责任编辑|责编|来源|通讯员)\s*[:：]",
     re.IGNORECASE,
 )
 # A line that is only the word introducing a credit: the name stands on the next line.
 _CREDIT_ONLY = re.compile(
-    r"^(?:by|written by|von|par|por|di|da|de|av|af|door|przez|oleh|autor|author|автор|текст"
+    rf"^(?:{_AUTHOR_WORDS}|{_EDITOR_WORDS}"
     r"|文|作者|记者|编辑|责任编辑|来源)\s*[:：/／]?$",
     re.IGNORECASE,
 )
