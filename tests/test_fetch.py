@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import os
 import socket
 import ssl
@@ -30,7 +31,7 @@ from tests.fetch_support import (
     response_head,
 )
 from tests.loopback import LOOPBACK
-from watcher.errors import FetchError
+from watcher.errors import BlockedError, FetchError
 from watcher.fetch import (
     _ALARMS,
     FetchOptions,
@@ -40,6 +41,7 @@ from watcher.fetch import (
     fetch_page,
     open_session,
 )
+from watcher.guard import NetworkPolicy
 
 CORPUS = Path(
     os.environ.get("WATCHER_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
@@ -464,6 +466,46 @@ def test_redirect_body_is_never_read(session: requests.Session) -> None:
         assert time.monotonic() - started < DEADLINE / 2
     assert result.text == "done"
     assert [hop.status for hop in result.redirects] == [302]
+
+
+def test_a_prompt_meta_refresh_is_followed_like_a_redirect(
+    session: requests.Session, web: HTTPServer
+) -> None:
+    """A 200 stub that sends its reader to the home page at once is recorded as a hop of
+    its own, with its status; a 404 page with the same tag stays the 404 it answered."""
+    stub = '<html><head><meta http-equiv="refresh" content="0; url=/"></head></html>'
+    web.expect_request("/story").respond_with_data(stub, content_type="text/html")
+    web.expect_request("/gone").respond_with_data(stub, status=404, content_type="text/html")
+    web.expect_request("/").respond_with_data("<h1>Front page</h1>", content_type="text/html")
+    result = fetch(session, web.url_for("/story"))
+    assert result.redirects == (Hop(web.url_for("/story"), 200, web.url_for("/")),)
+    assert (result.status, result.final_url, result.text) == (
+        200,
+        web.url_for("/"),
+        "<h1>Front page</h1>",
+    )
+    gone = fetch(session, web.url_for("/gone"))
+    assert (gone.status, gone.final_url, gone.redirects) == (404, web.url_for("/gone"), ())
+
+
+def test_a_meta_refresh_goes_only_where_the_guard_allows(session: requests.Session) -> None:
+    """A refresh to an address the guard refuses is refused like a Location header: the
+    site's own port is open, the metadata service is not."""
+    stub = b'<meta http-equiv="refresh" content="0; url=http://169.254.169.254/latest/">'
+
+    def serve(conn: socket.socket, stopping: threading.Event) -> None:
+        read_request(conn)
+        head = {"Content-Type": "text/html", "Content-Length": str(len(stub))}
+        conn.sendall(response_head(200, {**head, "Connection": "close"}) + stub)
+
+    with RawServer(serve) as server:
+        policy = NetworkPolicy(
+            ports=frozenset({80, 443, server.port}),
+            allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),),
+        )
+        options = FetchOptions(network=policy)
+        with pytest.raises(BlockedError, match="blocked by the network guard"):
+            fetch_page(session, server.url("/story"), options)
 
 
 # --- deadlines against hostile servers -------------------------------------------------

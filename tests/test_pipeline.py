@@ -398,6 +398,30 @@ def test_redirect_home_is_removal_with_hops(
     assert snapshot.final_url == site.url("/")
 
 
+def test_a_stub_that_refreshes_to_the_home_page_is_a_redirect_away(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """An article replaced, with status 200, by a stub whose <meta> refresh sends the
+    reader to the home page at once is a removal by redirect, its hop recorded; the
+    stub never reads as an emptied article."""
+    site.serve("/", "<html><title>Home</title><body><h1>Front page</h1></body></html>")
+    site.serve("/world/2026/a", render(Story()))
+    check = checker(db, session, site, "/world/2026/a")
+    check()
+    stub = (
+        '<html><head><meta http-equiv="refresh" content="0;URL=\'/\'"></head><body></body></html>'
+    )
+    site.serve("/world/2026/a", stub)
+    result = check()
+    assert (result.verdict.kind, result.verdict.removal) == (Kind.REMOVED, Removal.REDIRECTED)
+    snapshot = db.latest_snapshot(check.page_id)
+    assert snapshot is not None
+    assert [(hop["status"], hop["location"]) for hop in snapshot.redirects] == [
+        (200, site.url("/"))
+    ]
+    assert check().verdict.kind is Kind.UNCHANGED
+
+
 def test_503_is_an_error_not_a_removal(db: Store, session: requests.Session, site: Site) -> None:
     """A 503 is recorded as an error on the page; no snapshot, no removal."""
     site.serve("/a", render(Story()))

@@ -42,6 +42,7 @@ from urllib3.util.connection import create_connection
 from watcher.errors import BlockedError, FetchError
 from watcher.guard import NetworkPolicy, check_address, check_url
 from watcher.read.decode import decode_body
+from watcher.read.refresh import refresh_target
 
 logger = logging.getLogger(__name__)
 
@@ -296,8 +297,12 @@ def _fetch_hop(
                 watchdog.attach(_socket_of(response))
                 received_at = datetime.now(UTC)
                 headers = {name.lower(): value for name, value in response.headers.items()}
-                location = _redirect_target(url, prepared.url or current, response, options)
+                asked = prepared.url or current
+                location = _redirect_target(url, asked, response, options)
                 body = b"" if location else _read_body(url, current, response, options, deadline)
+                if location is None:
+                    location = _refresh_target(url, asked, response, body, options)
+                    body = b"" if location else body
             finally:
                 response.close()
         except BlockedError as exc:
@@ -673,6 +678,23 @@ def _redirect_target(
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
         raise _error(url, asked, f"invalid redirect Location {location!r}: {exc}") from exc
     _check_url(url, target, options)
+    return target
+
+
+def _refresh_target(
+    url: str, asked: str, response: requests.Response, body: bytes, options: FetchOptions
+) -> str | None:
+    """Where a page answered with success sends its reader at once with a
+    ``<meta http-equiv="refresh">``: followed like a redirect, so a stub left in place of
+    an article reads as the redirect a reader meets. A 404 with such a tag stays a 404."""
+    if not 200 <= response.status_code < 300:
+        return None
+    kind = response.headers.get("content-type", "text/html").split(";")[0].strip().lower()
+    if kind not in ("text/html", "application/xhtml+xml", ""):
+        return None
+    target = refresh_target(body, asked)
+    if target is not None:
+        _check_url(url, target, options)
     return target
 
 

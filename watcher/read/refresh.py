@@ -1,0 +1,78 @@
+"""Where a page sends its reader with ``<meta http-equiv="refresh">`` (pure).
+
+Some sites take an article down by serving, with status 200, a stub that a browser leaves
+at once for the home page. A reader never sees the stub: it is a redirect, and a check
+must follow it like one, or the removal reads as an emptied page. Only what a browser
+with scripts on would follow counts: not a tag inside ``<noscript>`` (a JavaScript site's
+"you need scripts" page), a script, a comment or a ``<template>``; not a refresh of the
+page itself (a live page reloading, with or without a cache-buster in its query); and not
+a refresh due so late that the reader has long read the page by then.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+# A refresh due later than this is a page that reloads, not a page that sends its reader
+# away: a stub says "you will be redirected in 5 seconds", a live page reloads every
+# minute or more.
+MAX_DELAY_SECONDS = 10.0
+
+_META = re.compile(rb"<meta\b[^>]*?\bhttp-equiv\s*=\s*[\"']?\s*refresh\b[^>]*>", re.IGNORECASE)
+_CONTENT = re.compile(rb"\bcontent\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
+# The content attribute as browsers parse it: a delay, then an optional "url=" and a URL.
+_VALUE = re.compile(
+    r"\s*(\d+(?:\.\d*)?|\.\d+)[\d.]*\s*(?:[;,]\s*(?:url\s*=\s*)?(.*))?\Z",
+    re.IGNORECASE | re.DOTALL,
+)
+# Elements whose content a browser with scripts on does not act on as markup.
+_INERT = ((b"<noscript", b"</noscript"), (b"<script", b"</script"), (b"<template", b"</template"))
+
+
+def refresh_target(body: bytes, url: str) -> str | None:
+    """The absolute URL the page at ``url`` sends a reader to at once, or None."""
+    for match in _META.finditer(body):
+        if _is_inert(body, match.start()):
+            continue
+        content = _CONTENT.search(match.group())
+        if content is None:
+            continue
+        raw = next(g for g in content.groups() if g is not None)
+        target = _parse(raw.decode("latin-1"), url)
+        if target is not None:
+            return target
+        return None  # the first refresh a browser acts on decides
+    return None
+
+
+def _parse(content: str, url: str) -> str | None:
+    value = _VALUE.match(content)
+    if value is None or float(value.group(1)) > MAX_DELAY_SECONDS:
+        return None
+    target = (value.group(2) or "").strip()
+    if len(target) >= 2 and target[0] == target[-1] and target[0] in "\"'":
+        target = target[1:-1].strip()
+    elif target[:1] in ("'", '"'):
+        target = target[1:].split(target[0], 1)[0].strip()
+    if not target:
+        return None  # a reload of the page itself
+    try:
+        absolute: str = urljoin(url, target)
+        new, old = urlsplit(absolute), urlsplit(url)
+    except ValueError:
+        return None  # a URL no browser could go to either
+    if new.scheme not in ("http", "https"):
+        return None
+    if (new.scheme, new.netloc.lower(), new.path) == (old.scheme, old.netloc.lower(), old.path):
+        return None  # the page itself again, a cache-buster or a fragment apart
+    return absolute
+
+
+def _is_inert(body: bytes, at: int) -> bool:
+    """Whether position ``at`` is inside a comment or an element whose content is inert."""
+    before = body[:at]
+    if before.rfind(b"<!--") > before.rfind(b"-->"):
+        return True
+    lowered = before.lower()
+    return any(lowered.rfind(start) > lowered.rfind(end) for start, end in _INERT)
