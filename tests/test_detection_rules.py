@@ -177,6 +177,10 @@ NOTICES_ZH = ("该内容已被删除", "根据相关法律法规和政策，该�
         (STORY, "This content has been removed."),
         (STORY, "This article is no longer available."),
         *((CJK_STORY, notice) for notice in NOTICES_ZH),
+        (STORY, "This article has been withdrawn."),
+        (replace(STORY, lang="tr"), "Bu haber yayından kaldırılmıştır."),
+        (CJK_STORY, "该内容涉嫌违反相关法律法规，已被屏蔽。"),
+        (CJK_STORY, "この記事は公開を終了しました。"),
     ],
     ids=[
         "removal-notice-en",
@@ -184,6 +188,10 @@ NOTICES_ZH = ("该内容已被删除", "根据相关法律法规和政策，该�
         "removal-notice-zh",
         "removal-notice-zh-legal",
         "removal-notice-zh-author",
+        "removal-notice-withdrawn",
+        "removal-notice-tr",
+        "removal-notice-zh-blocked",
+        "removal-notice-ja-ended",
     ],
 )
 def test_removal_notice(story: Story, notice: str) -> None:
@@ -198,8 +206,11 @@ def test_removal_notice(story: Story, notice: str) -> None:
         (STORY, "Page not found", "Sorry, the page you are looking for does not exist."),
         (CJK_STORY, "404 页面不存在", "抱歉，您访问的页面不存在。"),
         (replace(STORY, lang="de"), "Seite nicht gefunden", "Bitte versuchen Sie es erneut."),
+        (STORY, "Error 404", "We couldn't find that page."),
+        (replace(STORY, lang="ko"), "오류", "요청하신 페이지가 존재하지 않습니다."),
+        (replace(STORY, lang="tr"), "Hata", "Aradığınız sayfa bulunamadı."),
     ],
-    ids=["soft-404", "soft-404-zh", "soft-404-de"],
+    ids=["soft-404", "soft-404-zh", "soft-404-de", "soft-404-en-2", "soft-404-ko", "soft-404-tr"],
 )
 def test_soft_404(story: Story, title: str, message: str) -> None:
     """soft-404: a 200 answer that is the site's "not found" page."""
