@@ -468,12 +468,19 @@ def test_redirect_body_is_never_read(session: requests.Session) -> None:
     assert [hop.status for hop in result.redirects] == [302]
 
 
-def test_a_prompt_meta_refresh_is_followed_like_a_redirect(
-    session: requests.Session, web: HTTPServer
+@pytest.mark.parametrize(
+    "stub",
+    [
+        '<html><head><meta http-equiv="refresh" content="0; url=/"></head></html>',
+        "<html><head><script>window.location.replace('/');</script></head><body></body></html>",
+    ],
+    ids=["meta-refresh", "script"],
+)
+def test_a_stub_that_sends_its_reader_away_is_followed_like_a_redirect(
+    session: requests.Session, web: HTTPServer, stub: str
 ) -> None:
     """A 200 stub that sends its reader to the home page at once is recorded as a hop of
-    its own, with its status; a 404 page with the same tag stays the 404 it answered."""
-    stub = '<html><head><meta http-equiv="refresh" content="0; url=/"></head></html>'
+    its own, with its status; a 404 page that does the same stays the 404 it answered."""
     web.expect_request("/story").respond_with_data(stub, content_type="text/html")
     web.expect_request("/gone").respond_with_data(stub, status=404, content_type="text/html")
     web.expect_request("/").respond_with_data("<h1>Front page</h1>", content_type="text/html")

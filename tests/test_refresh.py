@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.read.refresh import MAX_DELAY_SECONDS, refresh_target
+from watcher.read.refresh import MAX_DELAY_SECONDS, refresh_target, script_target
 
 PAGE = "https://news.example/world/2026/story-1.html"
 
@@ -93,3 +93,37 @@ def test_any_spelling_of_a_prompt_refresh_is_read_unless_inert(
         tag = f"<{wrapper}>{tag}</{wrapper}>"
     expected = None if wrapper else f"https://news.example{path}"
     assert refresh_target(_page(tag), PAGE) == expected
+
+
+@pytest.mark.parametrize(
+    ("script", "target"),
+    [
+        ("window.location.replace('/');", "https://news.example/"),
+        ('location.href = "https://elsewhere.example/news";', "https://elsewhere.example/news"),
+        ("top.location='/world/'", "https://news.example/world/"),
+        ('\n  // moved\n  window.location.assign("/404.html");\n', "https://news.example/404.html"),
+    ],
+)
+def test_a_stub_whose_one_script_goes_elsewhere_is_followed(script: str, target: str) -> None:
+    assert script_target(_page(f"<script>{script}</script>"), PAGE) == target
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a real page's script sends phones to the mobile site, on a condition
+        "<script>if (/iPhone|Android/.test(navigator.userAgent)) "
+        "{ location.href = 'https://m.news.example/'; }</script><p>Moved.</p>",
+        # more than one thing done, or the page itself reloaded
+        "<script>track(); location.replace('/');</script>",
+        "<script>location.replace('story-1.html?x=1')</script>",
+        # a page a reader reads, whatever its scripts say
+        "<script>location.replace('/')</script>"
+        + "<p>The transport minister resigned on Friday after documents showed that the "
+        "contract for the new river bridge was awarded without a public tender, and "
+        "opposition leaders called for an inquiry.</p>",
+    ],
+)
+def test_a_script_that_is_not_a_stubs_redirect_is_not_followed(body: str) -> None:
+    page = f"<html><head></head><body>{body}</body></html>".encode()
+    assert script_target(page, PAGE) is None

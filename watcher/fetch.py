@@ -42,7 +42,7 @@ from urllib3.util.connection import create_connection
 from watcher.errors import BlockedError, FetchError
 from watcher.guard import NetworkPolicy, check_address, check_url
 from watcher.read.decode import decode_body
-from watcher.read.refresh import refresh_target
+from watcher.read.refresh import refresh_target, script_target
 
 logger = logging.getLogger(__name__)
 
@@ -684,15 +684,16 @@ def _redirect_target(
 def _refresh_target(
     url: str, asked: str, response: requests.Response, body: bytes, options: FetchOptions
 ) -> str | None:
-    """Where a page answered with success sends its reader at once with a
-    ``<meta http-equiv="refresh">``: followed like a redirect, so a stub left in place of
-    an article reads as the redirect a reader meets. A 404 with such a tag stays a 404."""
+    """Where a page answered with success sends its reader at once (a
+    ``<meta http-equiv="refresh">``, or a stub's one script setting ``location``): followed
+    like a redirect, so a stub left in place of an article reads as the redirect a reader
+    meets. A 404 that does the same stays a 404."""
     if not 200 <= response.status_code < 300:
         return None
     kind = response.headers.get("content-type", "text/html").split(";")[0].strip().lower()
     if kind not in ("text/html", "application/xhtml+xml", ""):
         return None
-    target = refresh_target(body, asked)
+    target = refresh_target(body, asked) or script_target(body, asked)
     if target is not None:
         _check_url(url, target, options)
     return target
