@@ -2,8 +2,9 @@
 
 Every page is served from a local HTTP server and put through a seeded sequence of steps:
 meaningful edits of the article as it appears in the HTML (expect *changed*), removals
-(404/410/451, redirects away, soft-404, removal notice, emptied; expect *removed* with the
-right kind, then *restored*), and noise-only re-fetches (expect no alert). Each step is
+(404/410/451, redirects away by HTTP, by <meta> refresh or by a stub's script, soft-404,
+removal notice, emptied; expect *removed* with the right kind, then *restored*), and
+noise-only re-fetches (expect no alert). Each step is
 checked with ``watcher.check.pipeline.check_page`` against a real SQLite store and a real
 ``requests.Session``; the same steps go through a naive whole-page text diff for contrast.
 
@@ -1524,6 +1525,22 @@ def _edit_steps(page: Page) -> Iterator[Step]:
         page.html = b_html
 
 
+def refresh_stub(target: str) -> str:
+    """A 200 page left in place of the article that a browser leaves at once."""
+    return (
+        f'<html><head><meta http-equiv="refresh" content="0; url={target}">'
+        "<title>Redirecting</title></head><body></body></html>"
+    )
+
+
+def script_stub(target: str) -> str:
+    """A 200 page whose one script sends the reader elsewhere."""
+    return (
+        "<html><head><title></title>"
+        f"<script>window.location.replace('{target}');</script></head><body></body></html>"
+    )
+
+
 def _removal_steps(page: Page, paths: dict[str, str]) -> Iterator[Step]:
     """Each removal, checked again while it stays removed, then the page restored."""
     rng = page.rng
@@ -1534,6 +1551,8 @@ def _removal_steps(page: Page, paths: dict[str, str]) -> Iterator[Step]:
         ("redirect to home page", Reply(302, b"", location=paths["home"]), "redirected"),
         ("redirect to section front", Reply(301, b"", location=paths["section"]), "redirected"),
         ("redirect to another site", Reply(302, b"", location=paths["offsite"]), "redirected"),
+        ("<meta> refresh to home page", ok(refresh_stub(paths["home"])), "redirected"),
+        ("script redirect to home page", ok(script_stub(paths["home"])), "redirected"),
         ("soft-404", ok(not_found_page(page)), "soft_404"),
         ("removal notice", ok(notice_page(page, rng)), "notice"),
         ("emptied", ok(emptied_page(page)), "emptied"),
