@@ -237,6 +237,40 @@ def test_emptied() -> None:
     assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.EMPTIED), verdict.summary
 
 
+_LOGIN = ("登录超时，稍后再试", "免注册 快速登录", "消息", "通知")
+_DISCLAIMER = (
+    "【免责声明】本文仅代表作者本人观点，与本网站无关。本网站对文中陈述、观点判断保持中立，"
+    "不对所包含内容的准确性、可靠性或完整性提供任何明示或暗示的保证。请读者仅作参考。"
+)
+_STORY_ZH = (
+    "据报道，今日从交通运输部新闻发布会获悉，目前京津冀交通一体化建设各项工作取得积极成效，"
+    "下一步将着力打造三地立体交通网络，实现区域内快速铁路覆盖所有地级及以上城市。"
+)
+
+
+@pytest.mark.parametrize(
+    "legal",
+    [_DISCLAIMER, "Copyright © 2026 Example Media. All rights reserved. " * 4],
+    ids=["disclaimer-zh", "copyright-en"],
+)
+def test_emptied_leaving_the_sites_legal_lines(legal: str) -> None:
+    """emptied: the story gone, only a login widget and the site's disclaimer (read with
+    the article, and as long as the story was) are left; the legal line is no story."""
+    old = Article("交通运输部：打造京津冀立体交通网络", "", "", (*_LOGIN, _STORY_ZH, legal))
+    new = replace(old, paragraphs=(*_LOGIN, legal))
+    verdict = classify(Baseline(State.OK, None, old, old), Observation(URL, 200, URL, new))
+    assert (verdict.kind, verdict.removal) == (Kind.REMOVED, Removal.EMPTIED), verdict.summary
+
+
+def test_a_story_cut_short_beside_a_disclaimer_is_an_edit() -> None:
+    """Half the story deleted beside the same disclaimer is an edit of the story."""
+    halves = tuple(_STORY_ZH.split("，下一步"))
+    old = Article("交通运输部：打造京津冀立体交通网络", "", "", (*halves, _DISCLAIMER))
+    new = replace(old, paragraphs=(halves[0], _DISCLAIMER))
+    verdict = classify(Baseline(State.OK, None, old, old), Observation(URL, 200, URL, new))
+    assert verdict.kind is Kind.CHANGED, verdict.summary
+
+
 def test_redirect_home() -> None:
     """redirect-home: the article now lands on the home page."""
     verdict = check(render(STORY, seed=1), render(STORY), final_url="https://news.example.com/")

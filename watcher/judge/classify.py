@@ -319,7 +319,7 @@ def _content_removal(
         return None
     if count_words(article.text) == 0:
         return Removal.EMPTIED, "removed: the article text vanished while the page still loads"
-    kept = surviving_share(reference.text, article.text)
+    kept = surviving_share(_story(reference), _story(article))
     if kept < 1.0 and (found := _headline_removal(reference, article, rules)):
         return found
     if kept >= _GONE_BELOW:
@@ -353,6 +353,23 @@ def _content_removal(
             f"removed: only the page's furniture is left ({100 * kept:.0f}% of the article)",
         )
     return None
+
+
+def _story(article: Article) -> str:
+    """The article's text without the site's legal lines (a disclaimer, a copyright or
+    reprint notice) that the extractor takes in with it: they stay when the story goes,
+    and must not count as what is left of it."""
+    kept = [p for p in article.paragraphs if not _LEGAL_LINE.match(p)]
+    return "\n\n".join(kept) if kept else article.text
+
+
+# A paragraph that opens as a site's legal line does, in the languages our users read.
+_LEGAL_LINE = re.compile(
+    r"\W{0,3}(?:免责声明|免責聲明|版权声明|版權聲明|版权所有|版權所有|转载声明|特别声明|风险提示"
+    r"|disclaimer|copyright\b|©|\(c\)\s*\d{4}|all rights reserved|haftungsausschluss"
+    r"|avertissement|aviso legal|descargo de responsabilidad|免責事項|著作権)",
+    re.IGNORECASE,
+)
 
 
 def _adds_nothing(reference: Article, article: Article) -> bool:
