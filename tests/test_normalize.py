@@ -271,6 +271,32 @@ VOLATILE = [
     "Comments (12)",
     "14:32",
     "2:05 PM EST",
+    # other languages: alone, after a label, or set off beside a name
+    "vor 5 Minuten",
+    "Aktualisiert vor 12 Min.",
+    "Mis à jour il y a 3 heures",
+    "hace 2 horas",
+    "Atualizado há 4 dias",
+    "Aggiornato 5 minuti fa",
+    "Bijgewerkt 3 minuten geleden",
+    "Обновлено 5 минут назад",
+    "2 години тому",
+    "Zaktualizowano 5 minut temu",
+    "3 dakika önce",
+    "更新：5分前",
+    "3時間前",
+    "5分鐘前",
+    "5분 전",
+    "منذ 5 دقائق",
+    "5 دقیقه پیش",
+    "לפני 5 דקות",
+    "5 मिनट पहले",
+    "πριν από 5 λεπτά",
+    "5 menit yang lalu",
+    "5 phút trước",
+    "för 5 minuter sedan",
+    "for 5 minutter siden",
+    "5 minuuttia sitten",
 ]
 REAL = [
     "The blast lasted 3 minutes.",
@@ -283,6 +309,11 @@ REAL = [
     "Updated figures show 14 hours of delays.",
     "12 comments were removed by moderators.",
     "调查组已于3小时内抵达现场。",
+    "Der Minister trat vor 3 Tagen zurück, sagte die Polizei.",
+    "Il est parti il y a 3 jours pour Paris.",
+    "Министр ушел в отставку 3 дня назад, сообщила полиция.",
+    "大臣は3日前に辞任したと警察が発表した。",
+    "장관은 3일 전 사임했다고 경찰이 밝혔다.",
 ]
 
 
@@ -359,6 +390,20 @@ def test_real_sentences_with_numbers_survive(template: str, n: int) -> None:
     """Real sentences with numbers next to time and counter words are never touched."""
     text = template.format(n=n)
     assert normalize_article(article(text), builtin_ignore()).article.paragraphs == (text,)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Hans Müller · vor 5 Minuten", "Hans Müller"),
+        ("Par Marie Dupont | il y a 3 heures | Politique", "Par Marie Dupont | Politique"),
+        ("5분 전 · 김민수 기자", "김민수 기자"),
+    ],
+)
+def test_a_relative_time_set_off_in_a_line_is_dropped_from_it(text: str, kept: str) -> None:
+    """A relative time in any language beside a byline, set off by a separator, goes; the
+    byline stays."""
+    assert normalize_article(article(text), builtin_ignore()).article.paragraphs == (kept,)
 
 
 @pytest.mark.parametrize("index", range(len(BUILTIN_IGNORE)))

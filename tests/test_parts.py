@@ -474,6 +474,36 @@ def test_a_credit_line_in_any_language_is_a_byline(credit: str) -> None:
     assert extract_article(page).bylines == (credit,)
 
 
+@pytest.mark.parametrize(
+    ("line", "later", "renamed"),
+    [
+        ("Von Hans Müller · vor 5 Minuten", "Von Hans Müller · vor 17 Minuten", "Hans Meier"),
+        ("김민수 기자 · 5분 전", "김민수 기자 · 2시간 전", "김민준"),
+        ("Обновлено 5 минут назад", "Обновлено 3 часа назад", None),
+        ("Mis à jour il y a 3 heures", "Mis à jour il y a 4 heures", None),
+    ],
+)
+def test_a_relative_time_in_any_language_under_the_headline_is_no_change(
+    line: str, later: str, renamed: str | None
+) -> None:
+    """The relative time a page prints under its headline moves on every load, in
+    whatever language the page is written: never an edit of the byline or date line. The
+    name beside it rewritten still is."""
+
+    def page(meta: str) -> str:
+        return (
+            "<html><head><title>Minister resigns over bridge contract</title></head><body>"
+            "<main><h1>Minister resigns over bridge contract</h1>"
+            f"<div class='meta'>{meta}</div>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}"
+            "</main></body></html>"
+        )
+
+    assert _verdict(page(line), page(later)) is Kind.UNCHANGED
+    if renamed is not None:
+        name = line.split(" · ")[0].removeprefix("Von ").removesuffix(" 기자")
+        assert _verdict(page(line), page(later.replace(name, renamed))) is Kind.CHANGED
+
+
 def test_a_credit_rewritten_while_emptied_is_reported() -> None:
     """The article emptied, the French credit under its headline rewritten: a byline
     change reported while the page stays emptied."""

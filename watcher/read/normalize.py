@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from watcher.read.extract import Article
+from watcher.read.volatile import RELATIVE_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +220,12 @@ BUILTIN_IGNORE: tuple[str, ...] = (
     rf"(?i)\s*[·•|]\s*\d[\d,.]*\s*[km]?\s+{_COUNT_EN}\b",
     # a live clock on a line of its own: "14:32", "2:05 PM EST"
     r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{2,5})?$",
+    # a relative time in another language on a line of its own, after at most three words
+    # of label: "vor 5 Minuten", "Mis à jour il y a 3 heures", "Обновлено 5 минут назад"
+    rf"(?i)^(?:[^\W\d_]+[\s:：.,]+){{0,3}}{RELATIVE_TIME}\.?$",
+    # ... or set off by a separator in a line: "Hans Müller · vor 5 Minuten"
+    rf"(?i)\s*[·•|]\s*{RELATIVE_TIME}(?=\s*(?:[·•|]|$))",
+    rf"(?i)^{RELATIVE_TIME}\s*[·•|]\s*",
 )
 
 

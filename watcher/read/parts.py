@@ -21,6 +21,7 @@ import lxml.html
 from lxml import etree
 
 from watcher.read.blocks import BLOCK_TAGS
+from watcher.read.volatile import RELATIVE_TIME
 
 # A headline's neighbourhood: the lines after it up to the article's first paragraph (a
 # byline, a dateline, a standfirst, a lead picture's caption), at most this many.
@@ -114,7 +115,8 @@ _RELATIVE = re.compile(
     r"|(?:(?:更新|发布|编辑)(?:于|时间)?\s*[:：]?\s*)?(?:刚刚|\d{1,3}\s*(?:秒|分钟|小时|天)前)"
     r"|\bvor\s+\d{1,3}\s+(?:Sekunden|Minuten|Stunden|Tagen)\b"
     r"|\bil y a\s+\d{1,3}\s+(?:secondes?|minutes?|heures?|jours?)\b"
-    r"|\bhace\s+\d{1,3}\s+(?:segundos?|minutos?|horas?|días?)\b",
+    r"|\bhace\s+\d{1,3}\s+(?:segundos?|minutos?|horas?|días?)\b"
+    rf"|{RELATIVE_TIME}",
     re.IGNORECASE,
 )
 _SEPARATORS = " \t|·•,;:：-–—/／()（）[]【】"
