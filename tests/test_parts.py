@@ -504,6 +504,50 @@ def test_a_relative_time_in_any_language_under_the_headline_is_no_change(
         assert _verdict(page(line), page(later.replace(name, renamed))) is Kind.CHANGED
 
 
+_FILE_PHOTO = (
+    "In this Dec. 12, 2006, file photo, made available by NASA, astronaut Robert Curbeam, "
+    "left, and astronaut Christer Fuglesang take part in a space walk during construction "
+    "of the International Space Station. (NASA via AP, File)"
+)
+
+
+def _lead_picture_page(caption: str, dateline: str, box: str = "image top") -> str:
+    return (
+        "<html><head><title>Snooze cruise: Study sees future for sleeping astronauts</title>"
+        "</head><body><main><h1>Snooze cruise: Study sees future for sleeping astronauts</h1>"
+        f"<div class='{box}'><img src='/a.jpg' alt=''><p>{caption}</p></div>"
+        "<div class='tools'><span>0</span></div>"
+        f"<div class='s-data'><div>The Associated Press</div><div>{dateline}</div></div>"
+        f"<div class='story'>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}</div>"
+        "</main></body></html>"
+    )
+
+
+def test_a_lead_pictures_caption_named_by_nothing_is_a_caption() -> None:
+    """A long caption in a plain <p> beside the lead picture is the picture's caption, not
+    prose that ends the headline's neighbourhood: the byline and dateline after it are
+    read, and an edit of either, or of the caption, is reported."""
+    dateline = "Published Monday, November 18, 2019 8:22AM EST"
+    before = _lead_picture_page(_FILE_PHOTO, dateline)
+    article = _read(before)
+    assert article.captions == (_FILE_PHOTO,)
+    assert article.datelines == (dateline,)
+    later = _lead_picture_page(_FILE_PHOTO, dateline.replace("8:22AM", "9:22AM"))
+    assert _verdict(before, later) is Kind.CHANGED
+    recaptioned = _lead_picture_page(_FILE_PHOTO.replace("2006", "2007"), dateline)
+    assert _verdict(before, recaptioned) is Kind.CHANGED
+
+
+def test_an_ads_picture_and_line_is_no_caption() -> None:
+    """The picture and line of a box the page names as an ad change on every load: no
+    caption, and no change."""
+    dateline = "Published Monday, November 18, 2019 8:22AM EST"
+    before = _lead_picture_page("Learn piano in 30 days with our course", dateline, "advert")
+    after = _lead_picture_page("Cheap flights to Rome this winter only", dateline, "advert")
+    assert _read(before).captions == ()
+    assert _verdict(before, after) is Kind.UNCHANGED
+
+
 def test_a_credit_rewritten_while_emptied_is_reported() -> None:
     """The article emptied, the French credit under its headline rewritten: a byline
     change reported while the page stays emptied."""

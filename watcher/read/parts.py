@@ -79,6 +79,9 @@ _AUTHORISH = re.compile(
     r"|laiyuan",
     re.IGNORECASE,
 )
+# A picture's caption is a few sentences at most; a longer text beside a picture is prose.
+_MAX_PICTURE_LINE = 600
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _CAPTIONISH = re.compile(
     r"caption|legend|bildunterschrift|pic-?(?:txt|text|info|desc)|img-?(?:txt|text|desc)"
     r"|photo-?(?:txt|text|desc)|figure-?text|image-?text|tuzhu|picintro",
@@ -733,7 +736,23 @@ def _is_caption(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | Non
         return True
     if "footer" in tags and "figure" in tags[tags.index("footer") :]:
         return True
-    return _named(owner, block, _CAPTIONISH)
+    return _named(owner, block, _CAPTIONISH) or _is_picture_line(owner)
+
+
+def _is_picture_line(owner: lxml.html.HtmlElement) -> bool:
+    """The one line of a box that holds a picture: a lead picture's caption that no class
+    names as one (``<div><img><p>In this file photo, …</p></div>``). Not a linked teaser's
+    thumbnail and title, nor a box the page names as furniture (an ad's picture and line)."""
+    box = owner.getparent()
+    if box is None or box.tag in ("body", "html") or owner.tag in _HEADINGS:
+        return False
+    pictures = [el for el in box.iter("img", "picture", "video") if not _within(el, owner)]
+    if not pictures or any(a.tag == "a" for p in pictures for a in p.iterancestors()):
+        return False
+    line = _compact(owner.text_content())
+    if not line or len(line) > _MAX_PICTURE_LINE or _compact(box.text_content()) != line:
+        return False
+    return not _mostly_links(owner) and not _named(owner, None, _FURNITUREISH)
 
 
 def _is_form(owner: lxml.html.HtmlElement, block: lxml.html.HtmlElement | None) -> bool:
