@@ -81,6 +81,8 @@ _AUTHORISH = re.compile(
 )
 # A picture's caption is a few sentences at most; a longer text beside a picture is prose.
 _MAX_PICTURE_LINE = 600
+# A picture's box holds the picture, its caption, perhaps a credit and a button.
+_PICTURE_BOX_CHILDREN = 4
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _CAPTIONISH = re.compile(
     r"caption|legend|bildunterschrift|pic-?(?:txt|text|info|desc)|img-?(?:txt|text|desc)"
@@ -744,13 +746,15 @@ def _is_picture_line(owner: lxml.html.HtmlElement) -> bool:
     names as one (``<div><img><p>In this file photo, …</p></div>``). Not a linked teaser's
     thumbnail and title, nor a box the page names as furniture (an ad's picture and line)."""
     box = owner.getparent()
-    if box is None or box.tag in ("body", "html") or owner.tag in _HEADINGS:
+    if box is None or len(box) > _PICTURE_BOX_CHILDREN or box.tag in ("body", "html"):
+        return False  # a box of many children is a body, not a picture's (and cheap to tell)
+    line = _compact(owner.text_content())
+    if not line or len(line) > _MAX_PICTURE_LINE or owner.tag in _HEADINGS:
+        return False
+    if _compact(box.text_content()) != line:
         return False
     pictures = [el for el in box.iter("img", "picture", "video") if not _within(el, owner)]
     if not pictures or any(a.tag == "a" for p in pictures for a in p.iterancestors()):
-        return False
-    line = _compact(owner.text_content())
-    if not line or len(line) > _MAX_PICTURE_LINE or _compact(box.text_content()) != line:
         return False
     return not _mostly_links(owner) and not _named(owner, None, _FURNITUREISH)
 
