@@ -511,7 +511,7 @@ _FILE_PHOTO = (
 )
 
 
-def _lead_picture_page(caption: str, dateline: str, box: str = "image top") -> str:
+def _file_photo_page(caption: str, dateline: str, box: str = "image top") -> str:
     return (
         "<html><head><title>Snooze cruise: Study sees future for sleeping astronauts</title>"
         "</head><body><main><h1>Snooze cruise: Study sees future for sleeping astronauts</h1>"
@@ -528,13 +528,13 @@ def test_a_lead_pictures_caption_named_by_nothing_is_a_caption() -> None:
     prose that ends the headline's neighbourhood: the byline and dateline after it are
     read, and an edit of either, or of the caption, is reported."""
     dateline = "Published Monday, November 18, 2019 8:22AM EST"
-    before = _lead_picture_page(_FILE_PHOTO, dateline)
+    before = _file_photo_page(_FILE_PHOTO, dateline)
     article = _read(before)
     assert article.captions == (_FILE_PHOTO,)
     assert article.datelines == (dateline,)
-    later = _lead_picture_page(_FILE_PHOTO, dateline.replace("8:22AM", "9:22AM"))
+    later = _file_photo_page(_FILE_PHOTO, dateline.replace("8:22AM", "9:22AM"))
     assert _verdict(before, later) is Kind.CHANGED
-    recaptioned = _lead_picture_page(_FILE_PHOTO.replace("2006", "2007"), dateline)
+    recaptioned = _file_photo_page(_FILE_PHOTO.replace("2006", "2007"), dateline)
     assert _verdict(before, recaptioned) is Kind.CHANGED
 
 
@@ -542,8 +542,8 @@ def test_an_ads_picture_and_line_is_no_caption() -> None:
     """The picture and line of a box the page names as an ad change on every load: no
     caption, and no change."""
     dateline = "Published Monday, November 18, 2019 8:22AM EST"
-    before = _lead_picture_page("Learn piano in 30 days with our course", dateline, "advert")
-    after = _lead_picture_page("Cheap flights to Rome this winter only", dateline, "advert")
+    before = _file_photo_page("Learn piano in 30 days with our course", dateline, "advert")
+    after = _file_photo_page("Cheap flights to Rome this winter only", dateline, "advert")
     assert _read(before).captions == ()
     assert _verdict(before, after) is Kind.UNCHANGED
 
