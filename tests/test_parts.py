@@ -538,6 +538,41 @@ def test_a_lead_pictures_caption_named_by_nothing_is_a_caption() -> None:
     assert _verdict(before, recaptioned) is Kind.CHANGED
 
 
+_STANDFIRST = (
+    "The transport minister has resigned after documents showed that a contract worth "
+    "millions for the new river bridge was awarded without any public tender, in a scandal "
+    "that has shaken the government."
+)
+
+
+def _standfirst_page(standfirst: str, byline: str, dateline: str) -> str:
+    return (
+        "<html><head><title>Minister resigns over bridge contract</title></head><body><main>"
+        f"<h1>Minister resigns over bridge contract</h1><p class='standfirst'>{standfirst}</p>"
+        f"<div class='meta'><div>{byline}</div><div>{dateline}</div></div>"
+        f"<div class='story'>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}</div>"
+        "</main></body></html>"
+    )
+
+
+def test_a_standfirst_under_the_headline_does_not_end_its_neighbourhood() -> None:
+    """A standfirst (prose the extractor leaves out of the body) in the headline's own
+    box is read as a note, and the byline and dateline under it are still read: each of
+    the three rewritten is reported."""
+    before = _standfirst_page(_STANDFIRST, "Jane Doe", "Tue 19 Nov 2019 13.43 GMT")
+    article = _read(before)
+    assert article.notes == (_STANDFIRST, "Jane Doe")
+    assert article.datelines == ("Tue 19 Nov 2019 13.43 GMT",)
+    for after in (
+        _standfirst_page(_STANDFIRST, "Jane Roe", "Tue 19 Nov 2019 13.43 GMT"),
+        _standfirst_page(_STANDFIRST, "Jane Doe", "Tue 19 Nov 2019 14.43 GMT"),
+        _standfirst_page(
+            _STANDFIRST.replace("millions", "billions"), "Jane Doe", "Tue 19 Nov 2019 13.43 GMT"
+        ),
+    ):
+        assert _verdict(before, after) is Kind.CHANGED
+
+
 def test_an_ads_picture_and_line_is_no_caption() -> None:
     """The picture and line of a box the page names as an ad change on every load: no
     caption, and no change."""

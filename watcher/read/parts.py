@@ -239,8 +239,10 @@ def _head(
         text, owner = lines[i]
         if _is_prose(text) and not _is_caption(owner, None) and not _mostly_links(owner):
             # a lead picture's long caption is no prose, nor is a sidebar's list of
-            # teasers beside the headline ("Most read: 1 … 2 …"): the head goes on
-            return True
+            # teasers beside the headline ("Most read: 1 … 2 …"): the head goes on; so
+            # does a standfirst in the headline's own box that the body does not hold:
+            # the byline and dateline under it are still the headline's
+            return not (_beside(owner, heading) and not _placed(text, *placing))
         if len(passed_body) >= 2 and block is not None and not _within(owner, block):
             return True
         if len(_compact(text)) >= _MIN_BODY_CHARS and _placed(text, *placing):
@@ -248,6 +250,12 @@ def _head(
         return False
 
     return set(head_indexes(lines, heading, stop=ends_head))
+
+
+def _beside(owner: lxml.html.HtmlElement, heading: lxml.html.HtmlElement | None) -> bool:
+    """Whether ``owner`` stands in the headline's own box (its parent element)."""
+    box = heading.getparent() if heading is not None else None
+    return box is not None and box.tag not in ("body", "html") and _within(owner, box)
 
 
 def _part_lines(
