@@ -25,14 +25,18 @@ from watcher.read.shell import visible_words
 MAX_DELAY_SECONDS = 10.0
 
 _META = re.compile(rb"<meta\b[^>]*?\bhttp-equiv\s*=\s*[\"']?\s*refresh\b[^>]*>", re.IGNORECASE)
+# Where a refresh is looked for: a page's head, where stubs and pages put it, however long
+# the inline scripts before it.
+SCAN_BYTES = 64 * 1024
 _CONTENT = re.compile(rb"\bcontent\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
 # The content attribute as browsers parse it: a delay, then an optional "url=" and a URL.
 _VALUE = re.compile(
     r"\s*(\d+(?:\.\d*)?|\.\d+)[\d.]*\s*(?:[;,]\s*(?:url\s*=\s*)?(.*))?\Z",
     re.IGNORECASE | re.DOTALL,
 )
-# A stub is small and shows a reader (almost) nothing.
-_MAX_STUB_BYTES = 64 * 1024
+# A stub is small and shows a reader (almost) nothing; a bigger page that shows nothing
+# is an app shell, whose scripts do far more than go elsewhere.
+_MAX_STUB_BYTES = 16 * 1024
 _MAX_STUB_WORDS = 20
 _SCRIPTS = re.compile(rb"<script\b[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
 # A script that does nothing but go to one URL: "location.replace('/')",
@@ -48,17 +52,19 @@ _INERT = ((b"<noscript", b"</noscript"), (b"<script", b"</script"), (b"<template
 
 def refresh_target(body: bytes, url: str) -> str | None:
     """The absolute URL the page at ``url`` sends a reader to at once, or None."""
-    for match in _META.finditer(body):
-        if _is_inert(body, match.start()):
-            continue
-        content = _CONTENT.search(match.group())
-        if content is None:
-            continue
-        raw = next(g for g in content.groups() if g is not None)
-        target = _parse(raw.decode("latin-1"), url)
-        if target is not None:
-            return target
-        return None  # the first refresh a browser acts on decides
+    # Every fetch asks: the head is lowered once and searched for the attribute as bytes
+    # (a case-blind pattern would be tried at every position), each tag read around it.
+    head = body[:SCAN_BYTES].lower()
+    at = head.find(b"http-equiv")
+    while at >= 0:
+        start, end = head.rfind(b"<", 0, at), head.find(b">", at)
+        tag = _META.match(body, start, end + 1) if start >= 0 and end >= 0 else None
+        if tag is not None and not _is_inert(head, start):
+            content = _CONTENT.search(tag.group())
+            if content is not None:
+                raw = next(g for g in content.groups() if g is not None)
+                return _parse(raw.decode("latin-1"), url)  # the first refresh acted on
+        at = head.find(b"http-equiv", at + 1)
     return None
 
 
