@@ -21,6 +21,7 @@ from watcher.read.normalize import (
     normalize_text,
     settle_menus,
 )
+from watcher.read.volatile import RELATIVE_TIME
 
 
 def article(*paragraphs: str, title: str = "T", byline: str = "", page_title: str = "") -> Article:
@@ -487,3 +488,14 @@ def test_only_menus_are_settled() -> None:
         "- Sport",
         "- World",
     )
+
+
+def test_a_relative_time_is_never_the_end_of_a_longer_word() -> None:
+    """'há 5 dias' ends 'Olhá 5 dias' only in letters: no relative time there; Han, kana
+    and hangul run on without spaces, so '更新5分前' holds one."""
+    pattern = re.compile(RELATIVE_TIME, re.IGNORECASE)
+    assert pattern.search("Olhá 5 dias") is None
+    assert pattern.search("Sponsorvor 5 Minuten") is None
+    found = pattern.search("更新5分前")
+    assert found is not None
+    assert found.group() == "5分前"

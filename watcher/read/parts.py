@@ -118,9 +118,6 @@ _RELATIVE = re.compile(
     r"\s+ago(?![^\W\d_])"  # "ago28 minutes ago": two of them run together
     r"|\bjust now\b|\bmoments? ago\b"
     r"|(?:(?:更新|发布|编辑)(?:于|时间)?\s*[:：]?\s*)?(?:刚刚|\d{1,3}\s*(?:秒|分钟|小时|天)前)"
-    r"|\bvor\s+\d{1,3}\s+(?:Sekunden|Minuten|Stunden|Tagen)\b"
-    r"|\bil y a\s+\d{1,3}\s+(?:secondes?|minutes?|heures?|jours?)\b"
-    r"|\bhace\s+\d{1,3}\s+(?:segundos?|minutos?|horas?|días?)\b"
     rf"|{RELATIVE_TIME}",
     re.IGNORECASE,
 )

@@ -117,10 +117,9 @@ def _away(target: str, url: str) -> str | None:
     return absolute
 
 
-def _is_inert(body: bytes, at: int) -> bool:
-    """Whether position ``at`` is inside a comment or an element whose content is inert."""
-    before = body[:at]
-    if before.rfind(b"<!--") > before.rfind(b"-->"):
+def _is_inert(lowered: bytes, at: int) -> bool:
+    """Whether position ``at`` of the lowered page is inside a comment or an element whose
+    content is inert."""
+    if lowered.rfind(b"<!--", 0, at) > lowered.rfind(b"-->", 0, at):
         return True
-    lowered = before.lower()
-    return any(lowered.rfind(start) > lowered.rfind(end) for start, end in _INERT)
+    return any(lowered.rfind(start, 0, at) > lowered.rfind(end, 0, at) for start, end in _INERT)

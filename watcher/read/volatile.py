@@ -42,5 +42,8 @@ _FORMS = (
     rf"for\s+{_N}(?:sekunder|minutter|min|timer|t|dager|dage|døgn)\s+siden",
     rf"{_N}(?:sekuntia|minuuttia|min|tuntia|päivää)\s+sitten",
 )
-# One relative time of any of these languages; case is the user's flag to set.
-RELATIVE_TIME = "(?:" + "|".join(_FORMS) + r")(?![^\W\d_])"
+# One relative time of any of these languages, never the end of a longer word of an
+# alphabet (Han, kana and hangul run on without spaces: "更新5分前" holds one); case is the
+# user's flag to set.
+_AFTER_A_LETTER = r"(?<![A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u097f])"
+RELATIVE_TIME = _AFTER_A_LETTER + "(?:" + "|".join(_FORMS) + r")(?![^\W\d_])"
