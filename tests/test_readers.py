@@ -19,6 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.sites import Story, render
+from watcher.check import heap
 from watcher.check.pipeline import run_pass
 from watcher.check.readers import ReaderPool
 from watcher.config import Watchlist
@@ -170,6 +171,30 @@ def test_a_reader_over_its_memory_cap_fails_alone() -> None:
             pool.run(_allocate, 1024)
         assert caught.value.cause == "reader out of memory"
         assert pool.run(_allocate, 16) == 16 * 1024 * 1024
+
+
+_KEPT: list[bytes] = []
+
+
+def _fragment_heap(megabytes: int) -> int:
+    """Runs in a reader: fill the heap with small blocks and free all but every 64th, so
+    that what is free lies between live blocks, where the allocator keeps it."""
+    blocks = [bytes(512) for _ in range(megabytes * 2048)]
+    _KEPT.extend(blocks[::64])
+    del blocks
+    return len(_KEPT)
+
+
+@pytest.mark.skipif(not heap.resident(), reason="no /proc/self/statm to measure with")
+def test_a_reader_gives_its_free_heap_back_after_each_page() -> None:
+    """A reader does not stay at the size of the largest page it read: what a task freed
+    is returned to the system when the task ends."""
+    with ReaderPool(1) as pool:
+        pool.run(_fragment_heap, 0)  # the reader imports this module first
+        before = pool.run(heap.resident)
+        assert pool.run(_fragment_heap, 64) > 0  # 64 MiB allocated, 1 MiB of it kept
+        grown = pool.run(heap.resident) - before
+        assert grown < 12 * 1024 * 1024
 
 
 def test_closed_readers_refuse_work_as_stopped() -> None:

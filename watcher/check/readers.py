@@ -27,6 +27,7 @@ from typing import ParamSpec, Protocol, Self, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
+from watcher.check import heap
 from watcher.errors import ReaderError, ReaderStopped
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,9 @@ class ReaderPool:
             raise ReaderStopped("readers are stopping")
         pool = self._pool
         try:
-            future = pool.schedule(fn, args=args, kwargs=kwargs, timeout=self.timeout_seconds)
+            future = pool.schedule(
+                _in_reader, args=(fn, args, kwargs), timeout=self.timeout_seconds
+            )
         except RuntimeError as exc:  # the pool is no longer active
             if self._stopped.is_set():
                 raise ReaderStopped(f"readers are stopping: {exc}") from None
@@ -293,6 +296,15 @@ def _start_reader(memory_bytes: int | None) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _DAEMON_SIGNALS)
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _in_reader(fn: Callable[..., R], args: tuple[object, ...], kwargs: dict[str, object]) -> R:
+    """``fn(*args, **kwargs)``, then the heap's free pages given back: a reader otherwise
+    keeps the size of the largest page it has read until it is recycled."""
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        heap.give_back()
 
 
 def _describe_exit(exitcode: int | None) -> str:
