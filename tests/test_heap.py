@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from watcher.service.heap import limit_arenas
+from watcher.heap import limit_arenas
 
 pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="arenas are glibc's")
 
 # Eight threads allocate at once, then glibc describes its heaps (one per arena) as XML.
 _CHILD = """
 import ctypes, sys, tempfile, threading
-from watcher.service.heap import limit_arenas
+from watcher.heap import limit_arenas
 if sys.argv[1] == "limited":
     print(",".join(limit_arenas({})), file=sys.stderr)
 libc = ctypes.CDLL(None)

@@ -19,7 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.sites import Story, render
-from watcher.check import heap
+from watcher import heap
 from watcher.check.pipeline import run_pass
 from watcher.check.readers import ReaderPool
 from watcher.config import Watchlist

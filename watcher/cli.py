@@ -220,7 +220,7 @@ def _open_store(args: argparse.Namespace, watchlist: Watchlist) -> Store:
 def _cmd_check(args: argparse.Namespace) -> int:
     from watcher.check.pipeline import run_pass
     from watcher.check.reading import start_readers
-    from watcher.service.heap import limit_arenas
+    from watcher.heap import limit_arenas
 
     limit_arenas()  # before the fetch threads
     watchlist = load_watchlist(args.config)
@@ -284,8 +284,8 @@ def _deliver_alerts(store: Store, watchlist: Watchlist) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """The daemon: check pages on their schedules until SIGTERM/SIGINT; SIGHUP reloads."""
+    from watcher.heap import limit_arenas
     from watcher.service.daemon import Daemon, DaemonOptions
-    from watcher.service.heap import limit_arenas
 
     limit_arenas()  # before any thread
     watchlist = load_watchlist(args.config)

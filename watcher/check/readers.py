@@ -27,7 +27,7 @@ from typing import ParamSpec, Protocol, Self, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
-from watcher.check import heap
+from watcher import heap
 from watcher.errors import ReaderError, ReaderStopped
 
 logger = logging.getLogger(__name__)
