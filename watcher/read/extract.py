@@ -24,7 +24,7 @@ from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 
 from watcher.read.blocks import BLOCK_TAGS
-from watcher.read.parts import DATE_KEYS, read_parts, stated_parts
+from watcher.read.parts import DATE_KEYS, is_credit_or_date, read_parts, stated_parts
 
 logger = logging.getLogger(__name__)
 
@@ -120,15 +120,18 @@ def extract_article(
             paragraphs=tuple(_visible_paragraphs(root)),
             page_title=page_title,
         )
+    _drop_link_teasers(root)
     return _extract_main(root, url, page_title)
 
 
 def prepare_page(html: str, exclude: Sequence[str] = ()) -> lxml.html.HtmlElement | None:
-    """The parsed page minus what is never read (``exclude`` selectors, consent banners):
-    the tree article mode starts from. None when nothing parseable is there."""
+    """The parsed page minus what is never read (``exclude`` selectors, consent banners,
+    lines that only link to other stories): the tree article mode starts from. None when
+    nothing parseable is there."""
     root = _parse(html)
     if root is not None:
         _drop_unread(root, exclude)
+        _drop_link_teasers(root)
     return root
 
 
@@ -532,24 +535,78 @@ def _drop_consent_banners(root: lxml.html.HtmlElement, names: Sequence[str]) -> 
 # small: a wrapper that happens to be named so ("ad_body" around a whole page) is not one,
 # even on a page whose article was emptied, so size is counted in elements as well as text.
 _AD_SLOT = re.compile(r"(?:^|[\s_-])(?:ads?|advert\w*)(?=$|[\s_-])", re.IGNORECASE)
-_AD_MAX_CHARS = 300
-_AD_MAX_ELEMENTS = 12
+# A sign-up box ("newsletter-promo", "subscribe-box", "signup-form") set between the
+# article's paragraphs: its offer changes from load to load, and it is never the article's.
+# ("promo" alone also names article headers and lead pictures, so it is not enough.)
+_SIGNUP_BOX = re.compile(
+    r"(?:^|[\s_-])(?:newsletters?|subscri\w*|sign-?up)(?=$|[\s_-])", re.IGNORECASE
+)
+_SLOT_MAX_CHARS = 300
+_SLOT_MAX_ELEMENTS = 12
 
 
 def _drop_ad_slots(root: lxml.html.HtmlElement, names: Sequence[str]) -> None:
+    """Drop the small boxes that hold an ad or a sign-up offer."""
     named = [
         el
-        for el in elements_named(root, _AD_SLOT, names)
+        for pattern in (_AD_SLOT, _SIGNUP_BOX)
+        for el in elements_named(root, pattern, names)
         if el.tag not in ("html", "body", "main", "article")
     ]
     _drop_all(
         el
         for el in named
         if isinstance(el.tag, str)
-        and len(el.text_content()) <= _AD_MAX_CHARS
-        and sum(1 for _ in itertools.islice(el.iterdescendants(), _AD_MAX_ELEMENTS + 1))
-        <= _AD_MAX_ELEMENTS
+        and len(el.text_content()) <= _SLOT_MAX_CHARS
+        and sum(1 for _ in itertools.islice(el.iterdescendants(), _SLOT_MAX_ELEMENTS + 1))
+        <= _SLOT_MAX_ELEMENTS
     )
+
+
+# Lines that may be another story's headline linked under a label of a few words ("Read
+# more: <a>…</a>", "相关阅读：<a>…</a>"), or an item of a list of such links.
+_TEASER_LINES = etree.XPath(
+    "//p[.//a] | //li[.//a] | //dd[.//a]"
+    " | //div[a][not(.//p or .//div or .//li or .//table or .//h1 or .//h2 or .//h3)]"
+)
+# Where a linked line is the article's own: its headline, a caption, a credit's box.
+_TEASER_KEEP = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "caption", "time"})
+_TEASER_MAX_CHARS = 300  # longer than any headline and its label
+_TEASER_LABEL_CHARS = 30  # the text beside the links, spaces left out
+_TEASER_LINKED_SHARE = 0.6
+_TEASER_WORDS = 3  # a name ("By <a>Jane Doe</a>") is shorter than a headline
+_TEASER_CJK_CHARS = 8
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+
+
+def _drop_link_teasers(root: lxml.html.HtmlElement) -> None:
+    """Drop, in article mode, the lines that only link to other stories: a "read more"
+    line set between the article's paragraphs, an item of a list of related stories. The
+    story each links to rotates from one load to the next, and it is never the article's
+    own text, yet the extractor takes such a line into the body. A credit ("By <a>Jane
+    Doe</a> and <a>John Roe</a>"), a dated line, a heading and a caption stay, linked or
+    not."""
+    teasers = []
+    for el in _TEASER_LINES(root):
+        if el.tag in _TEASER_KEEP or any(a.tag in _TEASER_KEEP for a in el.iterancestors()):
+            continue
+        whole = " ".join(el.text_content().split())
+        if not whole or len(whole) > _TEASER_MAX_CHARS:
+            continue
+        links = [" ".join(a.text_content().split()) for a in el.iter("a")]
+        linked = "".join(links).replace(" ", "")
+        label = len(whole.replace(" ", "")) - len(linked)
+        shared = len(linked) / max(label + len(linked), 1)
+        if label > _TEASER_LABEL_CHARS or shared < _TEASER_LINKED_SHARE:
+            continue
+        headline = (
+            len(_CJK.findall(linked)) >= _TEASER_CJK_CHARS
+            if _CJK.search(linked)
+            else any(len(link.split()) >= _TEASER_WORDS for link in links)
+        )
+        if headline and not is_credit_or_date(whole):
+            teasers.append(el)
+    _drop_all(_outermost(teasers))
 
 
 def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:

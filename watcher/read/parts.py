@@ -575,6 +575,12 @@ def _is_credit(text: str, owner: lxml.html.HtmlElement) -> bool:
     )
 
 
+def is_credit_or_date(text: str) -> bool:
+    """Whether a line names who wrote or edited the article, or states a date or time: a
+    part of the article even when it is all links."""
+    return bool(_CREDIT_START.match(text) or _CREDIT_LABEL.search(text) or _DATE.search(text))
+
+
 def _split_dates(text: str) -> tuple[str, str]:
     """A credit line's name part and its date part ("By A | Updated Nov 19, 2019 13:43"):
     the words that only introduce the date ("Updated", "publiziert am") go with it."""
