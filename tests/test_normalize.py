@@ -298,6 +298,17 @@ VOLATILE = [
     "för 5 minuter sedan",
     "for 5 minutter siden",
     "5 minuuttia sitten",
+    # counters in other languages: a bar of them, a line of them, labelled or counted
+    "1.234 Aufrufe · 5 Kommentare",
+    "12 345 vues · 7 commentaires",
+    "1.234 visitas | 12 comentarios",
+    "25503 visualizzazioni · 235 commenti",
+    "13419 просмотров · 424 комментариев",
+    "5 komentarzy",
+    "閲覧数 1,234・コメント 12件",
+    "조회수 12 | 댓글 3",
+    "Kommentare (5)",
+    "1.520 مشاهدة · 12 تعليق",
 ]
 REAL = [
     "The blast lasted 3 minutes.",
@@ -315,6 +326,10 @@ REAL = [
     "Министр ушел в отставку 3 дня назад, сообщила полиция.",
     "大臣は3日前に辞任したと警察が発表した。",
     "장관은 3일 전 사임했다고 경찰이 밝혔다.",
+    "Der Minister sagte, 5 Kommentare seien eingegangen.",
+    "Il y avait 12 commentaires sur ce sujet.",
+    "Он получил 1000 просмотров за день.",
+    "Ce matin, 1 234 vues · la ville",
 ]
 
 
@@ -367,6 +382,21 @@ def test_noise_in_volatile_forms_is_removed(sentence: str, noise: str, n: int, w
     assert normalize_article(article(*paragraphs), builtin_ignore()).article.paragraphs == (
         sentence,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Hans Müller | 5 Kommentare", "Hans Müller"),
+        ("Par Marie Dupont · 1 234 vues · 7 commentaires", "Par Marie Dupont"),
+        ("19. November 2019 · 1.234 Aufrufe", "19. November 2019"),
+    ],
+)
+def test_a_counter_in_another_language_set_off_in_a_line_is_dropped_from_it(
+    text: str, kept: str
+) -> None:
+    """A counter beside a byline or dateline, set off by a separator, goes; the rest stays."""
+    assert normalize_article(article(text), builtin_ignore()).article.paragraphs == (kept,)
 
 
 def test_updated_label_before_text_is_removed() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from watcher.read.extract import Article
-from watcher.read.volatile import RELATIVE_TIME
+from watcher.read.volatile import COUNT_NUMBER, COUNT_WORDS, RELATIVE_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +190,14 @@ _UNIT_EN = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
 _COUNT_EN = r"(?:views?|comments?|shares?|likes?|reads?|reactions?|replies)"
 _COUNT_ZH = r"(?:阅读|浏览|评论|点赞|转发|分享|收藏|跟帖|回复)"
 _NOT_WORD = r"[\w\u3400-\u9fff]"  # a letter, digit or Han character
-_NUMBER_ZH = r"\d[\d,.]*\s*[万千亿wWkK]?\+?"
+_NUMBER_ZH = r"\d[\d,.]{0,20}\s*[万千亿wWkK]?\+?"
 _SEPARATOR = r"(?:\s*[·•|/]\s*)?"
+_BAR = r"[·•|・/]"
+# A count and its noun in another language, either way round ("1.234 Aufrufe", "조회 1234").
+_COUNTED = rf"{COUNT_NUMBER}\s{{0,3}}{COUNT_WORDS}(?!\w)"
+_LABELLED = (
+    rf"(?<!\w){COUNT_WORDS}\s{{0,3}}[:：]?\s{{0,3}}[(（]?\s{{0,3}}{COUNT_NUMBER}\s{{0,3}}[)）]?"
+)
 BUILTIN_IGNORE: tuple[str, ...] = (
     # "Updated 14 hours ago", "Last updated: 3 minutes ago", "Posted an hour ago"
     rf"(?i)\b(?:last\s+)?(?:updated|posted|published|edited|modified)\s*:?\s*"
@@ -210,14 +216,14 @@ BUILTIN_IGNORE: tuple[str, ...] = (
     rf"(?<![\w\u3400-\u9fff.,:]){_NUMBER_ZH}\s*(?:次)?{_COUNT_ZH}(?!{_NOT_WORD}|\s*[:：]?\s*\d)"
     rf"{_SEPARATOR}",
     # a bar of two or more counters anywhere: "1,234 views · 56 comments"
-    rf"(?i)(?:\s*[·•|]\s*)?\b\d[\d,.]*\s*[km]?\s+{_COUNT_EN}(?:\s*[·•|]\s*\d[\d,.]*\s*[km]?\s+{_COUNT_EN}\b)+",
+    rf"(?i)(?:\s*[·•|]\s*)?\b\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}(?:\s*[·•|]\s*\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}\b)+",
     # a paragraph of counters only: "1,234 views · 56 comments", "Comments (12)"
-    rf"(?i)^(?:\d[\d,.]*\s*[km]?\s+{_COUNT_EN}{_SEPARATOR})+$",
-    rf"(?i)^(?:{_COUNT_EN}\s*[:(]?\s*\d[\d,.]*[km]?\s*\)?{_SEPARATOR})+$",
+    rf"(?i)^(?:\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}{_SEPARATOR})+$",
+    rf"(?i)^(?:{_COUNT_EN}\s*[:(]?\s*\d[\d,.]{{0,20}}[km]?\s*\)?{_SEPARATOR})+$",
     # a count of commenters in brackets beside a dateline: "我有话说(1307人参与)"
-    r"[(（]\s*\d[\d,.]*\s*[万千]?\s*人参与\s*[)）]",
+    r"[(（]\s*\d[\d,.]{0,20}\s*[万千]?\s*人参与\s*[)）]",
     # a counter set off by a separator at the end of a byline or dateline: "Jane Doe | 56 comments"
-    rf"(?i)\s*[·•|]\s*\d[\d,.]*\s*[km]?\s+{_COUNT_EN}\b",
+    rf"(?i)\s*[·•|]\s*\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}\b",
     # a live clock on a line of its own: "14:32", "2:05 PM EST"
     r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{2,5})?$",
     # a relative time in another language on a line of its own, after at most three words
@@ -226,6 +232,15 @@ BUILTIN_IGNORE: tuple[str, ...] = (
     # ... or set off by a separator in a line: "Hans Müller · vor 5 Minuten"
     rf"(?i)\s*[·•|]\s*{RELATIVE_TIME}(?=\s*(?:[·•|]|$))",
     rf"(?i)^{RELATIVE_TIME}\s*[·•|]\s*",
+    # counters in the other languages, anchored as the English ones are: two or more in a
+    # bar, "1.234 Aufrufe · 5 Kommentare", "閲覧数 1,234・コメント 12件" ...
+    rf"(?i)(?:\s{{0,3}}{_BAR}\s{{0,3}})?(?<![\w.,])"
+    rf"(?:{_COUNTED}(?:\s{{0,3}}{_BAR}\s{{0,3}}{_COUNTED}){{1,5}}"
+    rf"|{_LABELLED}(?:\s{{0,3}}{_BAR}\s{{0,3}}{_LABELLED}){{1,5}})(?!\w)",
+    # ... a line that is only counters ...
+    rf"(?i)^(?:(?:{_COUNTED}|{_LABELLED})\s{{0,3}}{_BAR}?\s{{0,3}}){{1,6}}$",
+    # ... or one set off by a separator at the end of a byline or dateline
+    rf"(?i)\s{{0,3}}{_BAR}\s{{0,3}}(?:{_COUNTED}|{_LABELLED})$",
 )
 
 
@@ -264,14 +279,20 @@ def _apply_ignore(
 _BUILTIN = compile_ignore(BUILTIN_IGNORE)
 
 # What each built-in rule cannot match without: a relative time says "ago" (or "just
-# now"), a Chinese one 前 or 刚刚, and every counter or clock has a digit. One quick search
-# for that spares most paragraphs the rule itself: applying every rule to every paragraph
-# on both sides of a comparison was a large part of a noisy check's cost.
+# now"), a Chinese one 前 or 刚刚, and every counter or clock has a digit; a counter in
+# another language set in a line has a separator beside it (looking for its nouns in every
+# paragraph cost more than all the other rules). One quick search for that spares most
+# paragraphs the rule itself: applying every rule to every paragraph on both sides of a
+# comparison was a large part of a noisy check's cost.
 _AGO = re.compile(r"(?i:ago|just now)")
 _AGO_ZH = re.compile("前|刚刚")
 _DIGIT = re.compile(r"\d")
 _ANY_GUARD = re.compile(r"(?i:ago|just now)|前|刚刚|\d")
+
+_BAR_GUARD = re.compile(_BAR)
+# The last rules, counters in other languages: in a bar, a line of their own, at a line's end.
+_COUNTER_GUARDS = (_BAR_GUARD, _DIGIT, _BAR_GUARD)
 _GUARDS: dict[re.Pattern[str], re.Pattern[str]] = {
     pattern: _AGO if index < 3 else _AGO_ZH if index < 5 else _DIGIT
-    for index, pattern in enumerate(_BUILTIN)
-}
+    for index, pattern in enumerate(_BUILTIN[: -len(_COUNTER_GUARDS)])
+} | dict(zip(_BUILTIN[-len(_COUNTER_GUARDS) :], _COUNTER_GUARDS, strict=True))

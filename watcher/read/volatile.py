@@ -1,4 +1,5 @@
-"""Relative times as pages print them in the languages our users read (pure, no imports).
+"""Relative times and counters as pages print them in the languages our users read (pure,
+no imports).
 
 A line such as "vor 5 Minuten", "il y a 3 heures" or "5분 전" changes on every load of a
 page that prints it: the built-in ignore rules (``watcher.read.normalize``) drop it where it
@@ -47,3 +48,37 @@ _FORMS = (
 # user's flag to set.
 _AFTER_A_LETTER = r"(?<![A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u097f])"
 RELATIVE_TIME = _AFTER_A_LETTER + "(?:" + "|".join(_FORMS) + r")(?![^\W\d_])"
+
+
+# What a page counts beside an article and changes on every load: views, reads, comments,
+# shares, likes. English and Chinese are written out where they are used. The noun stands
+# after the number ("1.234 Aufrufe", "12 commentaires") or before it, as a label
+# ("閲覧数 1,234", "조회 1234", "Kommentare (5)").
+COUNT_WORDS = (
+    r"(?:aufrufe|ansichten|kommentare?|mal\s+gelesen|leser|geteilt"
+    r"|vues|lectures|commentaires?|partages|réactions"
+    r"|visitas|vistas|lecturas|comentarios?|compartidos|reacciones"
+    r"|visualizações|leituras|comentários?|compartilhamentos"
+    r"|visualizzazioni|letture|commenti|commento|condivisioni"
+    r"|weergaven|keer\s+bekeken|reacties|reactie|keer\s+gelezen"
+    r"|просмотр(?:ов|а|ы)?|комментари(?:ев|я|й|и)|прочтени(?:й|я|е)|репост(?:ов|а|ы)?"
+    r"|перегляд(?:ів|и)?|коментар(?:ів|і)?"
+    r"|wyświetle(?:ń|nia|nie)|odsłon(?:y|a)?|komentarz(?:y|e)?"
+    r"|görüntülenme|okunma|yorum(?:lar)?|beğeni"
+    r"|dilihat|kali\s+dibaca|dibaca|komentar"
+    r"|lượt\s+xem|bình\s+luận|lượt\s+thích"
+    r"|visningar|visninger|kommentarer|kommentar"
+    r"|προβολές|σχόλια"
+    r"|مشاهدات|مشاهدة|تعليقات|تعليق|قراءة|بازدید|دیدگاه"
+    r"|צפיות|תגובות"
+    r"|बार\s+देखा\s+गया|टिप्पणियाँ|टिप्पणी"
+    r"|閲覧数?|コメント|いいね|シェア|PV"
+    r"|조회수?|댓글|공감)"
+)
+# A count as printed: "1.234", "12,5K", "1 234", "3.2万"; a Japanese or Korean count may
+# carry its counter word ("12件", "5개"). Atomic and bounded: a page's long run of digits and
+# spaces must never make the rules that use it backtrack without end.
+COUNT_NUMBER = (
+    r"(?>\d{1,9}(?:[.,\u00a0\u202f ]\d{3}){0,4}(?:[.,]\d{1,3})?)"
+    r"(?:\s?(?:[kKmM](?![^\W\d_])|万))?(?:\s?[件回개])?"
+)
