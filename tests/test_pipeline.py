@@ -477,6 +477,37 @@ def test_ignore_rule_silences_counter(db: Store, session: requests.Session, site
     assert check().verdict.kind is Kind.CHANGED
 
 
+def test_a_rotating_read_more_line_counter_bar_and_offer_in_the_article_are_not_edits(
+    db: Store, session: requests.Session, site: Site
+) -> None:
+    """A "read more" line linking another story, a counter bar in the page's language and
+    a sign-up offer, set between the article's paragraphs and different on every load,
+    never alert; a one-word edit of the article still does."""
+
+    def page(story: Story, load: int) -> str:
+        html = render(story, seed=1)
+        teaser = ("Storm closes the airport", "Museum reopens after fire")[load % 2]
+        offer = ("Sign up for our newsletter", "Download our app for alerts")[load % 2]
+        furniture = (
+            f'<p><strong>Lesen Sie auch:</strong> <a href="/n/{load}">{teaser}</a></p>'
+            f'<div class="stats">{1200 + load * 37} Aufrufe · {3 + load} Kommentare</div>'
+            f'<div class="newsletter-box"><p>{offer}</p></div>'
+        )
+        first, rest = html.split("</p>", 1)
+        return f"{first}</p>{furniture}{rest}"
+
+    story = Story()
+    site.serve("/a", page(story, 0))
+    check = checker(db, session, site, "/a")
+    assert check().verdict.kind is Kind.NEW
+    for load in (1, 2, 3):
+        site.serve("/a", page(story, load))
+        result = check()
+        assert result.verdict.kind is Kind.UNCHANGED, result.verdict.summary
+    site.serve("/a", page(story.edit(4, "Friday", "Monday"), 4))
+    assert check().verdict.kind is Kind.CHANGED
+
+
 def test_the_readers_compared_text_is_what_the_judge_would_compare() -> None:
     """The ignore rules are applied in the reader, to spare the checking process; what comes
     back must be exactly what the judge would make of the stored reading itself."""
