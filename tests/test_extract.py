@@ -289,8 +289,20 @@ def test_a_read_more_line_between_paragraphs_is_not_article_text(line: str) -> N
     article = extract_article(page)
     assert article.paragraphs == clean.paragraphs
     assert article.notes == clean.notes
-    assert article.bylines == clean.bylines and "Maria Lindqvist" in " ".join(article.bylines)
+    assert article.bylines == clean.bylines
+    assert "Maria Lindqvist" in " ".join(article.bylines)
     assert article.datelines == clean.datelines
+
+
+def test_a_sentence_that_goes_on_in_its_link_is_article_text() -> None:
+    """A paragraph whose link holds most of its text is prose when the text before the
+    link starts the sentence ("Assange faces <a>a charge of …</a>."): no label, no teaser."""
+    sentence = (
+        'Australian-born Assange faces <a href="https://example.gov/pr">a charge of '
+        "conspiracy to commit computer intrusion in the US</a>."
+    )
+    article = extract_article(news_page().replace("</p>", f"</p><p>{sentence}</p>", 2))
+    assert any("conspiracy to commit computer intrusion" in p for p in article.paragraphs)
 
 
 def test_linked_credits_dates_and_headlines_are_still_read() -> None:

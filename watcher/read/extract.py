@@ -604,9 +604,37 @@ def _drop_link_teasers(root: lxml.html.HtmlElement) -> None:
             if _CJK.search(linked)
             else any(len(link.split()) >= _TEASER_WORDS for link in links)
         )
-        if headline and not is_credit_or_date(whole):
-            teasers.append(el)
+        if headline and _labels(whole, links) and not is_credit_or_date(whole):
+            teasers.append(_card(el, len(whole.replace(" ", ""))))
     _drop_all(_outermost(teasers))
+
+
+# How a label ends before the link it introduces: "Read more:", "相关阅读：", "More »".
+_LABEL_ENDS = frozenset(":：»›→|–—-([（【")
+
+
+def _labels(whole: str, links: list[str]) -> bool:
+    """Whether the text before the line's first link is a label ("Read more:", a bullet,
+    nothing), not the start of a sentence that goes on in the link ("Assange faces <a>a
+    charge of …</a>.")."""
+    first = next((link for link in links if link), "")
+    lead = whole[: whole.find(first)].strip() if first else whole
+    return not lead or lead[-1] in _LABEL_ENDS or not any(c.isalnum() for c in lead)
+
+
+# What a teaser's card may hold besides it: a summary, a time, a picture's credit.
+_CARD_REST_CHARS = 200
+
+
+def _card(teaser: lxml.html.HtmlElement, length: int) -> lxml.html.HtmlElement:
+    """The list item or definition list ``teaser`` heads, when what else it holds is short
+    (another story's summary and time): dropped whole, or the summary left behind would
+    read as text, and the extractor takes a list of them into the article."""
+    for parent in itertools.islice(teaser.iterancestors(), 3):
+        if parent.tag in ("li", "dl"):
+            rest = len("".join(parent.text_content().split())) - length
+            return parent if rest <= _CARD_REST_CHARS else teaser
+    return teaser
 
 
 def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
