@@ -125,13 +125,13 @@ def extract_article(
 
 
 def prepare_page(html: str, exclude: Sequence[str] = ()) -> lxml.html.HtmlElement | None:
-    """The parsed page minus what is never read (``exclude`` selectors, consent banners,
-    lines that only link to other stories): the tree article mode starts from. None when
-    nothing parseable is there."""
+    """The parsed page minus what is never read (``exclude`` selectors, consent banners):
+    the tree the quick re-read and locating start from. None when nothing parseable is
+    there. (Lines that only link to other stories are left in: looking for them costs about
+    a parse, and a block whose teaser rotates is read in full, where they are dropped.)"""
     root = _parse(html)
     if root is not None:
         _drop_unread(root, exclude)
-        _drop_link_teasers(root)
     return root
 
 
@@ -588,24 +588,27 @@ def _drop_link_teasers(root: lxml.html.HtmlElement) -> None:
     not."""
     teasers = []
     for el in _TEASER_LINES(root):
-        if el.tag in _TEASER_KEEP or any(a.tag in _TEASER_KEEP for a in el.iterancestors()):
-            continue
-        whole = " ".join(el.text_content().split())
-        if not whole or len(whole) > _TEASER_MAX_CHARS:
+        words = el.text_content().split()
+        length = sum(map(len, words))  # spaces left out
+        if not length or length > _TEASER_MAX_CHARS:
             continue
         links = [" ".join(a.text_content().split()) for a in el.iter("a")]
-        linked = "".join(links).replace(" ", "")
-        label = len(whole.replace(" ", "")) - len(linked)
-        shared = len(linked) / max(label + len(linked), 1)
-        if label > _TEASER_LABEL_CHARS or shared < _TEASER_LINKED_SHARE:
+        linked = sum(len(link) - link.count(" ") for link in links)
+        if length - linked > _TEASER_LABEL_CHARS or linked < _TEASER_LINKED_SHARE * length:
             continue
+        joined = "".join(links)
         headline = (
-            len(_CJK.findall(linked)) >= _TEASER_CJK_CHARS
-            if _CJK.search(linked)
+            len(_CJK.findall(joined)) >= _TEASER_CJK_CHARS
+            if _CJK.search(joined)
             else any(len(link.split()) >= _TEASER_WORDS for link in links)
         )
-        if headline and _labels(whole, links) and not is_credit_or_date(whole):
-            teasers.append(_card(el, len(whole.replace(" ", ""))))
+        whole = " ".join(words)
+        if not headline or not _labels(whole, links) or is_credit_or_date(whole):
+            continue
+        if el.tag not in _TEASER_KEEP and not any(
+            a.tag in _TEASER_KEEP for a in el.iterancestors()
+        ):
+            teasers.append(_card(el, length))
     _drop_all(_outermost(teasers))
 
 
