@@ -1272,6 +1272,92 @@ def noise_cookie_banner(root: lxml.html.HtmlElement, page: Page, rng: random.Ran
     )
 
 
+# Noise as a reader sees it inside the article: a line linking to another story, a counter
+# bar in the page's own language, a sign-up offer between the paragraphs. Written from
+# what news sites show, not from how watcher reads them.
+READ_ALSO = {
+    "en": "Read more:",
+    "zh": "相关阅读：",
+    "ja": "あわせて読みたい：",
+    "de": "Lesen Sie auch:",
+    "fr": "À lire aussi :",
+    "es": "Lea también:",
+    "pt": "Leia também:",
+    "it": "Leggi anche:",
+    "ru": "Читайте также:",
+    "ar": "اقرأ أيضا:",
+    "tr": "Ayrıca okuyun:",
+    "nl": "Lees ook:",
+}
+COUNTS = {
+    "en": "{v:,} views · {c} comments",
+    "de": "{v} Aufrufe · {c} Kommentare",
+    "fr": "{v} vues · {c} commentaires",
+    "es": "{v} visitas · {c} comentarios",
+    "pt": "{v} visualizações · {c} comentários",
+    "it": "{v} visualizzazioni · {c} commenti",
+    "ru": "{v} просмотров · {c} комментариев",
+    "ja": "閲覧数 {v}・コメント {c}件",
+    "ar": "{v} مشاهدة · {c} تعليق",
+    "tr": "{v} görüntülenme · {c} yorum",
+    "nl": "{v} keer bekeken · {c} reacties",
+    "zh": "浏览量：{v} 评论：{c}",
+}
+PROMOS_EN = (
+    "Sign up for our morning newsletter",
+    "Get the best stories in your inbox every day",
+    "Download our app for breaking news alerts",
+)
+PROMOS_ZH = ("订阅我们的早间新闻简报", "下载客户端，获取最新消息推送", "关注我们的公众号")
+
+
+def _page_lang(page: Page) -> str:
+    return "zh" if page.cjk and not page.lang.startswith("ja") else page.lang[:2]
+
+
+def noise_read_also(root: lxml.html.HtmlElement, page: Page, rng: random.Random) -> None:
+    """A "read more" line linking another story, set between the article's paragraphs."""
+    box = _container(root, page)
+    paragraphs = list(box.iter("p"))
+    label = READ_ALSO.get(_page_lang(page), READ_ALSO["en"])
+    headline = rng.choice(HEADLINES_ZH if page.cjk else HEADLINES_EN)
+    line = _fragment(
+        f'<p class="read-also"><strong>{label}</strong> '
+        f'<a href="/news/{rng.randrange(10**6)}.html">{headline}</a></p>'
+    )
+    if paragraphs:
+        paragraphs[len(paragraphs) // 2].addnext(line)
+    else:
+        box.append(line)
+
+
+def noise_local_counters(root: lxml.html.HtmlElement, page: Page, rng: random.Random) -> None:
+    """View and comment counts in the page's own language, above the article's text."""
+    box = _container(root, page)
+    form = COUNTS.get(_page_lang(page), COUNTS["en"])
+    stats = form.format(v=rng.randrange(100, 99999), c=rng.randrange(0, 999))
+    first = _first_block(box)
+    line = _fragment(f'<div class="meta-stats"><span>{stats}</span></div>')
+    if first is not None:
+        first.addprevious(line)
+    else:
+        box.insert(0, line)
+
+
+def noise_signup(root: lxml.html.HtmlElement, page: Page, rng: random.Random) -> None:
+    """A newsletter or app offer after the first paragraph; its wording rotates."""
+    box = _container(root, page)
+    offer = rng.choice(PROMOS_ZH if page.cjk else PROMOS_EN)
+    first = _first_block(box)
+    el = _fragment(
+        f'<div class="newsletter-promo"><p>{offer}</p><a href="/newsletter">OK</a></div>'
+    )
+    if first is not None:
+        first.addnext(el)
+    else:
+        box.append(el)
+
+
 NoiseFn = Callable[[lxml.html.HtmlElement, Page, random.Random], None]
 NOISES: dict[str, NoiseFn] = {
     "timestamps": noise_timestamps,
@@ -1282,6 +1368,9 @@ NOISES: dict[str, NoiseFn] = {
     "random ids/classes": noise_ids,
     "whitespace/markup reflow": noise_reflow,
     "cookie banner": noise_cookie_banner,
+    "read-also line": noise_read_also,
+    "counters, page's language": noise_local_counters,
+    "sign-up offer": noise_signup,
 }
 
 
