@@ -29,8 +29,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     # fetch = "browser": pages loaded in headless Chromium, each request by fetch_page
     "browser": frozenset({"fetch", "guard", "procs", "errors"}),
     "procs": frozenset(),
+    # the C allocator's settings: the daemon's arenas, a reader's free heap given back
+    "heap": frozenset(),
     "check": frozenset(
-        {"read", "judge", "fetch", "browser", "guard", "store", "alerts", "config", "errors"}
+        {"read", "judge", "fetch", "browser", "guard", "store", "alerts", "config", "heap"}
+        | {"errors"}
     ),
     # sources: feeds, sitemaps and section pages read, their articles recorded as pages
     "discover": frozenset({"check", "fetch", "guard", "store", "config", "errors"}),
