@@ -1098,6 +1098,15 @@ def _first_block(box: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     return None
 
 
+def _above_text(box: lxml.html.HtmlElement, line: lxml.html.HtmlElement) -> None:
+    """``line`` just above the first paragraph of ``box`` (at its top when it has none)."""
+    first = _first_block(box)
+    if first is not None:
+        first.addprevious(line)
+    else:
+        box.insert(0, line)
+
+
 def _dateline_times(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     """The <time> elements that show the article's own dateline, under its headline."""
     try:
@@ -1131,12 +1140,7 @@ def noise_timestamps(root: lxml.html.HtmlElement, page: Page, rng: random.Random
     root.body.insert(0, _fragment(f'<div class="clock"><span>{clock}</span></div>'))
     n = rng.randrange(1, 59)
     label = f"更新于 {n}分钟前" if page.cjk else f"Updated {n} minutes ago"
-    first = _first_block(box)
-    line = _fragment(f'<p class="updated">{label}</p>')
-    if first is not None:
-        first.addprevious(line)
-    else:
-        box.insert(0, line)
+    _above_text(box, _fragment(f'<p class="updated">{label}</p>'))
 
 
 def noise_counters(root: lxml.html.HtmlElement, page: Page, rng: random.Random) -> None:
@@ -1147,12 +1151,7 @@ def noise_counters(root: lxml.html.HtmlElement, page: Page, rng: random.Random) 
         stats = f"阅读 {views / 10000:.1f}万 · 评论({comments})"
     else:
         stats = f"{views:,} views · {comments} comments"
-    first = _first_block(box)
-    line = _fragment(f'<div class="stats">{stats}</div>')
-    if first is not None:
-        first.addprevious(line)
-    else:
-        box.insert(0, line)
+    _above_text(box, _fragment(f'<div class="stats">{stats}</div>'))
     root.body.insert(0, _fragment(f'<a class="comment-count" href="#c">{comments}</a>'))
 
 
@@ -1336,12 +1335,7 @@ def noise_local_counters(root: lxml.html.HtmlElement, page: Page, rng: random.Ra
     box = _container(root, page)
     form = COUNTS.get(_page_lang(page), COUNTS["en"])
     stats = form.format(v=rng.randrange(100, 99999), c=rng.randrange(0, 999))
-    first = _first_block(box)
-    line = _fragment(f'<div class="meta-stats"><span>{stats}</span></div>')
-    if first is not None:
-        first.addprevious(line)
-    else:
-        box.insert(0, line)
+    _above_text(box, _fragment(f'<div class="meta-stats"><span>{stats}</span></div>'))
 
 
 def noise_signup(root: lxml.html.HtmlElement, page: Page, rng: random.Random) -> None:
