@@ -534,12 +534,13 @@ def _drop_consent_banners(root: lxml.html.HtmlElement, names: Sequence[str]) -> 
 # cannot be found and the whole page is read, it would be read as part of it. A slot is
 # small: a wrapper that happens to be named so ("ad_body" around a whole page) is not one,
 # even on a page whose article was emptied, so size is counted in elements as well as text.
-_AD_SLOT = re.compile(r"(?:^|[\s_-])(?:ads?|advert\w*)(?=$|[\s_-])", re.IGNORECASE)
 # A sign-up box ("newsletter-promo", "subscribe-box", "signup-form") set between the
-# article's paragraphs: its offer changes from load to load, and it is never the article's.
-# ("promo" alone also names article headers and lead pictures, so it is not enough.)
-_SIGNUP_BOX = re.compile(
-    r"(?:^|[\s_-])(?:newsletters?|subscri\w*|sign-?up)(?=$|[\s_-])", re.IGNORECASE
+# article's paragraphs is dropped the same way: its offer changes from load to load, and
+# it is never the article's. ("promo" alone also names article headers and lead pictures,
+# so it is not enough.) One pattern for both: the page's names are searched once.
+_AD_SLOT = re.compile(
+    r"(?:^|[\s_-])(?:ads?|advert\w*|newsletters?|subscri\w*|sign-?up)(?=$|[\s_-])",
+    re.IGNORECASE,
 )
 _SLOT_MAX_CHARS = 300
 _SLOT_MAX_ELEMENTS = 12
@@ -549,8 +550,7 @@ def _drop_ad_slots(root: lxml.html.HtmlElement, names: Sequence[str]) -> None:
     """Drop the small boxes that hold an ad or a sign-up offer."""
     named = [
         el
-        for pattern in (_AD_SLOT, _SIGNUP_BOX)
-        for el in elements_named(root, pattern, names)
+        for el in elements_named(root, _AD_SLOT, names)
         if el.tag not in ("html", "body", "main", "article")
     ]
     _drop_all(

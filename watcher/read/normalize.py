@@ -192,7 +192,7 @@ _COUNT_ZH = r"(?:阅读|浏览|评论|点赞|转发|分享|收藏|跟帖|回复)
 _NOT_WORD = r"[\w\u3400-\u9fff]"  # a letter, digit or Han character
 _NUMBER_ZH = r"\d[\d,.]{0,20}\s*[万千亿wWkK]?\+?"
 _SEPARATOR = r"(?:\s*[·•|/]\s*)?"
-_BAR = r"[·•|・/]"
+_BAR = r"[·•|・]"
 # A count and its noun in another language, either way round ("1.234 Aufrufe", "조회 1234").
 _COUNTED = rf"{COUNT_NUMBER}\s{{0,3}}{COUNT_WORDS}(?!\w)"
 _LABELLED = (
