@@ -240,6 +240,15 @@ def test_byline_changed_on_the_page_is_not_a_shift() -> None:
     assert not is_extraction_shift(old, new, page, new_page)
 
 
+def test_byline_renamed_to_a_name_shown_elsewhere_is_not_a_shift() -> None:
+    """Both names stand on both pages (a photo credit, a copyright line), but the byline
+    line itself was edited: one fewer of the old name, one more of the new."""
+    page = ("Home", "Reuters", *BODY, "Photo: Mike Blake/Ruterse", "© Thomson Reuters")
+    new_page = ("Home", "Ruterse", *BODY, "Photo: Mike Blake/Ruterse", "© Thomson Reuters")
+    old, new = article(*BODY, byline="Reuters"), article(*BODY, byline="Ruterse")
+    assert not is_extraction_shift(old, new, page, new_page)
+
+
 def test_date_changes_are_never_a_shift() -> None:
     """A date that moved is reported even when both dates are on both pages."""
     page = (*PAGE, "2026-11-01", "2026-11-20")

@@ -284,9 +284,12 @@ def is_extraction_shift(
     old_text, new_text = _PageText.of(old_page), _PageText.of(new_page)
     if not (all(new_text.holds(p) for p in gone) and all(old_text.holds(p) for p in joined)):
         return False
-    if not (
-        all(_compact(b) in new_text.text for b in credits_gone)
-        and all(_compact(b) in old_text.text for b in credits_joined)
+    # A credit the extractor took from another line stands as often on both pages. A
+    # credit edited on the page leaves one fewer of the old name, even when the new
+    # name was already shown elsewhere (a photo credit, a copyright line).
+    if not all(
+        _shown_alike(_compact(b), old_text.text, new_text.text)
+        for b in (*credits_gone, *credits_joined)
     ):
         return False
     if not byline_moved:
@@ -294,7 +297,13 @@ def is_extraction_shift(
     # case-blind: extractors capitalise the credit they find ("вера" -> "Вера")
     old_folded, new_folded = old_text.text.casefold(), new_text.text.casefold()
     names = [n.casefold() for byline in (old.byline, new.byline) for n in _names(byline)]
-    return bool(names) and all(n in old_folded and n in new_folded for n in names)
+    return bool(names) and all(_shown_alike(n, old_folded, new_folded) for n in names)
+
+
+def _shown_alike(name: str, old_text: str, new_text: str) -> bool:
+    """Whether ``name`` stands on both pages, and as many times on each."""
+    count = old_text.count(name)
+    return count > 0 and new_text.count(name) == count
 
 
 def _stated(article: Article) -> tuple[str, ...]:
