@@ -907,14 +907,36 @@ def edit_block_word(root: lxml.html.HtmlElement, rng: random.Random) -> None:
 
 
 def _in_teaser(el: lxml.html.HtmlElement, block: lxml.html.HtmlElement) -> bool:
-    """A box a reader takes for a teaser of another story: one or two levels up from the line,
-    a headline link (a link of some length) that is not part of the line itself."""
+    """A line a reader does not take for the story's own, though it stands in its block:
+    furniture (a download form, a sign-up box), or a teaser of another story."""
+    return _boilerplate(el) or _teaser_box(el, block) or _headed_media(el, block)
+
+
+def _teaser_box(el: lxml.html.HtmlElement, block: lxml.html.HtmlElement) -> bool:
+    """One or two levels up from the line, a headline link (a link of some length) that is
+    not part of the line itself."""
     for box in [el, *el.iterancestors()][1:3]:
         if box is block:
             return False
         for link in box.iter("a"):
             if not _is_in(link, el) and len(squash(link.text_content())) >= 15:
                 return True
+    return False
+
+
+def _headed_media(el: lxml.html.HtmlElement, block: lxml.html.HtmlElement) -> bool:
+    """A box of its own heading and a picture or player but no prose ("VIDEO RECOMMENDED"
+    over another story's clip): what it shows is not the story's."""
+    for box in [el, *el.iterancestors()][1:4]:
+        if box is block:
+            return False
+        headed = any(not _is_in(h, el) for h in box.iter("h2", "h3", "h4", "h5", "h6"))
+        media = any(True for _ in box.iter("img", "picture", "video", "iframe"))
+        prose = any(
+            not _is_in(p, el) and len(squash(p.text_content())) >= 60 for p in box.iter("p")
+        )
+        if headed and media and not prose:
+            return True
     return False
 
 
