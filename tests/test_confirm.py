@@ -249,6 +249,31 @@ def test_byline_renamed_to_a_name_shown_elsewhere_is_not_a_shift() -> None:
     assert not is_extraction_shift(old, new, page, new_page)
 
 
+def test_sidebar_heading_moved_to_the_other_edge_is_a_shift() -> None:
+    """A sidebar's heading and bullet that ended the extractor's reading now open it."""
+    edge = ("-", "最新闻 Hot快讯")
+    page = ("Home", *edge, *BODY, "© Example News")
+    old, new = article(*BODY, *edge), article(*edge, *BODY)
+    assert is_extraction_shift(old, new, page, page)
+    assert is_extraction_shift(new, old, page, page)
+
+
+def test_sentence_moved_from_the_end_to_the_top_is_not_a_shift() -> None:
+    """Moving the story's last line to its top is an editor's change, short or not."""
+    old, new = article(*BODY), article(BODY[-1], *BODY[:-1])
+    assert not is_extraction_shift(old, new, PAGE, PAGE)  # "No comment." is a sentence
+    long_moved = article(*BODY[1:], BODY[0])
+    assert not is_extraction_shift(old, long_moved, PAGE, PAGE)
+
+
+def test_short_line_moved_into_the_middle_is_not_a_shift() -> None:
+    """Only a move between the two edges is the extractor's: a heading moved within the
+    story is a change of its structure."""
+    lines = ("Background", *BODY)
+    moved = (BODY[0], "Background", *BODY[1:])
+    assert not is_extraction_shift(article(*lines), article(*moved), PAGE, PAGE)
+
+
 def test_date_changes_are_never_a_shift() -> None:
     """A date that moved is reported even when both dates are on both pages."""
     page = (*PAGE, "2026-11-01", "2026-11-20")

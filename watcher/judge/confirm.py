@@ -278,7 +278,10 @@ def is_extraction_shift(
     if not (gone or joined or credits_gone or credits_joined or byline_moved):
         # the same lines: moved between the body and its notes or captions (the
         # extractor's edge again), or put in another order (an editorial change)
-        return _same_order(old.paragraphs, new.paragraphs) and _same_order(
+        body_in_order = _same_order(old.paragraphs, new.paragraphs) or _edge_moved(
+            old.paragraphs, new.paragraphs
+        )
+        return body_in_order and _same_order(
             (*old.notes, *old.captions), (*new.notes, *new.captions)
         )
     old_text, new_text = _PageText.of(old_page), _PageText.of(new_page)
@@ -315,6 +318,31 @@ def _same_order(old: Sequence[str], new: Sequence[str]) -> bool:
     """Whether the lines both sequences hold stand in the same order in each."""
     before, after = set(old), set(new)
     return [p for p in old if p in after] == [p for p in new if p in before]
+
+
+def _edge_moved(old: Sequence[str], new: Sequence[str]) -> bool:
+    """The same lines, but a few short ones that ended the article now open it, or the
+    reverse: a sidebar's heading or a stray bullet the extractor took in at its other
+    edge. No editor moves a line from the end of a story to its top and changes nothing
+    else; a moved sentence is longer than these, and stays a change."""
+    for k in range(1, min(_EDGE_LINES, len(old) - 1) + 1):
+        for moved, rest, rotated in (
+            (old[-k:], old[:-k], (*old[-k:], *old[:-k])),
+            (old[:k], old[k:], (*old[k:], *old[:k])),
+        ):
+            if tuple(new) == rotated and rest and all(_is_stray(line) for line in moved):
+                return True
+    return False
+
+
+def _is_stray(line: str) -> bool:
+    """A line too short to be a sentence of the story (a heading of a few words)."""
+    return len(_compact(line)) <= _STRAY_CHARS and not _SENTENCE_END.search(line)
+
+
+_EDGE_LINES = 3  # short lines at an edge that may move to the other one
+_STRAY_CHARS = 16
+_SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
 
 
 def _dates_differ(old: str, new: str) -> bool:
