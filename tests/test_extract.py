@@ -277,6 +277,9 @@ def test_a_signup_box_between_paragraphs_is_not_read(box: str) -> None:
         '<p class="also">Lesen Sie auch: <a href="/n/82">Bahnstreik abgesagt, Züge fahren '
         "wieder</a></p>",
         '<p><strong>相关阅读：</strong><a href="/n/83">国务院常务会议部署稳经济措施</a></p>',
+        # a short headline after a long label: the links are most of what follows it
+        '<p class="read-also"><strong>Lesen Sie auch:</strong> <a href="/n/86">Rail strike '
+        "called off</a></p>",
         '<ul><li><a href="/n/84">Museum reopens after fire</a></li>'
         '<li><a href="/n/85">Rail strike called off</a></li></ul>',
     ],

@@ -594,7 +594,13 @@ def _drop_link_teasers(root: lxml.html.HtmlElement) -> None:
             continue
         links = [" ".join(a.text_content().split()) for a in el.iter("a")]
         linked = sum(len(link) - link.count(" ") for link in links)
-        if length - linked > _TEASER_LABEL_CHARS or linked < _TEASER_LINKED_SHARE * length:
+        if length - linked > _TEASER_LABEL_CHARS:
+            continue
+        whole = " ".join(words)
+        label = _label(whole, links)
+        # the label's own words do not count against the links ("Lesen Sie auch: <a>Rail
+        # strike called off</a>" is all link after its label)
+        if label is None or linked < _TEASER_LINKED_SHARE * (length - label):
             continue
         joined = "".join(links)
         headline = (
@@ -602,8 +608,7 @@ def _drop_link_teasers(root: lxml.html.HtmlElement) -> None:
             if _CJK.search(joined)
             else any(len(link.split()) >= _TEASER_WORDS for link in links)
         )
-        whole = " ".join(words)
-        if not headline or not _labels(whole, links) or is_credit_or_date(whole):
+        if not headline or is_credit_or_date(whole):
             continue
         if el.tag not in _TEASER_KEEP and not any(
             a.tag in _TEASER_KEEP for a in el.iterancestors()
@@ -616,13 +621,15 @@ def _drop_link_teasers(root: lxml.html.HtmlElement) -> None:
 _LABEL_ENDS = frozenset(":：»›→|–—-([（【")
 
 
-def _labels(whole: str, links: list[str]) -> bool:
-    """Whether the text before the line's first link is a label ("Read more:", a bullet,
-    nothing), not the start of a sentence that goes on in the link ("Assange faces <a>a
-    charge of …</a>.")."""
+def _label(whole: str, links: list[str]) -> int | None:
+    """The length (spaces left out) of the label before the line's first link ("Read
+    more:", a bullet, nothing), or None when that text is the start of a sentence that
+    goes on in the link ("Assange faces <a>a charge of …</a>.")."""
     first = next((link for link in links if link), "")
     lead = whole[: whole.find(first)].strip() if first else whole
-    return not lead or lead[-1] in _LABEL_ENDS or not any(c.isalnum() for c in lead)
+    if not lead or lead[-1] in _LABEL_ENDS or not any(c.isalnum() for c in lead):
+        return len(lead) - lead.count(" ")
+    return None
 
 
 # What a teaser's card may hold besides it: a summary, a time, a picture's credit.
