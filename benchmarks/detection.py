@@ -404,8 +404,10 @@ def _mutate_field(value: str, rng: random.Random) -> str:
         m = rng.choice(words)
         word = m.group()
         # the rest of the word rotated by one letter: not undone by doing it again, as
-        # reversing it would be (a second edit of the same name would bring it back)
-        rotated = word[0] + word[2:] + word[1]
+        # reversing it would be (a second edit of the same name would bring it back). In
+        # a word of three letters that rotation is a swap, which a second one undoes:
+        # its last letter is doubled instead.
+        rotated = word[0] + word[2:] + word[1] if len(word) > 3 else word + word[-1]
         new = rotated if rotated != word else word + "s"
         return value[: m.start()] + new + value[m.end() :]
     if hans:
@@ -599,6 +601,7 @@ _CREDIT_WORD = re.compile(
 _CREDIT_CN = re.compile(r"(?:作者|记者|编辑|责任编辑|责编|来源|撰稿|撰文)\s*[:：/]?\s*")
 _PERSON_CLASS = re.compile(r"author|byline|writer|reporter|journalist", re.IGNORECASE)
 _CAPTION_CLASS = re.compile(r"caption|legend|bildunterschrift", re.IGNORECASE)
+_ABOVE_SLOTS = 4  # lines above the headline that belong to it
 _ZONE_SLOTS = 20  # text nodes after the headline looked at for a byline or a dateline
 _PROSE_CHARS = 150  # a text node this long is the story's prose: the header zone ends
 
@@ -618,15 +621,24 @@ def shown_slots(root: lxml.html.HtmlElement) -> list[Slot]:
 
 
 def header_zone(root: lxml.html.HtmlElement) -> list[Slot]:
-    """The text nodes right after the headline, up to the first line of prose."""
+    """The text nodes around the headline: a few short ones right above it in the
+    headline's own box (a dateline or kicker over the title), and those right after it,
+    up to the first line of prose."""
     h1 = page_headline(root)
     slots = shown_slots(root)
     inside = [i for i, slot in enumerate(slots) if _is_in(owner(slot), h1)]
     if not inside:
         raise NotApplicable
     zone: list[Slot] = []
-    for slot in slots[inside[-1] + 1 :]:
-        if len(squash(get_slot(slot))) >= _PROSE_CHARS or len(zone) >= _ZONE_SLOTS:
+    box = h1.getparent()
+    for slot in reversed(slots[max(0, inside[0] - _ABOVE_SLOTS) : inside[0]]):
+        if box is None or box.tag == "body" or not _is_in(owner(slot), box):
+            break
+        if len(squash(get_slot(slot))) >= _PROSE_CHARS:
+            break
+        zone.insert(0, slot)
+    for slot in slots[inside[-1] + 1 : inside[-1] + 1 + _ZONE_SLOTS]:
+        if len(squash(get_slot(slot))) >= _PROSE_CHARS:
             break
         zone.append(slot)
     return zone
@@ -1115,8 +1127,15 @@ def _inside(el: lxml.html.HtmlElement, box: lxml.html.HtmlElement) -> bool:
 
 
 def _first_block(box: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The first paragraph of ``box`` that is not a picture's caption (a <p> beside the
+    picture in its own box, or inside a <figure>): where the story's text starts."""
     for el in box.iter("p"):
-        return el
+        parent = el.getparent()
+        beside_picture = parent is not None and any(
+            True for _ in parent.iter("img", "picture", "video")
+        )
+        if not beside_picture and not any(a.tag == "figure" for a in el.iterancestors()):
+            return el
     return None
 
 
