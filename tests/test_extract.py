@@ -297,6 +297,49 @@ def test_a_read_more_line_between_paragraphs_is_not_article_text(line: str) -> N
     assert article.datelines == clean.datelines
 
 
+def test_a_list_of_dated_teasers_is_not_article_text() -> None:
+    """A "related stories" list whose items show another story's headline, its time and
+    its section is not read, though each item states a date; one dated line is."""
+    items = "".join(
+        f'<li><a href="/n/{i}"><img src="/p/{i}.jpg"></a><h4><a href="/n/{i}">{title}</a></h4>'
+        f'<div><span>2019-09-0{i} 15:05</span> <a href="/tag/{i}">华为</a></div></li>'
+        for i, title in enumerate(
+            (
+                "麒麟990系列为何要分4G版本华为一一解答",
+                "高通官宣骁龙7系处理器将集成5G基带",
+                "中国集成电路上半年进出口情况全披露",
+                "苹果正测试屏下指纹最快明年配备",
+            ),
+            start=1,
+        )
+    )
+    clean = extract_article(news_page())
+    related = f'<ul class="list"><div>相关推荐</div>{items}</ul>'
+    article = extract_article(news_page().replace("</p>", "</p>" + related, 3))
+    assert article.paragraphs == clean.paragraphs
+    assert not any("2019-09" in note or "5G" in note for note in article.notes)
+    one = f"<ul>{items[: items.index('</li>') + 5]}</ul>"
+    kept = extract_article(news_page().replace("</p>", "</p>" + one, 3))
+    assert any("2019-09-01" in line for line in (*kept.paragraphs, *kept.notes, *kept.datelines))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '<div class="where">您所在的位置：<a href="/">首页</a> &gt; <a href="/kx">快讯</a> &gt; '
+        '<a href="/gs">公司</a> &gt; <a href="/gs/1">公司</a></div>',
+        '<p><a href="/about">关于我们</a>| <a href="/terms">服务条例</a>| <a href="/c">联系我们</a>'
+        '| <a href="/law">版权声明</a></p>',
+    ],
+)
+def test_a_breadcrumb_or_a_row_of_short_links_is_no_teaser(line: str) -> None:
+    """Many short links make no headline, however many characters they hold together: a
+    breadcrumb is left where it is, so the extractor sees the page it always saw."""
+    from watcher.read.extract import _teaser_kind
+
+    assert _teaser_kind(lxml.html.fragment_fromstring(line)) is None
+
+
 def test_a_sentence_that_goes_on_in_its_link_is_article_text() -> None:
     """A paragraph whose link holds most of its text is prose when the text before the
     link starts the sentence ("Assange faces <a>a charge of …</a>."): no label, no teaser."""
@@ -703,9 +746,9 @@ def test_corpus_gbk_pages_match_their_utf8_originals() -> None:
 
 
 # Article text that is not on the page as a reader sees it: trafilatura glued a list of
-# links into one line (guancha). (hexun's hidden UI labels were links to other stories,
-# no longer read.)
-NOT_VISIBLE_AS_EXTRACTED = {"gne-guancha-2"}
+# links into one line (guancha), and reads the labels of hexun's hidden account menu
+# ("消息", "通知", "公告"), short links that no rule takes for another story's headline.
+NOT_VISIBLE_AS_EXTRACTED = {"gne-guancha-2", "gne-hexun-1"}
 
 
 def _squash(text: str) -> str:

@@ -576,6 +576,7 @@ _TEASER_LABEL_CHARS = 30  # the text beside the links, spaces left out
 _TEASER_LINKED_SHARE = 0.6
 _TEASER_WORDS = 3  # a name ("By <a>Jane Doe</a>") is shorter than a headline
 _TEASER_CJK_CHARS = 8
+_TEASER_LIST_ITEMS = 3  # dated teasers that make a list of related stories
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 
 
@@ -585,36 +586,59 @@ def _drop_link_teasers(root: lxml.html.HtmlElement) -> None:
     story each links to rotates from one load to the next, and it is never the article's
     own text, yet the extractor takes such a line into the body. A credit ("By <a>Jane
     Doe</a> and <a>John Roe</a>"), a dated line, a heading and a caption stay, linked or
-    not."""
+    not, except the dated items of a list of at least three such teasers (another
+    story's headline and its time, one under the other)."""
     teasers = []
+    dated: dict[lxml.html.HtmlElement, list[lxml.html.HtmlElement]] = {}
     for el in _TEASER_LINES(root):
-        words = el.text_content().split()
-        length = sum(map(len, words))  # spaces left out
-        if not length or length > _TEASER_MAX_CHARS:
+        kind = _teaser_kind(el)
+        if kind is None or el.tag in _TEASER_KEEP:
             continue
-        links = [" ".join(a.text_content().split()) for a in el.iter("a")]
-        linked = sum(len(link) - link.count(" ") for link in links)
-        if length - linked > _TEASER_LABEL_CHARS:
+        if any(a.tag in _TEASER_KEEP for a in el.iterancestors()):
             continue
-        whole = " ".join(words)
-        label = _label(whole, links)
-        # the label's own words do not count against the links ("Lesen Sie auch: <a>Rail
-        # strike called off</a>" is all link after its label)
-        if label is None or linked < _TEASER_LINKED_SHARE * (length - label):
+        if kind == "dated":
+            parent = el.getparent()
+            if el.tag == "li" and parent is not None:
+                dated.setdefault(parent, []).append(el)
             continue
-        joined = "".join(links)
-        headline = (
-            len(_CJK.findall(joined)) >= _TEASER_CJK_CHARS
-            if _CJK.search(joined)
-            else any(len(link.split()) >= _TEASER_WORDS for link in links)
-        )
-        if not headline or is_credit_or_date(whole):
-            continue
-        if el.tag not in _TEASER_KEEP and not any(
-            a.tag in _TEASER_KEEP for a in el.iterancestors()
-        ):
-            teasers.append(_card(el, length))
+        teasers.append(_card(el, _chars(el)))
+    for items in dated.values():
+        if len(items) >= _TEASER_LIST_ITEMS:
+            teasers += items
     _drop_all(_outermost(teasers))
+
+
+def _teaser_kind(el: lxml.html.HtmlElement) -> str | None:
+    """ "teaser" when ``el`` is a line that only links to another story under a label,
+    "dated" when it is one but also states a date or a credit, None otherwise."""
+    words = el.text_content().split()
+    length = sum(map(len, words))  # spaces left out
+    if not length or length > _TEASER_MAX_CHARS:
+        return None
+    links = [" ".join(a.text_content().split()) for a in el.iter("a")]
+    linked = sum(len(link) - link.count(" ") for link in links)
+    if length - linked > _TEASER_LABEL_CHARS:
+        return None
+    whole = " ".join(words)
+    label = _label(whole, links)
+    # one link holds a headline: a breadcrumb's or a footer's many short links do not
+    headline = any(
+        len(_CJK.findall(link)) >= _TEASER_CJK_CHARS
+        if _CJK.search(link)
+        else len(link.split()) >= _TEASER_WORDS
+        for link in links
+    )
+    if label is None or not headline:
+        return None
+    if is_credit_or_date(whole):
+        return "dated"  # its time may be as long as a short headline: no share asked
+    # the label's own words do not count against the links ("Lesen Sie auch: <a>Rail
+    # strike called off</a>" is all link after its label)
+    return "teaser" if linked >= _TEASER_LINKED_SHARE * (length - label) else None
+
+
+def _chars(el: lxml.html.HtmlElement) -> int:
+    return sum(map(len, el.text_content().split()))
 
 
 # How a label ends before the link it introduces: "Read more:", "相关阅读：", "More »".
