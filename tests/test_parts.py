@@ -504,6 +504,31 @@ def test_a_relative_time_in_any_language_under_the_headline_is_no_change(
         assert _verdict(page(line), page(later.replace(name, renamed))) is Kind.CHANGED
 
 
+def _dateline_over_headline(dateline: str) -> str:
+    return (
+        "<html><head><title>Minister resigns over bridge contract</title><meta property="
+        "'article:published_time' content='2019-11-15T00:21:00+00:00'></head><body>"
+        "<div class='page'><div class='header'><div class='channel'><a href='/business'>"
+        f"Business News</a></div><div class='date'>{dateline}</div>"
+        "<h1>Minister resigns over bridge contract</h1></div><div class='lower'><div "
+        "class='byline'><a href='/people/jane-doe'>Jane Doe</a></div></div><div class='body'>"
+        f"{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}</div></div></body></html>"
+    )
+
+
+def test_dateline_beside_a_relative_time_is_read() -> None:
+    """A dateline that also shows a relative time ("November 15, 2019 / 12:21 AM /
+    Updated 14 hours ago", above the headline): the relative time ticks unseen, the day
+    and time it states beside it are the article's, though the metadata's stay."""
+    shown = "November 15, 2019 / 12:21 AM / Updated {} hours ago"
+    first = _dateline_over_headline(shown.format(14))
+    assert _verdict(first, _dateline_over_headline(shown.format(15))) is Kind.UNCHANGED
+    moved_day = shown.replace("15, 2019", "16, 2019").format(14)
+    assert _verdict(first, _dateline_over_headline(moved_day)) is Kind.CHANGED
+    moved_time = shown.replace("12:21", "11:21").format(15)
+    assert _verdict(first, _dateline_over_headline(moved_time)) is Kind.CHANGED
+
+
 _FILE_PHOTO = (
     "In this Dec. 12, 2006, file photo, made available by NASA, astronaut Robert Curbeam, "
     "left, and astronaut Christer Fuglesang take part in a space walk during construction "

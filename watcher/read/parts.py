@@ -201,11 +201,15 @@ def read_parts(
             if dates:
                 _add_date(datelines, dates, joined_on=last_date == i - 1 and _is_time_only(dates))
                 last_date = i
-        elif relative:
-            continue  # a dateline or note that showed a relative time: volatile, whole
         elif kind == "dateline":
+            # read without its relative time ("Nov 19, 2019 / 12:21 AM / Updated 14
+            # hours ago"): the date it states beside one is the article's
+            if relative:
+                text = text.strip(_SEPARATORS).strip()
             _add_date(datelines, text, joined_on=last_date == i - 1 and _is_time_only(text))
             last_date = i
+        elif relative:
+            continue  # a note that showed a relative time: volatile, whole
         elif not _is_furniture(text, owner, scope, prose) and (
             scope is not None or not _mostly_links(owner)
         ):
