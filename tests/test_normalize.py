@@ -269,6 +269,8 @@ VOLATILE = [
     "阅读 5.1万 · 评论(12)",
     "1,234 views",
     "1,234 views · 56 comments",
+    # two bars that the extractor glued into one line
+    "15,175 views · 344 comments14,765 views · 891 comments",
     "Comments (12)",
     "14:32",
     "2:05 PM EST",

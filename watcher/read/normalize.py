@@ -215,8 +215,9 @@ BUILTIN_IGNORE: tuple[str, ...] = (
     # 1.2万阅读, 35 评论 -- but not "21阅读 1.2万", where 阅读 labels the number after it
     rf"(?<![\w\u3400-\u9fff.,:]){_NUMBER_ZH}\s*(?:次)?{_COUNT_ZH}(?!{_NOT_WORD}|\s*[:：]?\s*\d)"
     rf"{_SEPARATOR}",
-    # a bar of two or more counters anywhere: "1,234 views · 56 comments"
-    rf"(?i)(?:\s*[·•|]\s*)?\b\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}(?:\s*[·•|]\s*\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}\b)+",
+    # a bar of two or more counters anywhere: "1,234 views · 56 comments", also when the
+    # extractor glued two bars into one line ("… 56 comments14,765 views · 8 comments")
+    rf"(?i)(?:\s*[·•|]\s*)?(?<![\d.,])\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}(?:\s*[·•|]\s*\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}(?![^\W\d_]))+",
     # a paragraph of counters only: "1,234 views · 56 comments", "Comments (12)"
     rf"(?i)^(?:\d[\d,.]{{0,20}}\s*[km]?\s+{_COUNT_EN}{_SEPARATOR})+$",
     rf"(?i)^(?:{_COUNT_EN}\s*[:(]?\s*\d[\d,.]{{0,20}}[km]?\s*\)?{_SEPARATOR})+$",
