@@ -747,8 +747,17 @@ def edit_dateline_day(root: lxml.html.HtmlElement, rng: random.Random) -> None:
 
 
 def edit_dateline_time(root: lxml.html.HtmlElement, rng: random.Random) -> None:
-    """The time of day in the dateline shown under the headline moved by an hour."""
-    found = [(s, m) for s in header_zone(root) for m in _TIME_FORM.finditer(get_slot(s))]
+    """The time of day in the dateline shown under the headline moved by an hour. A time
+    of publication stands with its date, on its line or the line before; a bare "0:00"
+    elsewhere is a player's clock."""
+    zone = header_zone(root)
+    dated = [any(f.search(get_slot(s)) for f in _DAY_FORMS) for s in zone]
+    found = [
+        (s, m)
+        for i, s in enumerate(zone)
+        if dated[i] or (i > 0 and dated[i - 1])
+        for m in _TIME_FORM.finditer(get_slot(s))
+    ]
     found = [(s, m) for s, m in found if int(m.group(1)) <= 23]
     if not found:
         raise NotApplicable
@@ -1042,7 +1051,18 @@ def furniture_page(page: Page) -> str | None:
     left = {squash(get_slot(s)) for s in shown_slots(root)}
     if not story or any(line in left for line in story):
         return None
+    if sum(map(len, left)) < _FURNITURE_CHARS and any(
+        not squash(el.text_content()) for el in root.xpath(_MOUNT_POINTS)
+    ):
+        # nothing of the site is left either (its whole page sat in the story's box) and
+        # its front-end's mount point stands empty: a blank app shell, which no reader
+        # can tell from a page their browser has not rendered yet
+        return None
     return serialize(root)
+
+
+_FURNITURE_CHARS = 40  # less text than this left of the site is a blank page
+_MOUNT_POINTS = "//*[@id='root' or @id='app' or @id='__next' or @id='__nuxt']"
 
 
 Edit = Callable[[lxml.html.HtmlElement, random.Random], None]
