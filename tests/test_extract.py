@@ -340,6 +340,29 @@ def test_a_breadcrumb_or_a_row_of_short_links_is_no_teaser(line: str) -> None:
     assert _teaser_kind(lxml.html.fragment_fromstring(line)) is None
 
 
+def test_a_hidden_menu_is_not_read_and_hidden_prose_is_kept() -> None:
+    """An account menu the page opens on demand (display: none, all links) is never read
+    as the article; a collapsed paragraph of prose is left for the extractor."""
+    from watcher.read.extract import _drop_hidden_menus
+
+    menu = (
+        '<div class="YesLogin" style="display: none;"><ul><li><a href="/me">个人门户</a>'
+        '<p><a href="/msg">消息</a><span></span></p><p><a href="/notice">通知</a></p>'
+        '<p><a href="#">公告</a><span>0</span></p></li></ul></div>'
+    )
+    article = extract_article(news_page().replace("</p>", "</p>" + menu, 1))
+    read = " ".join((*article.paragraphs, *article.notes))
+    assert not any(label in read for label in ("消息", "通知", "公告"))
+    prose = NEWS_PARAGRAPHS[0]
+    root = lxml.html.fromstring(
+        f'<html><body><div style="display:none"><p>{prose} <a href="/x">more</a></p></div>'
+        f"{menu}</body></html>"
+    )
+    _drop_hidden_menus(root)
+    assert prose[:40] in root.text_content()
+    assert "个人门户" not in root.text_content()
+
+
 def test_a_sentence_that_goes_on_in_its_link_is_article_text() -> None:
     """A paragraph whose link holds most of its text is prose when the text before the
     link starts the sentence ("Assange faces <a>a charge of …</a>."): no label, no teaser."""
@@ -746,9 +769,8 @@ def test_corpus_gbk_pages_match_their_utf8_originals() -> None:
 
 
 # Article text that is not on the page as a reader sees it: trafilatura glued a list of
-# links into one line (guancha), and reads the labels of hexun's hidden account menu
-# ("消息", "通知", "公告"), short links that no rule takes for another story's headline.
-NOT_VISIBLE_AS_EXTRACTED = {"gne-guancha-2", "gne-hexun-1"}
+# links into one line (guancha). (hexun's hidden account menu is no longer read.)
+NOT_VISIBLE_AS_EXTRACTED = {"gne-guancha-2"}
 
 
 def _squash(text: str) -> str:

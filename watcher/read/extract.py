@@ -121,6 +121,7 @@ def extract_article(
             page_title=page_title,
         )
     _drop_link_teasers(root)
+    _drop_hidden_menus(root)
     return _extract_main(root, url, page_title)
 
 
@@ -639,6 +640,24 @@ def _teaser_kind(el: lxml.html.HtmlElement) -> str | None:
 
 def _chars(el: lxml.html.HtmlElement) -> int:
     return sum(map(len, el.text_content().split()))
+
+
+_MAYBE_HIDDEN = etree.XPath("//*[@style or @hidden or @aria-hidden][.//a]")
+
+
+def _drop_hidden_menus(root: lxml.html.HtmlElement) -> None:
+    """Drop, in article mode, a hidden box of links: a menu the page opens on demand (an
+    account menu's "消息 通知 公告"). No reader sees it, yet the extractor reads it on some
+    loads and not on others. Hidden prose (a collapsed rest of the story) is kept."""
+    menus = []
+    for el in _MAYBE_HIDDEN(root):
+        if not _is_hidden(el):
+            continue
+        length = sum(map(len, el.text_content().split()))
+        linked = sum(sum(map(len, a.text_content().split())) for a in el.iter("a"))
+        if length and linked >= _TEASER_LINKED_SHARE * length:
+            menus.append(el)
+    _drop_all(_outermost(menus))
 
 
 # How a label ends before the link it introduces: "Read more:", "相关阅读：", "More »".
