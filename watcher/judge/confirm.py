@@ -326,11 +326,11 @@ def _edge_moved(old: Sequence[str], new: Sequence[str]) -> bool:
     edge. No editor moves a line from the end of a story to its top and changes nothing
     else; a moved sentence is longer than these, and stays a change."""
     for k in range(1, min(_EDGE_LINES, len(old) - 1) + 1):
-        for moved, rest, rotated in (
-            (old[-k:], old[:-k], (*old[-k:], *old[:-k])),
-            (old[:k], old[k:], (*old[k:], *old[:k])),
+        for moved, rotated in (
+            (old[-k:], (*old[-k:], *old[:-k])),
+            (old[:k], (*old[k:], *old[:k])),
         ):
-            if tuple(new) == rotated and rest and all(_is_stray(line) for line in moved):
+            if tuple(new) == rotated and all(_is_stray(line) for line in moved):
                 return True
     return False
 

@@ -611,38 +611,44 @@ def _drop_link_teasers(root: lxml.html.HtmlElement) -> None:
 
 def _teaser_kind(el: lxml.html.HtmlElement) -> str | None:
     """ "teaser" when ``el`` is a line that only links to another story under a label,
-    "dated" when it is one but also states a date or a credit, None otherwise."""
-    words = el.text_content().split()
-    length = sum(map(len, words))  # spaces left out
+    "dated" when it is a list item that links one and states its date or credit, None
+    otherwise. The cheap tests run first: most linked lines are a menu's short links."""
+    length = _chars(el)
     if not length or length > _TEASER_MAX_CHARS:
         return None
     links = [" ".join(a.text_content().split()) for a in el.iter("a")]
     linked = sum(len(link) - link.count(" ") for link in links)
     if length - linked > _TEASER_LABEL_CHARS:
         return None
-    whole = " ".join(words)
-    label = _label(whole, links)
     # one link holds a headline: a breadcrumb's or a footer's many short links do not
-    headline = any(
+    if not any(
         len(_CJK.findall(link)) >= _TEASER_CJK_CHARS
         if _CJK.search(link)
         else len(link.split()) >= _TEASER_WORDS
         for link in links
-    )
-    if label is None or not headline:
+    ):
+        return None
+    whole = " ".join(el.text_content().split())
+    label = _label(whole, links)
+    if label is None:
+        return None
+    # the label's own words do not count against the links ("Lesen Sie auch: <a>Rail
+    # strike called off</a>" is all link after its label); a list item's time may be as
+    # long as a short headline, so a dated item is not asked for that share
+    mostly_links = linked >= _TEASER_LINKED_SHARE * (length - label)
+    if not mostly_links and el.tag != "li":
         return None
     if is_credit_or_date(whole):
-        return "dated"  # its time may be as long as a short headline: no share asked
-    # the label's own words do not count against the links ("Lesen Sie auch: <a>Rail
-    # strike called off</a>" is all link after its label)
-    return "teaser" if linked >= _TEASER_LINKED_SHARE * (length - label) else None
+        return "dated"
+    return "teaser" if mostly_links else None
 
 
 def _chars(el: lxml.html.HtmlElement) -> int:
+    """The length of ``el``'s text, spaces left out."""
     return sum(map(len, el.text_content().split()))
 
 
-_MAYBE_HIDDEN = etree.XPath("//*[@style or @hidden or @aria-hidden][.//a]")
+_MAYBE_HIDDEN = etree.XPath("//*[@style or @hidden or @aria-hidden]")
 
 
 def _drop_hidden_menus(root: lxml.html.HtmlElement) -> None:
@@ -651,11 +657,10 @@ def _drop_hidden_menus(root: lxml.html.HtmlElement) -> None:
     loads and not on others. Hidden prose (a collapsed rest of the story) is kept."""
     menus = []
     for el in _MAYBE_HIDDEN(root):
-        if not _is_hidden(el):
+        if not _is_hidden(el) or next(el.iter("a"), None) is None:
             continue
-        length = sum(map(len, el.text_content().split()))
-        linked = sum(sum(map(len, a.text_content().split())) for a in el.iter("a"))
-        if length and linked >= _TEASER_LINKED_SHARE * length:
+        length = _chars(el)
+        if length and sum(map(_chars, el.iter("a"))) >= _TEASER_LINKED_SHARE * length:
             menus.append(el)
     _drop_all(_outermost(menus))
 
