@@ -6,6 +6,7 @@ look for a marker in the page and, when they find one, kill their own process or
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -16,12 +17,14 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import pytest
+from pebble import ProcessExpired, ProcessFuture
+from pebble.pool.base_pool import Task, TaskPayload
 from pytest_httpserver import HTTPServer
 
 from tests.sites import Story, render
 from watcher import heap
 from watcher.check.pipeline import run_pass
-from watcher.check.readers import ReaderPool
+from watcher.check.readers import ReaderPool, _ProcessPool
 from watcher.config import Watchlist
 from watcher.errors import ReaderError, ReaderStopped
 from watcher.judge.classify import Kind
@@ -127,6 +130,26 @@ def test_a_reader_that_crashes_twice_is_an_error_naming_the_signal(
     assert len(pids) == 2
     assert pids[0] != pids[1]
     assert sabotaged.run(_echo, "after") == "after"  # the pool carries on
+
+
+def test_a_reader_dead_before_its_claim_is_read_is_a_crash() -> None:
+    """A reader claims a page and dies at once; the pool sees the death before it reads
+    the claim. The page is still a crash (read again), never a page timed while nobody
+    reads it. Real readers hit this order only now and then on a loaded machine, so the
+    pool's own steps are taken here in that order."""
+    pool = _ProcessPool(1, 0, os.getpid, (), multiprocessing.get_context("forkserver"))
+    manager = pool._pool_manager
+    busy, claimed = (Task(n, ProcessFuture(), 30.0, TaskPayload(os.getpid, (), {})) for n in (1, 2))
+    for task in (busy, claimed):
+        pool._context.task_queue.put(task)
+        manager.task_manager.register(task)
+    manager.task_manager.task_start(busy.id, 101)  # another reader, reading its page
+    manager.handle_worker_expiration((202, -signal.SIGSEGV))
+    manager.task_manager.task_start(claimed.id, 202)  # the dead reader's claim, read late
+    error = claimed.future.exception(timeout=0)
+    assert isinstance(error, ProcessExpired)
+    assert error.exitcode == -signal.SIGSEGV
+    assert not busy.future.done()  # the live reader's page is left alone
 
 
 def test_a_hanging_reader_is_killed_at_its_time_limit(sabotaged: SabotagedReaders) -> None:

@@ -26,6 +26,9 @@ from multiprocessing import resource_tracker
 from typing import ParamSpec, Protocol, Self, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
+from pebble.common.types import MultiprocessingContext, Result, ResultStatus
+from pebble.pool.base_pool import PoolContext
+from pebble.pool.process import PoolManager, TaskManager, dictionary_values
 
 from watcher import heap
 from watcher.errors import ReaderError, ReaderStopped
@@ -37,6 +40,8 @@ R = TypeVar("R")
 
 # How long a waiting caller sleeps between looks at whether the pool was stopped.
 _POLL_SECONDS = 0.25
+# How many readers that died with no page on record are remembered, waiting for their claim.
+_LOST_READERS_KEPT = 64
 # Modules every reader needs: imported once in the fork server, so a reader that replaces
 # a dead one starts in milliseconds instead of importing trafilatura again. A new reader
 # also imports the command's main module (watcher.cli under `watcher` and `python -m`).
@@ -91,7 +96,7 @@ class ReaderPool:
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(self._preload)
-        return ProcessPool(
+        return _ProcessPool(
             max_workers=self.processes,
             max_tasks=self._max_tasks,
             initializer=_start_reader,
@@ -272,6 +277,68 @@ class OnDemandReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _TaskBook(TaskManager):
+    """pebble's book of tasks, which also fails a task claimed by a reader already dead.
+
+    A reader claims a page, then reads it. When it dies at once (a page that crashes lxml
+    on its first parse), the pool may see the death before it reads the claim: it finds
+    no page to fail and, once the claim arrives, times a page nobody reads. The crash then
+    surfaced as a timeout, 30 seconds late and never retried.
+    """
+
+    def __init__(self, task_done_callback: Callable[[], None]) -> None:
+        super().__init__(task_done_callback)
+        self.lock = threading.Lock()
+        self._lost: dict[int, int] = {}  # pid -> exit code of a reader dead with no task
+
+    def reader_lost(self, pid: int, exitcode: int) -> None:
+        """Note a reader that died before its claim on a page, if any, was read."""
+        self._lost[pid] = exitcode
+        while len(self._lost) > _LOST_READERS_KEPT:
+            del self._lost[next(iter(self._lost))]
+
+    def task_start(self, task_id: int, worker_id: int | None) -> None:
+        with self.lock:
+            super().task_start(task_id, worker_id)
+            exitcode = self._lost.pop(worker_id, None) if worker_id else None
+        if exitcode is not None:
+            error = ProcessExpired("Abnormal termination", code=exitcode, pid=worker_id)
+            self.task_done(task_id, Result(ResultStatus.ERROR, error))
+
+
+class _PoolManager(PoolManager):
+    """pebble's pool manager, keeping a reader's death for the claim that arrives late."""
+
+    task_manager: _TaskBook
+
+    def __init__(self, context: PoolContext, mp_context: MultiprocessingContext) -> None:
+        super().__init__(context, mp_context)
+        self.task_manager = _TaskBook(context.task_queue.task_done)
+
+    def handle_worker_expiration(self, expiration: tuple[int, int]) -> None:
+        worker_id, exitcode = expiration
+        with self.task_manager.lock:
+            tasks = dictionary_values(self.task_manager.tasks)
+            if not any(task.worker_id == worker_id for task in tasks):
+                self.task_manager.reader_lost(worker_id, exitcode)
+            super().handle_worker_expiration(expiration)
+
+
+class _ProcessPool(ProcessPool):
+    """pebble's process pool with ``_PoolManager``: a reader's crash is always a crash."""
+
+    def __init__(
+        self,
+        max_workers: int,
+        max_tasks: int,
+        initializer: Callable[..., None],
+        initargs: tuple[object, ...],
+        context: MultiprocessingContext,
+    ) -> None:
+        super().__init__(max_workers, max_tasks, initializer, initargs, context)
+        self._pool_manager = _PoolManager(self._context, context)
 
 
 class _PoolBroke(Exception):
