@@ -303,18 +303,27 @@ def kill_loop(
     """Start ``watcher COMMAND`` and SIGKILL it at a random moment of ``life`` seconds after
     it started up (its first log line, a daemon's "watching" line: on a loaded machine the
     interpreter's start alone takes seconds), ``kills`` times (a run that ends by itself
-    first is not counted); returns the kills."""
+    first is not counted); returns the kills.
+
+    A run that ends before its moment pulls later moments towards the lives seen: a
+    `watcher check` of a few pages often ends within a second, and drawing from seconds
+    it never lives would start a hundred runs for a dozen kills.
+    """
     done = 0
+    low, high = life
     while done < kills and (deadline is None or time.monotonic() < deadline):
         process = Watcher(config, sink, log, command, *(RUN_ARGS if command == "run" else ()))
         try:
             process.wait_started("watching" if command == "run" else "")
-            process.popen.wait(rng.uniform(*life))
+            started = time.monotonic()
+            process.popen.wait(rng.uniform(low, high))
         except subprocess.TimeoutExpired:
             process.popen.send_signal(signal.SIGKILL)
             KILLED_AT[config].append(time.monotonic())
             done += 1
         else:
+            high = max((high + time.monotonic() - started) / 2, 0.05)
+            low = min(low, high / 2)
             # Ended by itself: its exit status tells a crash from a run that finished.
             with log.open("a", encoding="utf-8") as out:
                 out.write(
