@@ -33,7 +33,7 @@ from watcher.check.pipeline import CheckResult, check_page
 from watcher.check.reading import snapshot_article
 from watcher.cli import main
 from watcher.config import Settings, Watch, Watchlist
-from watcher.errors import FetchError
+from watcher.errors import BrowserUnavailableError, FetchError
 from watcher.evidence.archive import export_warc
 from watcher.judge.classify import Kind
 from watcher.serve.app import create_app
@@ -295,6 +295,30 @@ def test_a_killed_browser_costs_one_page(site: JsSite) -> None:
         assert "Maria Jensen" in own.render(story.url, render_options(settings, story)).text
         assert own.browser_pids()
         assert own.browser_pids()[0] != killed[0]
+
+
+def test_a_chromium_that_dies_as_it_starts_is_no_missing_install(tmp_path: Path) -> None:
+    """A Chromium that is installed but dies at its start (a confining filter, a broken
+    build) is a fetch error naming it; only a missing one gets the install advice."""
+    broken = tmp_path / "chromium"
+    broken.write_text("#!/bin/sh\necho 'sandbox: operation not permitted' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    watch = Watch(url="http://127.0.0.1:9/story", fetch="browser")
+    options = render_options(Settings(), watch)
+    with (
+        BrowserPool(BrowserLimits(pages=1, executable=str(broken))) as dying,
+        pytest.raises(FetchError) as died,
+    ):
+        dying.render(watch.url, options)
+    assert not isinstance(died.value, BrowserUnavailableError)
+    assert str(broken) in str(died.value)
+    assert "pip install" not in str(died.value)
+    missing = str(tmp_path / "no-such-chromium")
+    with (
+        BrowserPool(BrowserLimits(pages=1, executable=missing)) as absent,
+        pytest.raises(BrowserUnavailableError, match="pip install"),
+    ):
+        absent.render(watch.url, options)
 
 
 def test_the_browser_is_restarted_after_its_pages(site: JsSite) -> None:

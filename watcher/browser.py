@@ -16,6 +16,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import logging
+import os
 import shutil
 import threading
 import time
@@ -97,6 +98,10 @@ _CHROMIUM_ARGS = (
     "--mute-audio",
 )
 _CRASHED = "Target crashed"
+# Opening a page takes Chromium well under a second; one whose renderers cannot start (a
+# system call filter or a sandbox that forbids what they need) never opens one, and would
+# otherwise hold the check until its deadline with no word of why.
+_OPEN_SECONDS = 15.0
 _CLOSED = "has been closed"
 _STRIPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -135,6 +140,13 @@ def is_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _no_page(url: str, seconds: float) -> FetchError:
+    return FetchError(
+        f"{url}: browser: Chromium opened no page within {seconds:g}s; its renderers may be "
+        "unable to start (a system call filter or sandbox that forbids what they need)"
+    )
 
 
 def find_chromium(configured: str | None = None) -> str | None:
@@ -310,9 +322,16 @@ class BrowserPool:
                 executable_path=executable, args=list(_CHROMIUM_ARGS), headless=True
             )
         except PlaywrightError as exc:
-            raise BrowserUnavailableError(
-                f"{url}: browser: cannot start Chromium ({executable or 'not found'}): "
-                f"{_first_line(str(exc))}; {INSTALL_HINT}"
+            if executable is None or not os.path.exists(executable):
+                raise BrowserUnavailableError(
+                    f"{url}: browser: cannot start Chromium ({executable or 'not found'}): "
+                    f"{_first_line(str(exc))}; {INSTALL_HINT}"
+                ) from None
+            # installed, and it died at its start (a sandbox or a system call filter that
+            # forbids what it needs, a broken install): installing it again is no advice
+            raise FetchError(
+                f"{url}: browser: Chromium ({executable}) ended as it started: "
+                f"{_first_line(str(exc))}"
             ) from None
         pids = [pid for pid in chromium_pids() if pid not in before]
         generation = _Generation(browser, pids[0] if pids else None)
@@ -357,21 +376,32 @@ class BrowserPool:
 
         started = time.monotonic()
         load = _Load(options, deadline, _site(url))
+        opening = max(min(_OPEN_SECONDS, deadline - started), 0.001)
         try:
-            context = await generation.browser.new_context(
-                service_workers="block",
-                user_agent=options.fetch.user_agent,
-                viewport={"width": 1280, "height": 900},
-                accept_downloads=False,
+            context = await asyncio.wait_for(
+                generation.browser.new_context(
+                    service_workers="block",
+                    user_agent=options.fetch.user_agent,
+                    viewport={"width": 1280, "height": 900},
+                    accept_downloads=False,
+                ),
+                timeout=opening,
             )
         except PlaywrightError as exc:
             raise self._failure(generation, url, exc) from None
+        except TimeoutError:
+            raise _no_page(url, opening) from None
         try:
             try:
                 await context.route("**/*", lambda route: self._answer(route, load))
-                page = await context.new_page()  # a renderer can crash right here
+                # a renderer can crash right here, or never start
+                page = await asyncio.wait_for(
+                    context.new_page(), timeout=max(opening - (time.monotonic() - started), 0.001)
+                )
             except PlaywrightError as exc:
                 raise self._failure(generation, url, exc, options) from None
+            except TimeoutError:
+                raise _no_page(url, opening) from None
             try:
                 await page.goto(url, wait_until="domcontentloaded", timeout=_ms(deadline))
                 if load.document_error is not None:
