@@ -13,18 +13,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import pytest
 from pebble import ProcessExpired, ProcessFuture
-from pebble.pool.base_pool import Task, TaskPayload
+from pebble.common.types import MultiprocessingContext
+from pebble.pool.base_pool import PoolContext, Task, TaskPayload
 from pytest_httpserver import HTTPServer
 
 from tests.sites import Story, render
 from watcher import heap
 from watcher.check.pipeline import run_pass
-from watcher.check.readers import ReaderPool, _ProcessPool
+from watcher.check.readers import ReaderPool, _PoolManager, _ProcessPool, _TaskBook
 from watcher.config import Watchlist
 from watcher.errors import ReaderError, ReaderStopped
 from watcher.judge.classify import Kind
@@ -150,6 +152,49 @@ def test_a_reader_dead_before_its_claim_is_read_is_a_crash() -> None:
     assert isinstance(error, ProcessExpired)
     assert error.exitcode == -signal.SIGSEGV
     assert not busy.future.done()  # the live reader's page is left alone
+
+
+class _LateBook(_TaskBook):
+    """Reads every claim on a page half a second late, as a loaded machine may."""
+
+    def task_start(self, task_id: int, worker_id: int | None) -> None:
+        if worker_id:
+            time.sleep(0.5)
+        super().task_start(task_id, worker_id)
+
+
+class _LateManager(_PoolManager):
+    def __init__(self, context: PoolContext, mp_context: MultiprocessingContext) -> None:
+        super().__init__(context, mp_context)
+        self.task_manager = _LateBook(context.task_queue.task_done)
+
+
+class _LatePool(_ProcessPool):
+    manager = _LateManager
+
+
+class LateClaims(SabotagedReaders):
+    """Real sabotaged readers, whose pool reads their claims late."""
+
+    pool_class = _LatePool
+
+
+def test_a_crash_seen_before_its_claim_is_still_a_crash_with_real_readers(
+    tmp_path: Path,
+) -> None:
+    """With real readers: while one reader reads a slow page, the other dies on its page
+    before the pool has read its claim on it. The page is read again and reported as
+    crashed, with its signal: not as a reader timeout a minute later."""
+    attempts = tmp_path / "attempts"
+    with LateClaims(2, timeout_seconds=60) as pool:
+        assert pool.run(_echo, "warm") == "warm"
+        with ThreadPoolExecutor(1) as other:
+            slow = other.submit(pool.run, time.sleep, 4)
+            time.sleep(1)  # the slow page is claimed and being read
+            with pytest.raises(ReaderError, match=r"crashed twice.*SIGSEGV"):
+                pool.run(_echo, f"<!--crash:SIGSEGV:{attempts}-->")
+            assert slow.result() is None
+    assert len(attempts.read_text().split()) == 2
 
 
 def test_a_hanging_reader_is_killed_at_its_time_limit(sabotaged: SabotagedReaders) -> None:

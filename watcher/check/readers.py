@@ -56,6 +56,70 @@ class Reader(Protocol):
     def run(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R: ...
 
 
+class _TaskBook(TaskManager):
+    """pebble's book of tasks, which also fails a task claimed by a reader already dead.
+
+    A reader claims a page, then reads it. When it dies at once (a page that crashes lxml
+    on its first parse), the pool may see the death before it reads the claim: it finds
+    no page to fail and, once the claim arrives, times a page nobody reads. The crash then
+    surfaced as a timeout, 30 seconds late and never retried.
+    """
+
+    def __init__(self, task_done_callback: Callable[[], None]) -> None:
+        super().__init__(task_done_callback)
+        self.lock = threading.Lock()
+        self._lost: dict[int, int] = {}  # pid -> exit code of a reader dead with no task
+
+    def reader_lost(self, pid: int, exitcode: int) -> None:
+        """Note a reader that died before its claim on a page, if any, was read."""
+        self._lost[pid] = exitcode
+        while len(self._lost) > _LOST_READERS_KEPT:
+            del self._lost[next(iter(self._lost))]
+
+    def task_start(self, task_id: int, worker_id: int | None) -> None:
+        with self.lock:
+            super().task_start(task_id, worker_id)
+            exitcode = self._lost.pop(worker_id, None) if worker_id else None
+        if exitcode is not None:
+            error = ProcessExpired("Abnormal termination", code=exitcode, pid=worker_id)
+            self.task_done(task_id, Result(ResultStatus.ERROR, error))
+
+
+class _PoolManager(PoolManager):
+    """pebble's pool manager, keeping a reader's death for the claim that arrives late."""
+
+    task_manager: _TaskBook
+
+    def __init__(self, context: PoolContext, mp_context: MultiprocessingContext) -> None:
+        super().__init__(context, mp_context)
+        self.task_manager = _TaskBook(context.task_queue.task_done)
+
+    def handle_worker_expiration(self, expiration: tuple[int, int]) -> None:
+        worker_id, exitcode = expiration
+        with self.task_manager.lock:
+            tasks = dictionary_values(self.task_manager.tasks)
+            if not any(task.worker_id == worker_id for task in tasks):
+                self.task_manager.reader_lost(worker_id, exitcode)
+            super().handle_worker_expiration(expiration)
+
+
+class _ProcessPool(ProcessPool):
+    """pebble's process pool with ``_PoolManager``: a reader's crash is always a crash."""
+
+    manager: type[_PoolManager] = _PoolManager
+
+    def __init__(
+        self,
+        max_workers: int,
+        max_tasks: int,
+        initializer: Callable[..., None],
+        initargs: tuple[object, ...],
+        context: MultiprocessingContext,
+    ) -> None:
+        super().__init__(max_workers, max_tasks, initializer, initargs, context)
+        self._pool_manager = self.manager(self._context, context)
+
+
 class ReaderPool:
     """A pool of reader processes with a per-task time limit and crash recovery.
 
@@ -64,6 +128,8 @@ class ReaderPool:
     address space is capped at ``memory_bytes`` (a page that needs more fails in that
     reader alone).
     """
+
+    pool_class: type[_ProcessPool] = _ProcessPool
 
     def __init__(
         self,
@@ -96,7 +162,7 @@ class ReaderPool:
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(self._preload)
-        return _ProcessPool(
+        return self.pool_class(
             max_workers=self.processes,
             max_tasks=self._max_tasks,
             initializer=_start_reader,
@@ -277,68 +343,6 @@ class OnDemandReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-class _TaskBook(TaskManager):
-    """pebble's book of tasks, which also fails a task claimed by a reader already dead.
-
-    A reader claims a page, then reads it. When it dies at once (a page that crashes lxml
-    on its first parse), the pool may see the death before it reads the claim: it finds
-    no page to fail and, once the claim arrives, times a page nobody reads. The crash then
-    surfaced as a timeout, 30 seconds late and never retried.
-    """
-
-    def __init__(self, task_done_callback: Callable[[], None]) -> None:
-        super().__init__(task_done_callback)
-        self.lock = threading.Lock()
-        self._lost: dict[int, int] = {}  # pid -> exit code of a reader dead with no task
-
-    def reader_lost(self, pid: int, exitcode: int) -> None:
-        """Note a reader that died before its claim on a page, if any, was read."""
-        self._lost[pid] = exitcode
-        while len(self._lost) > _LOST_READERS_KEPT:
-            del self._lost[next(iter(self._lost))]
-
-    def task_start(self, task_id: int, worker_id: int | None) -> None:
-        with self.lock:
-            super().task_start(task_id, worker_id)
-            exitcode = self._lost.pop(worker_id, None) if worker_id else None
-        if exitcode is not None:
-            error = ProcessExpired("Abnormal termination", code=exitcode, pid=worker_id)
-            self.task_done(task_id, Result(ResultStatus.ERROR, error))
-
-
-class _PoolManager(PoolManager):
-    """pebble's pool manager, keeping a reader's death for the claim that arrives late."""
-
-    task_manager: _TaskBook
-
-    def __init__(self, context: PoolContext, mp_context: MultiprocessingContext) -> None:
-        super().__init__(context, mp_context)
-        self.task_manager = _TaskBook(context.task_queue.task_done)
-
-    def handle_worker_expiration(self, expiration: tuple[int, int]) -> None:
-        worker_id, exitcode = expiration
-        with self.task_manager.lock:
-            tasks = dictionary_values(self.task_manager.tasks)
-            if not any(task.worker_id == worker_id for task in tasks):
-                self.task_manager.reader_lost(worker_id, exitcode)
-            super().handle_worker_expiration(expiration)
-
-
-class _ProcessPool(ProcessPool):
-    """pebble's process pool with ``_PoolManager``: a reader's crash is always a crash."""
-
-    def __init__(
-        self,
-        max_workers: int,
-        max_tasks: int,
-        initializer: Callable[..., None],
-        initargs: tuple[object, ...],
-        context: MultiprocessingContext,
-    ) -> None:
-        super().__init__(max_workers, max_tasks, initializer, initargs, context)
-        self._pool_manager = _PoolManager(self._context, context)
 
 
 class _PoolBroke(Exception):
