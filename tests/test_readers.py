@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -154,6 +155,10 @@ def test_a_reader_dead_before_its_claim_is_read_is_a_crash() -> None:
     assert not busy.future.done()  # the live reader's page is left alone
 
 
+# Every claim the late pool has read (released once per claim).
+_CLAIMS_READ = threading.Semaphore(0)
+
+
 class _LateBook(_TaskBook):
     """Reads every claim on a page half a second late, as a loaded machine may."""
 
@@ -161,6 +166,8 @@ class _LateBook(_TaskBook):
         if worker_id:
             time.sleep(0.5)
         super().task_start(task_id, worker_id)
+        if worker_id:
+            _CLAIMS_READ.release()
 
 
 class _LateManager(_PoolManager):
@@ -179,21 +186,31 @@ class LateClaims(SabotagedReaders):
     pool_class = _LatePool
 
 
+def _until_exists(path: str) -> None:
+    """A page that takes as long as the test needs: read until ``path`` exists."""
+    limit = time.monotonic() + 90
+    while not os.path.exists(path) and time.monotonic() < limit:
+        time.sleep(0.05)
+
+
 def test_a_crash_seen_before_its_claim_is_still_a_crash_with_real_readers(
     tmp_path: Path,
 ) -> None:
     """With real readers: while one reader reads a slow page, the other dies on its page
     before the pool has read its claim on it. The page is read again and reported as
     crashed, with its signal: not as a reader timeout a minute later."""
-    attempts = tmp_path / "attempts"
-    with LateClaims(2, timeout_seconds=60) as pool:
-        assert pool.run(_echo, "warm") == "warm"
-        with ThreadPoolExecutor(1) as other:
-            slow = other.submit(pool.run, time.sleep, 4)
-            time.sleep(1)  # the slow page is claimed and being read
+    attempts, done = tmp_path / "attempts", tmp_path / "done"
+    while _CLAIMS_READ.acquire(blocking=False):
+        pass  # claims of an earlier run of this test
+    with LateClaims(2, timeout_seconds=60) as pool, ThreadPoolExecutor(1) as other:
+        slow = other.submit(pool.run, _until_exists, str(done))
+        assert _CLAIMS_READ.acquire(timeout=60)  # the slow page is claimed and being read
+        try:
             with pytest.raises(ReaderError, match=r"crashed twice.*SIGSEGV"):
                 pool.run(_echo, f"<!--crash:SIGSEGV:{attempts}-->")
-            assert slow.result() is None
+        finally:
+            done.touch()
+        assert slow.result() is None
     assert len(attempts.read_text().split()) == 2
 
 

@@ -62,7 +62,7 @@ class _TaskBook(TaskManager):
     A reader claims a page, then reads it. When it dies at once (a page that crashes lxml
     on its first parse), the pool may see the death before it reads the claim: it finds
     no page to fail and, once the claim arrives, times a page nobody reads. The crash then
-    surfaced as a timeout, 30 seconds late and never retried.
+    surfaced as a timeout, at the time limit, and was never retried.
     """
 
     def __init__(self, task_done_callback: Callable[[], None]) -> None:
