@@ -32,7 +32,7 @@ from watcher.fetch import FetchOptions, FetchResult, fetch_page
 from watcher.procs import chromium_pids, tree_pss
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Playwright, Route
+    from playwright.async_api import Browser, BrowserContext, Playwright, Route
 
 logger = logging.getLogger(__name__)
 
@@ -377,20 +377,7 @@ class BrowserPool:
         started = time.monotonic()
         load = _Load(options, deadline, _site(url))
         opening = max(min(_OPEN_SECONDS, deadline - started), 0.001)
-        try:
-            context = await asyncio.wait_for(
-                generation.browser.new_context(
-                    service_workers="block",
-                    user_agent=options.fetch.user_agent,
-                    viewport={"width": 1280, "height": 900},
-                    accept_downloads=False,
-                ),
-                timeout=opening,
-            )
-        except PlaywrightError as exc:
-            raise self._failure(generation, url, exc) from None
-        except TimeoutError:
-            raise _no_page(url, opening) from None
+        context = await self._new_context(generation, url, options, opening)
         try:
             try:
                 await context.route("**/*", lambda route: self._answer(route, load))
@@ -433,6 +420,28 @@ class BrowserPool:
                 "bytes (settings.max_bytes)"
             )
         return _rendered(document, url, final_url, html, shot, load.refused, started)
+
+    async def _new_context(
+        self, generation: _Generation, url: str, options: RenderOptions, opening: float
+    ) -> BrowserContext:
+        """A fresh context for one page, or the FetchError of a browser that crashed or
+        opened none within ``opening`` seconds."""
+        from playwright.async_api import Error as PlaywrightError
+
+        try:
+            return await asyncio.wait_for(
+                generation.browser.new_context(
+                    service_workers="block",
+                    user_agent=options.fetch.user_agent,
+                    viewport={"width": 1280, "height": 900},
+                    accept_downloads=False,
+                ),
+                timeout=opening,
+            )
+        except PlaywrightError as exc:
+            raise self._failure(generation, url, exc) from None
+        except TimeoutError:
+            raise _no_page(url, opening) from None
 
     def _failure(
         self,
