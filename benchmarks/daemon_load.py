@@ -143,6 +143,18 @@ def _config(args: argparse.Namespace, url: str, readers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _start(config: Path, database: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """One `watcher run`, its log in ``log``."""
+    with log.open("wb") as stream:
+        return subprocess.Popen(
+            [*WATCHER, "-c", str(config), "--database", database, "run"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+            env=env,
+        )
+
+
 def run_daemon(
     args: argparse.Namespace, url: str, counts: Counts, readers: int, daemons: int = 1
 ) -> Run | None:
@@ -160,18 +172,7 @@ def run_daemon(
         sock, env = notify_socket(root)
         started = time.monotonic()
         logs = [root / f"daemon{n}.log" for n in range(daemons)]
-        processes = []
-        for log in logs:
-            with log.open("wb") as stream:
-                processes.append(
-                    subprocess.Popen(
-                        [*WATCHER, "-c", str(config), "--database", database, "run"],
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=stream,
-                        env=env,
-                    )
-                )
+        processes = [_start(config, database, log, env) for log in logs]
         ready_at = wait_ready(sock, 300, daemons)
         if ready_at is None:
             for daemon in processes:
