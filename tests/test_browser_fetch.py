@@ -8,6 +8,7 @@ JSON endpoint; only its own port is opened in the network guard (``tests/loopbac
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import signal
@@ -295,6 +296,40 @@ def test_a_killed_browser_costs_one_page(site: JsSite) -> None:
         assert "Maria Jensen" in own.render(story.url, render_options(settings, story)).text
         assert own.browser_pids()
         assert own.browser_pids()[0] != killed[0]
+
+
+def test_a_browser_that_stops_answering_is_replaced(site: JsSite) -> None:
+    """A browser that opens no page in time fails that page and is replaced: the next page
+    does not wait as long again, and the hung browser is killed, not left running."""
+    story = Watch(url=site.url(), fetch="browser")
+    options = render_options(settings_for(site), story)
+    limits = BrowserLimits(pages=1, open_seconds=2.0, executable=chromium())
+    with BrowserPool(limits) as own:
+        assert "Maria Jensen" in own.render(story.url, options).text
+        (hung,) = own.browser_pids()
+        os.kill(hung, signal.SIGSTOP)
+        try:
+            with pytest.raises(FetchError, match="opened no page within 2s"):
+                own.render(story.url, options)
+            assert "Maria Jensen" in own.render(story.url, options).text
+            assert hung not in own.browser_pids()
+            for _ in range(200):
+                if not _running(hung):
+                    break
+                time.sleep(0.05)
+            assert not _running(hung)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(hung, signal.SIGCONT)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a killed one awaiting its parent's wait is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_a_chromium_that_dies_as_it_starts_is_no_missing_install(tmp_path: Path) -> None:

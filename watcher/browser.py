@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -98,10 +99,9 @@ _CHROMIUM_ARGS = (
     "--mute-audio",
 )
 _CRASHED = "Target crashed"
-# Opening a page takes Chromium well under a second; one whose renderers cannot start (a
-# system call filter or a sandbox that forbids what they need) never opens one, and would
-# otherwise hold the check until its deadline with no word of why.
-_OPEN_SECONDS = 15.0
+# A browser asked to close that has not ended after this long is killed: one that stopped
+# answering would otherwise keep its processes, and a check waiting on it, for ever.
+_CLOSE_SECONDS = 10.0
 _CLOSED = "has been closed"
 _STRIPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -114,6 +114,10 @@ class BrowserLimits:
     recycle_after: int = 100  # pages, then a fresh browser (leaks stay bounded)
     memory_bytes: int = 1024 * 1024 * 1024  # proportional memory of all its processes
     executable: str | None = None  # None: Debian's chromium found on PATH
+    # Opening a page takes Chromium well under a second; one whose renderers cannot start
+    # (a system call filter or a sandbox that forbids what they need) or that stopped
+    # answering never opens one: the page fails with why, and the browser is replaced.
+    open_seconds: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +144,6 @@ def is_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _no_page(url: str, seconds: float) -> FetchError:
-    return FetchError(
-        f"{url}: browser: Chromium opened no page within {seconds:g}s; its renderers may be "
-        "unable to start (a system call filter or sandbox that forbids what they need)"
-    )
 
 
 def find_chromium(configured: str | None = None) -> str | None:
@@ -205,6 +202,7 @@ class BrowserPool:
         self._playwright: Playwright | None = None
         self._current: _Generation | None = None
         self._generations: list[_Generation] = []
+        self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
         self._thread.start()
         self._gate = self._call(self._make_gate())
@@ -277,9 +275,10 @@ class BrowserPool:
 
     async def _shutdown(self) -> None:
         for generation in list(self._generations):
-            with contextlib.suppress(Exception):
-                await generation.browser.close()
+            await _close_browser(generation)
         self._generations.clear()
+        if self._closing:
+            await asyncio.wait(list(self._closing))
         if self._playwright is not None:
             with contextlib.suppress(Exception):
                 await self._playwright.stop()
@@ -360,13 +359,13 @@ class BrowserPool:
                     generation.served,
                     memory,
                 )
-                generation.is_retired = True
-                if self._current is generation:
-                    self._current = None
+                self._retire(generation)
         if generation.is_retired and generation.in_flight == 0:
             self._forget(generation)
-            with contextlib.suppress(Exception):
-                await generation.browser.close()
+            # in the background: a browser that stopped answering takes _CLOSE_SECONDS
+            closing = asyncio.get_running_loop().create_task(_close_browser(generation))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def _load(
         self, generation: _Generation, url: str, options: RenderOptions, deadline: float
@@ -376,7 +375,7 @@ class BrowserPool:
 
         started = time.monotonic()
         load = _Load(options, deadline, _site(url))
-        opening = max(min(_OPEN_SECONDS, deadline - started), 0.001)
+        opening = max(min(self.limits.open_seconds, deadline - started), 0.001)
         context = await self._new_context(generation, url, options, opening)
         try:
             try:
@@ -388,7 +387,7 @@ class BrowserPool:
             except PlaywrightError as exc:
                 raise self._failure(generation, url, exc, options) from None
             except TimeoutError:
-                raise _no_page(url, opening) from None
+                raise self._no_page(generation, url, opening) from None
             try:
                 await page.goto(url, wait_until="domcontentloaded", timeout=_ms(deadline))
                 if load.document_error is not None:
@@ -441,7 +440,21 @@ class BrowserPool:
         except PlaywrightError as exc:
             raise self._failure(generation, url, exc) from None
         except TimeoutError:
-            raise _no_page(url, opening) from None
+            raise self._no_page(generation, url, opening) from None
+
+    def _no_page(self, generation: _Generation, url: str, seconds: float) -> FetchError:
+        """The error of a page the browser did not open in time; the browser is retired, so
+        the next page gets a fresh one instead of waiting as long again."""
+        self._retire(generation)
+        return FetchError(
+            f"{url}: browser: Chromium opened no page within {seconds:g}s; its renderers may "
+            "be unable to start (a system call filter or sandbox that forbids what they need)"
+        )
+
+    def _retire(self, generation: _Generation) -> None:
+        generation.is_retired = True
+        if self._current is generation:
+            self._current = None
 
     def _failure(
         self,
@@ -581,6 +594,19 @@ def _rendered(
         screenshot=screenshot,
         requests_refused=refused,
     )
+
+
+async def _close_browser(generation: _Generation) -> None:
+    """Close a browser, and kill it if it has not ended within ``_CLOSE_SECONDS``."""
+    try:
+        await asyncio.wait_for(generation.browser.close(), timeout=_CLOSE_SECONDS)
+    except TimeoutError:
+        logger.warning("browser did not close, killed pid=%s", generation.pid)
+        if generation.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(generation.pid, signal.SIGKILL)
+    except Exception:  # a browser that already died has nothing left to close
+        logger.debug("browser close failed pid=%s", generation.pid, exc_info=True)
 
 
 async def _quietly(action: Any) -> None:
