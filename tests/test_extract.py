@@ -218,6 +218,12 @@ def test_reflow_noise_keeps_preformatted_line_breaks() -> None:
         "continuing you accept our cookie policy.</p><button>Accept all</button></div>",
         '<section class="gdpr-banner"><p>We use cookies to improve your experience. By '
         "continuing you accept our cookie policy.</p></section>",
+        '<div id="CybotCookiebotDialog"><p>We use cookies to improve your experience. By '
+        "continuing you accept our cookie policy.</p></div>",
+        '<div id="onetrust-banner-sdk"><p>We use cookies to improve your experience. By '
+        "continuing you accept our cookie policy.</p></div>",
+        '<div class="didomi-popup-container"><p>We use cookies to improve your experience. '
+        "By continuing you accept our cookie policy.</p></div>",
     ],
 )
 def test_cookie_banner_noise_never_reaches_the_text(banner: str) -> None:
@@ -235,6 +241,8 @@ def test_cookie_banner_noise_never_reaches_the_text(banner: str) -> None:
         '<div class="ad-banner" id="ad-1f3a"><span>Learn piano in 30 days</span></div>',
         '<aside class="advertisement"><p>Cheap flights to Rome, book now</p></aside>',
         '<div id="ads_top"><p>Buy SuperWidget today</p></div>',
+        '<div class="adSlot"><p>Buy SuperWidget today</p></div>',
+        '<div class="inlineAdContainer"><span>Learn piano in 30 days</span></div>',
     ],
 )
 def test_ad_slot_text_never_reaches_the_text(slot: str) -> None:
@@ -254,6 +262,8 @@ def test_ad_slot_text_never_reaches_the_text(slot: str) -> None:
         '<a href="/newsletter">OK</a></div>',
         '<div class="subscribe-box"><p>Get the best stories in your inbox every day</p></div>',
         '<form class="signup-form"><p>Download our app for breaking news alerts</p></form>',
+        '<div class="newsletterSignup"><p>Sign up for our morning newsletter</p>'
+        '<a href="/newsletter">OK</a></div>',
     ],
 )
 def test_a_signup_box_between_paragraphs_is_not_read(box: str) -> None:
@@ -408,7 +418,7 @@ def test_a_page_wrapper_named_like_an_ad_is_read() -> None:
 
 def test_classes_that_merely_start_like_ad_are_read() -> None:
     """ "address", "admin", "load-more" or "header-add" name no ad slot: their text stays."""
-    for name in ("address", "admin-note", "header-add", "badge"):
+    for name in ("address", "admin-note", "header-add", "badge", "loadMore", "headerAdd"):
         box = f'<div class="{name}"><p>Contact the newsroom at the harbour office.</p></div>'
         page = news_page().replace('<div class="story-body">', '<div class="story-body">' + box)
         assert "Contact the newsroom" in extract_article(page, mode="page").text, name

@@ -495,7 +495,7 @@ def elements_named(
     page with many such names (an id per ad slot) is walked once, not once per name."""
     if names is None:
         names = (v for v in _CLASS_AND_ID(root) if isinstance(v, str))
-    values = {v for v in names if pattern.search(v)}
+    values = {v for v in names if pattern.search(v) or pattern.search(_CAMEL.sub("-", v))}
     by_value: dict[str, list[Any]] = {}
     if len(values) > _NAMES_LOOKED_UP:
         for el in root.iter():
@@ -511,12 +511,21 @@ def elements_named(
 
 
 _NAMES_LOOKED_UP = 3  # up to this many names, one XPath lookup each
+# Where a name written in camelCase starts a word ("newsletterSignup", "adSlot",
+# "CybotCookiebotDialog"): it is searched with a "-" there, as if written with dashes.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
-# A class or id word (or a part of one after - or _) that starts with cookie, consent or
-# gdpr names a consent banner. It shows on every load for a client that keeps no
-# cookies, and extractors take it for a paragraph of the article on some loads only.
-_CONSENT = re.compile(r"(?:^|[\s_-])(?:cookie|consent|gdpr)", re.IGNORECASE)
+# A class or id word (or a part of one after - or _, or a capital) that starts with cookie,
+# consent or gdpr, or with the name of a consent platform news sites embed (they name
+# their banners after themselves), names a consent banner. It shows on every load for a
+# client that keeps no cookies, and extractors take it for a paragraph of the article on
+# some loads only.
+_CONSENT = re.compile(
+    r"(?:^|[\s_-])(?:cookie|consent|gdpr|onetrust|didomi|usercentrics|trustarc|iubenda"
+    r"|osano|qc-cmp)",
+    re.IGNORECASE,
+)
 _BANNER_MAX_CHARS = 2000  # a consent notice is a few sentences; an article is longer
 
 
