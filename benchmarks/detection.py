@@ -785,12 +785,15 @@ def reader_block(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
 
 
 _BOILERPLATE_TAGS = frozenset({"nav", "footer", "aside", "form"})
-_BOILERPLATE_NAME = re.compile(r"cookie|consent|gdpr|privacy|newsletter|subscri|footer", re.I)
+_BOILERPLATE_NAME = re.compile(
+    r"cookie|consent|gdpr|privacy|newsletter|subscri|footer|advert|dfp|adslot|ad-slot", re.I
+)
 
 
 def _boilerplate(el: lxml.html.HtmlElement) -> bool:
     """Inside what every reader takes for the site's furniture, not a story: navigation,
-    a footer, a sidebar, a form, a cookie or newsletter notice."""
+    a footer, a sidebar, a form, a cookie or newsletter notice, an ad slot (its
+    "Advertisement" label is no caption of the story's)."""
     for node in (el, *el.iterancestors()):
         if node.tag in ("body", "html"):
             return False  # a page's own classes ("cookies-not-set") say nothing of a block
@@ -872,27 +875,10 @@ def edit_caption(root: lxml.html.HtmlElement, rng: random.Random) -> None:
         and len(_spots(get_slot(s))) > 0
         and len(squash(get_slot(s))) >= 8
         and not _in_teaser(owner(s), region)  # a related video's caption is its teaser
-        and _pictured(owner(s))  # an ad slot's "Advertisement" label captions no picture
     ]
     if not slots:
         raise NotApplicable
     _mutate_spot(rng.choice(slots), rng)
-
-
-_PICTURES = ("img", "picture", "video", "svg", "amp-img", "figure")
-
-
-def _pictured(el: lxml.html.HtmlElement) -> bool:
-    """Whether the caption ``el`` is in stands by a picture: it is in a <figure>, or one of
-    its three nearest boxes holds one."""
-    if any(a.tag == "figure" for a in el.iterancestors()):
-        return True
-    for box in [el, *el.iterancestors()][:4]:
-        if box.tag in ("body", "html"):
-            return False
-        if next(box.iter(*_PICTURES), None) is not None:
-            return True
-    return False
 
 
 def edit_notes(root: lxml.html.HtmlElement, rng: random.Random) -> None:
