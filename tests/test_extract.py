@@ -417,8 +417,10 @@ def test_a_page_wrapper_named_like_an_ad_is_read() -> None:
 
 
 def test_classes_that_merely_start_like_ad_are_read() -> None:
-    """ "address", "admin", "load-more" or "header-add" name no ad slot: their text stays."""
-    for name in ("address", "admin-note", "header-add", "badge", "loadMore", "headerAdd"):
+    """ "address", "admin", "load-more" or "header-add" name no ad slot, nor do "loadMore" or
+    "myADDRESS" in camelCase: their text stays."""
+    names = ("address", "admin-note", "header-add", "badge", "loadMore", "headerAdd", "myADDRESS")
+    for name in names:
         box = f'<div class="{name}"><p>Contact the newsroom at the harbour office.</p></div>'
         page = news_page().replace('<div class="story-body">', '<div class="story-body">' + box)
         assert "Contact the newsroom" in extract_article(page, mode="page").text, name

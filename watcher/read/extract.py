@@ -495,7 +495,7 @@ def elements_named(
     page with many such names (an id per ad slot) is walked once, not once per name."""
     if names is None:
         names = (v for v in _CLASS_AND_ID(root) if isinstance(v, str))
-    values = {v for v in names if pattern.search(v) or pattern.search(_CAMEL.sub("-", v))}
+    values = {v for v in names if pattern.search(v)}
     by_value: dict[str, list[Any]] = {}
     if len(values) > _NAMES_LOOKED_UP:
         for el in root.iter():
@@ -511,9 +511,12 @@ def elements_named(
 
 
 _NAMES_LOOKED_UP = 3  # up to this many names, one XPath lookup each
-# Where a name written in camelCase starts a word ("newsletterSignup", "adSlot",
-# "CybotCookiebotDialog"): it is searched with a "-" there, as if written with dashes.
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Where a word of a class or id name starts and ends: at its ends, at "-", "_" or a space,
+# or where a capital starts a word in camelCase ("newsletterSignup", "adSlot",
+# "CybotCookiebotDialog"; not inside a run of capitals: "myADDRESS"). The capitals are
+# told apart even in a case-blind pattern.
+_WORD_START = r"(?:^|[\s_-]|(?-i:(?<=[a-z0-9])(?=[A-Z])))"
+_WORD_END = r"(?=$|[\s_-]|(?-i:[A-Z][a-z]))"
 
 
 # A class or id word (or a part of one after - or _, or a capital) that starts with cookie,
@@ -522,7 +525,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # client that keeps no cookies, and extractors take it for a paragraph of the article on
 # some loads only.
 _CONSENT = re.compile(
-    r"(?:^|[\s_-])(?:cookie|consent|gdpr|onetrust|didomi|usercentrics|trustarc|iubenda"
+    _WORD_START + r"(?:cookie|consent|gdpr|onetrust|didomi|usercentrics|trustarc|iubenda"
     r"|osano|qc-cmp)",
     re.IGNORECASE,
 )
@@ -549,7 +552,7 @@ def _drop_consent_banners(root: lxml.html.HtmlElement, names: Sequence[str]) -> 
 # it is never the article's. ("promo" alone also names article headers and lead pictures,
 # so it is not enough.) One pattern for both: the page's names are searched once.
 _AD_SLOT = re.compile(
-    r"(?:^|[\s_-])(?:ads?|advert\w*|newsletters?|subscri\w*|sign-?up)(?=$|[\s_-])",
+    _WORD_START + r"(?:ads?|advert\w*|newsletters?|subscri\w*|sign-?up)" + _WORD_END,
     re.IGNORECASE,
 )
 _SLOT_MAX_CHARS = 300
