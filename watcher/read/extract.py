@@ -542,11 +542,12 @@ def _drop_consent_banners(root: lxml.html.HtmlElement, names: Sequence[str]) -> 
     _drop_all(el for el in banners if len(el.text_content()) <= _BANNER_MAX_CHARS)
 
 
-# A class or id word (or a part of one between - or _) that is "ad" or "ads", or starts
-# with "advert", names an ad slot. Its text rotates on every load; when the page's article
-# cannot be found and the whole page is read, it would be read as part of it. A slot is
-# small: a wrapper that happens to be named so ("ad_body" around a whole page) is not one,
-# even on a page whose article was emptied, so size is counted in elements as well as text.
+# A class or id word (a part of one between -, _ or a camelCase capital: "adSlot") that is
+# "ad" or "ads", or starts with "advert", names an ad slot. Its text rotates on every load;
+# when the page's article cannot be found and the whole page is read, it would be read as
+# part of it. A slot is small: a wrapper that happens to be named so ("ad_body" around a
+# whole page) is not one, even on a page whose article was emptied, so size is counted in
+# elements as well as text.
 # A sign-up box ("newsletter-promo", "subscribe-box", "signup-form") set between the
 # article's paragraphs is dropped the same way: its offer changes from load to load, and
 # it is never the article's. ("promo" alone also names article headers and lead pictures,
